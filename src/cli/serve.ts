@@ -1,0 +1,63 @@
+import { join } from 'node:path'
+import closeWithGrace from 'close-with-grace'
+import { formatProblem, loadConfig } from '../config/load-config.js'
+import { createLogger } from '../log.js'
+import { createService } from '../service.js'
+import { INTERNAL_CA_CERT_KEY } from '../tls/internal-ca.js'
+import type { CommandIo } from './validate.js'
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  readonly config: string
+  readonly logLevel?: string
+  /** Milliseconds SIGTERM may take before the process is killed (default 10 s). */
+  readonly shutdownTimeoutMs?: number
+}
+
+/**
+ * `serve --config FILE`: load the configuration (refusing an invalid one),
+ * start the three listeners, reload on file edits and SIGHUP, and shut down
+ * gracefully on SIGTERM/SIGINT. Resolves with an exit code only on failure
+ * to start; afterwards the process lives until a signal.
+ */
+export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
+  const result = await loadConfig(opts.config)
+  if (!result.ok) {
+    for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
+    io.stderr.write(`not starting: ${result.errors.length} error(s) in ${opts.config}\n`)
+    return 1
+  }
+  const { config } = result
+  const logger = createLogger(opts.logLevel ?? config.log.level)
+  const service = await createService(config, { logger })
+
+  closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
+    if (err) logger.error({ event: 'fatal', err }, 'shutting down after an unexpected error')
+    else logger.info({ event: 'shutdown', signal }, `${signal ?? 'shutdown'}: finishing requests in flight`)
+    await service.close()
+    logger.info({ event: 'stopped' }, 'stopped')
+    logger.flush()
+  })
+  process.on('SIGHUP', () => { void service.holder.reload('SIGHUP') })
+
+  const addresses = await service.listen()
+  logger.info({
+    event: 'start',
+    config: config.file,
+    tenants: config.tenants.length,
+    issuer: config.certificates.issuer,
+    https: addresses.https,
+    http: addresses.http,
+    ops: addresses.ops,
+  }, `serving ${config.tenants.length} tenant(s)`)
+
+  const first = config.tenants[0]
+  if (first) {
+    const caFile = join(config.certificates.storage, ...INTERNAL_CA_CERT_KEY.split('/'))
+    const trust = config.certificates.issuer === 'internal' ? `--cacert ${caFile} ` : ''
+    io.stderr.write(`\nmta-sts-host is serving ${config.tenants.length} tenant(s). Fetch a policy with:\n` +
+      `  curl ${trust}--resolve ${first.host}:${addresses.https.port}:127.0.0.1 https://${first.host}:${addresses.https.port}/.well-known/mta-sts.txt\n` +
+      `Health: curl http://127.0.0.1:${addresses.http.port}/readyz   Metrics: curl http://${config.listen.ops.host}:${addresses.ops.port}/metrics\n\n`)
+  }
+  return undefined
+}

@@ -1,0 +1,236 @@
+import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import { Ajv } from 'ajv'
+import { LineCounter, parseDocument } from 'yaml'
+import { normalizeMxPattern } from '../policy/mx-pattern.js'
+import { describePath, formatSchemaError } from './format-schema-error.js'
+import { normalizeDomain } from './normalize-domain.js'
+import { configSchema } from './schema.js'
+import type { Config, ConfigProblem, IssuerName, ListenAddress, PolicyMode, Tenant } from './types.js'
+import { YamlLocator } from './yaml-locator.js'
+
+/** Outcome of loading a configuration: all errors at once, or the frozen config. */
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly errors: readonly ConfigProblem[]; readonly warnings: readonly ConfigProblem[] }
+
+/** Defaults applied where the file is silent. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  https: { host: '::', port: 443 },
+  http: { host: '::', port: 80 },
+  ops: { host: '127.0.0.1', port: 9090 },
+  logLevel: 'info',
+  storage: '/var/lib/mta-sts-host',
+  mode: 'testing' as PolicyMode,
+  maxAge: 604800,
+  leafLifetime: 7 * 86400,
+})
+
+const ONE_DAY = 86400
+const ONE_WEEK = 604800
+
+const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true })
+const validateSchema = ajv.compile(configSchema)
+
+/** Read, parse, validate and normalise the configuration file at `file`. */
+export async function loadConfig (file: string): Promise<ConfigResult> {
+  const path = resolve(file)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const problem = { file: path, line: 0, column: 0, message: `cannot read the configuration file: ${(err as Error).message}` }
+    return { ok: false, errors: [problem], warnings: [] }
+  }
+  return parseConfig(text, path)
+}
+
+/** Formats a problem as `file:line:column: message (hint)`. */
+export function formatProblem (p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`
+}
+
+interface RawTenant {
+  mode?: PolicyMode
+  max_age?: number
+  mx?: string[]
+  rua?: string[]
+  certificate?: { cert: string; key: string }
+}
+
+interface RawConfig {
+  listen?: { https?: Partial<ListenAddress>; http?: Partial<ListenAddress>; ops?: Partial<ListenAddress> }
+  log?: { level?: string }
+  certificates?: { issuer?: IssuerName; storage?: string; internal?: { leaf_lifetime?: number }; files?: { directory?: string } }
+  dns?: { target?: string[] }
+  defaults?: RawTenant
+  tenants?: Record<string, RawTenant | null>
+}
+
+/**
+ * Validate and normalise configuration text. `file` is used for messages
+ * and to resolve relative paths. Never throws on bad input.
+ */
+export function parseConfig (text: string, file: string): ConfigResult {
+  const errors: ConfigProblem[] = []
+  const warnings: ConfigProblem[] = []
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const locator = new YamlLocator(doc, lines)
+  const problem = (path: string[], message: string, hint?: string, atKey = false): ConfigProblem => ({
+    file, ...locator.locate(path, { key: atKey }), message, ...(hint ? { hint } : {}),
+  })
+
+  for (const e of doc.errors) {
+    const { line, col } = lines.linePos(e.pos[0])
+    const message = e.code === 'DUPLICATE_KEY' ? 'duplicate key (each key may appear once in a mapping)' : `YAML syntax error: ${e.message.split('\n')[0]}`
+    errors.push({ file, line, column: col, message })
+  }
+  if (errors.length > 0) return { ok: false, errors, warnings }
+
+  const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as RawConfig
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    errors.push({ file, line: 1, column: 1, message: 'the configuration must be a mapping of keys (listen, certificates, defaults, tenants)' })
+    return { ok: false, errors, warnings }
+  }
+
+  if (!validateSchema(raw as unknown)) {
+    for (const e of validateSchema.errors ?? []) {
+      const finding = formatSchemaError(e)
+      if (finding) errors.push(problem(finding.path, finding.message, finding.hint, finding.atKey))
+    }
+  }
+
+  const configDir = dirname(file)
+  const defaults = isObject(raw.defaults) ? raw.defaults : {}
+  const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], errors, warnings, problem)
+  const issuer: IssuerName = raw.certificates?.issuer ?? 'internal'
+  if (raw.certificates?.issuer === undefined) {
+    warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: files (or acme) for production'))
+  }
+  const filesDirectory = raw.certificates?.files?.directory
+  const tenants: Tenant[] = []
+  const seen = new Map<string, string>()
+  const rawTenants = isObject(raw.tenants) ? raw.tenants : {}
+
+  for (const [key, value] of Object.entries(rawTenants)) {
+    const at = ['tenants', key]
+    const domain = normalizeDomain(key)
+    if (!domain.ok) {
+      errors.push(problem(at, `tenant domain "${key}" ${domain.reason}`, undefined, true))
+      continue
+    }
+    const earlier = seen.get(domain.value)
+    if (earlier !== undefined) {
+      const first = locator.locate(['tenants', earlier], { key: true })
+      errors.push(problem(at, `tenant "${key}" duplicates "${earlier}" (both are ${domain.value})`, `first defined at line ${first.line}`, true))
+    }
+    seen.set(domain.value, earlier ?? key)
+    if (domain.value.startsWith('mta-sts.')) {
+      warnings.push(problem(at, `tenant "${key}" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant>`, `did you mean "${domain.value.slice(8)}"?`, true))
+    }
+    const t: RawTenant = isObject(value) ? value as RawTenant : {}
+    const mode = t.mode ?? defaults.mode ?? CONFIG_DEFAULTS.mode
+    const maxAge = t.max_age ?? defaults.max_age ?? CONFIG_DEFAULTS.maxAge
+    const mx = Array.isArray(t.mx) ? normalizeMxList(t.mx, [...at, 'mx'], errors, warnings, problem) : defaultMx
+    if (mx.length === 0 && t.mx === undefined) {
+      errors.push(problem(at, `tenant "${key}" has no mx patterns`, 'add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants', true))
+    }
+    if (typeof maxAge === 'number' && maxAge < ONE_DAY) {
+      warnings.push(problem(t.max_age === undefined ? ['defaults', 'max_age'] : [...at, 'max_age'], `tenant "${key}" has max_age ${maxAge}, below one day (86400)`, 'senders refetch the policy at most this often; use at least 86400'))
+    } else if (mode === 'enforce' && typeof maxAge === 'number' && maxAge < ONE_WEEK) {
+      warnings.push(problem(t.max_age === undefined ? ['defaults', 'max_age'] : [...at, 'max_age'], `tenant "${key}" enforces with max_age ${maxAge}, below one week (604800)`, 'RFC 8461 suggests weeks for enforce'))
+    }
+    let certificate: Tenant['certificate']
+    if (t.certificate && typeof t.certificate.cert === 'string' && typeof t.certificate.key === 'string') {
+      certificate = Object.freeze({ cert: resolve(configDir, t.certificate.cert), key: resolve(configDir, t.certificate.key) })
+      if (issuer !== 'files') warnings.push(problem([...at, 'certificate'], `tenant "${key}" names certificate files, but the issuer is ${issuer}: they are ignored`, 'set certificates.issuer: files', true))
+    } else if (issuer === 'files' && filesDirectory === undefined) {
+      errors.push(problem(at, `tenant "${key}" has no certificate files`, 'add certificate: {cert, key} to the tenant or set certificates.files.directory', true))
+    }
+    tenants.push(Object.freeze({
+      domain: domain.value,
+      host: `mta-sts.${domain.value}`,
+      mode,
+      mx: Object.freeze(mx),
+      maxAge,
+      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : [])]),
+      ...(certificate ? { certificate } : {}),
+    }))
+  }
+
+  const rawTarget: unknown[] = Array.isArray(raw.dns?.target) ? raw.dns.target : []
+  const target = rawTarget.map((item, i) => {
+    const name = String(item)
+    if (isIP(name)) return name
+    const host = normalizeDomain(name)
+    if (!host.ok) errors.push(problem(['dns', 'target', String(i)], `dns.target "${name}" ${host.reason}`, 'use a host name (CNAME) or an IP address (A/AAAA)'))
+    return host.ok ? host.value : name
+  })
+
+  const listen = {
+    https: Object.freeze({ ...CONFIG_DEFAULTS.https, ...raw.listen?.https }),
+    http: Object.freeze({ ...CONFIG_DEFAULTS.http, ...raw.listen?.http }),
+    ops: Object.freeze({ ...CONFIG_DEFAULTS.ops, ...raw.listen?.ops }),
+  }
+  const names = ['https', 'http', 'ops'] as const
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = listen[names[i] as 'https']
+      const b = listen[names[j] as 'https']
+      if (a.port !== 0 && a.port === b.port && a.host === b.host) {
+        errors.push(problem(['listen', names[j] as string], `listen.${names[j]} uses the same address as listen.${names[i]} (${a.host} port ${a.port})`))
+      }
+    }
+  }
+
+  if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings: sortProblems(warnings) }
+
+  const config: Config = {
+    file,
+    listen: Object.freeze(listen),
+    log: Object.freeze({ level: raw.log?.level ?? CONFIG_DEFAULTS.logLevel }),
+    certificates: Object.freeze({
+      issuer,
+      storage: resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.storage),
+      internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.leafLifetime }),
+      files: Object.freeze(filesDirectory === undefined ? {} : { directory: resolve(configDir, filesDirectory) }),
+    }),
+    dns: Object.freeze({ target: Object.freeze(target) }),
+    tenants: Object.freeze(tenants),
+    warnings: Object.freeze(sortProblems(warnings)),
+  }
+  return { ok: true, config: Object.freeze(config) }
+}
+
+function normalizeMxList (
+  list: unknown[],
+  at: string[],
+  errors: ConfigProblem[],
+  warnings: ConfigProblem[],
+  problem: (path: string[], message: string, hint?: string) => ConfigProblem,
+): string[] {
+  const out: string[] = []
+  list.forEach((item, i) => {
+    if (typeof item !== 'string') return
+    const pattern = normalizeMxPattern(item)
+    const where = [...at, String(i)]
+    if (!pattern.ok) {
+      errors.push(problem(where, `${describePath(at)} pattern "${item}" ${pattern.reason}`))
+    } else if (out.includes(pattern.value)) {
+      warnings.push(problem(where, `${describePath(at)} lists "${pattern.value}" twice; the duplicate is dropped`))
+    } else {
+      out.push(pattern.value)
+    }
+  })
+  return out
+}
+
+function isObject<T> (value: T | null | undefined): value is T {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function sortProblems (list: ConfigProblem[]): ConfigProblem[] {
+  return list.sort((a, b) => a.line - b.line || a.column - b.column)
+}

@@ -1,0 +1,32 @@
+import { domainToASCII } from 'node:url'
+
+/** Result of normalising a domain name: the A-label form, or why it is invalid. */
+export type DomainResult = { ok: true; value: string } | { ok: false; reason: string }
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+/**
+ * Normalise a DNS host name the way senders compare names: lower case, no
+ * trailing dot, Unicode converted to A-labels (punycode). Requires at least
+ * two labels, each 1-63 LDH characters, 253 characters in all.
+ */
+export function normalizeDomain (input: string): DomainResult {
+  let name = input.trim()
+  if (name.endsWith('.')) name = name.slice(0, -1)
+  if (name === '') return { ok: false, reason: 'is empty' }
+  if (name.includes('..')) return { ok: false, reason: 'has an empty label' }
+  if (/[\s/:@]/.test(name)) return { ok: false, reason: 'must be a bare host name (no scheme, port, path or spaces)' }
+  // domainToASCII lower-cases and applies UTS-46; it returns '' for names it cannot map.
+  // eslint-disable-next-line no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(name) ? name.toLowerCase() : domainToASCII(name)
+  if (ascii === '') return { ok: false, reason: 'is not a valid internationalised domain name' }
+  if (ascii.length > 253) return { ok: false, reason: 'is longer than 253 characters' }
+  const labels = ascii.split('.')
+  if (labels.length < 2) return { ok: false, reason: 'needs at least two labels (like example.com)' }
+  for (const label of labels) {
+    if (label.length > 63) return { ok: false, reason: `has a label longer than 63 characters (${label.slice(0, 20)}...)` }
+    if (!LABEL.test(label)) return { ok: false, reason: `has an invalid label "${label}" (letters, digits and inner hyphens only)` }
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return { ok: false, reason: 'looks like an IP address, not a domain' }
+  return { ok: true, value: ascii }
+}

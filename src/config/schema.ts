@@ -1,0 +1,88 @@
+/**
+ * JSON schema of the YAML configuration. Structural checks live here;
+ * semantic ones (domain syntax, duplicates after normalisation) live in
+ * `check-tenants.ts`. `additionalProperties: false` everywhere, so a typo is
+ * an error with a suggestion rather than a silently ignored key.
+ */
+const listenAddress = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+  },
+} as const
+
+const mode = { enum: ['enforce', 'testing', 'none'] } as const
+const maxAge = { type: 'integer', minimum: 0, maximum: 31557600 } as const
+const mxList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const
+const ruaList = {
+  type: 'array',
+  items: { type: 'string', pattern: '^(mailto:[^@\\s,;!]+@[^@\\s,;!]+|https://[^\\s,;!]+)$' },
+} as const
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['tenants'],
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { https: listenAddress, http: listenAddress, ops: listenAddress },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+    },
+    certificates: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        issuer: { enum: ['internal', 'files'] },
+        storage: { type: 'string', minLength: 1 },
+        internal: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { leaf_lifetime: { type: 'integer', minimum: 3600, maximum: 31536000 } },
+        },
+        files: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { directory: { type: 'string', minLength: 1 } },
+        },
+      },
+    },
+    dns: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { target: { type: 'array', items: { type: 'string', minLength: 1 } } },
+    },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { mode, max_age: maxAge, mx: mxList, rua: ruaList },
+    },
+    tenants: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: {
+          mode,
+          max_age: maxAge,
+          mx: mxList,
+          rua: ruaList,
+          certificate: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cert', 'key'],
+            properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
+  },
+} as const

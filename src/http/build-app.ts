@@ -1,0 +1,68 @@
+import type { ServerOptions } from 'node:https'
+import helmet from '@fastify/helmet'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Metrics } from '../metrics.js'
+import type { CertificateStatus } from '../tls/certificate-manager.js'
+import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { healthRoutes, type Readiness } from './health-routes.js'
+import { opsRoutes } from './ops-routes.js'
+import { notFound, policyRoutes } from './policy-routes.js'
+
+/** Which listener an app serves; each has its own routes. */
+export type AppRole = 'https' | 'http' | 'ops'
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  readonly role: AppRole
+  /** TLS server options (SNICallback, versions) for the `https` role; omit for plain HTTP and `inject()` tests. */
+  readonly tls?: ServerOptions
+  /** Honour X-Forwarded-For for the logged client address (behind a trusted proxy). */
+  readonly trustProxy?: boolean
+}
+
+/** Side effects and state the apps read. */
+export interface AppDeps {
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly tenants: () => TenantSnapshot
+  readonly readiness: () => Readiness
+  readonly certificates: () => readonly CertificateStatus[]
+}
+
+/**
+ * Build the un-listened Fastify app of one listener:
+ * - `https`: the policy for `mta-sts.<tenant>` hosts (404 elsewhere);
+ * - `http`: liveness and readiness; everything else 404, never a redirect;
+ * - `ops`: liveness, readiness, metrics and per-tenant status.
+ */
+export async function buildApp (options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ listener: options.role }),
+    // Policy fetches get one line of their own (policy-routes.ts); no generic request lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustProxy ?? false,
+    // Policy fetches carry no body; slow or idle clients are cut off.
+    bodyLimit: 1024,
+    requestTimeout: 10_000,
+    keepAliveTimeout: 30_000,
+    ...(options.tls ? { https: options.tls } : {}),
+  }) as unknown as FastifyInstance
+
+  if (options.role !== 'ops') {
+    // Default helmet headers are harmless to senders (they only read status, type and body).
+    // Helmet's headers are ignored by senders; the CSP is tightened since nothing here is a page.
+    await app.register(helmet, {
+      global: true,
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    })
+  }
+  if (options.role === 'https') {
+    policyRoutes(app, deps)
+  } else {
+    healthRoutes(app, deps.readiness)
+    if (options.role === 'ops') opsRoutes(app, deps)
+    app.setNotFoundHandler((_request, reply) => notFound(reply))
+  }
+  return app
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify'
+import type { Metrics } from '../metrics.js'
+import type { CertificateStatus } from '../tls/certificate-manager.js'
+import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+
+/** What the ops routes need. */
+export interface OpsRouteDeps {
+  readonly metrics: Metrics
+  readonly tenants: () => TenantSnapshot
+  readonly certificates: () => readonly CertificateStatus[]
+}
+
+/** `/metrics` (Prometheus text format) and `/status` (per-tenant JSON) for operators. */
+export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics()
+    return reply.header('content-type', deps.metrics.registry.contentType).send(body)
+  })
+  app.get('/status', (_request, reply) => {
+    const snapshot = deps.tenants()
+    const certs = new Map(deps.certificates().map(c => [c.host, c]))
+    return reply.header('cache-control', 'no-store').send({
+      config: { file: snapshot.config.file, loaded_at: snapshot.loadedAt.toISOString(), issuer: snapshot.config.certificates.issuer },
+      tenants: snapshot.tenants.map(t => ({
+        domain: t.domain,
+        host: t.host,
+        mode: t.mode,
+        policy_id: t.id,
+        mx: t.mx,
+        max_age: t.maxAge,
+        certificate: certs.get(t.host) ?? { state: 'not loaded' },
+      })),
+    })
+  })
+}

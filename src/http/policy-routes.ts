@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { TLSSocket } from 'node:tls'
+import type { Metrics } from '../metrics.js'
+import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { hostKey } from './host-key.js'
+
+/** The RFC 8461 policy path. */
+export const POLICY_PATH = '/.well-known/mta-sts.txt'
+
+const TEXT = 'text/plain; charset=utf-8'
+const NOT_FOUND = Buffer.from('Not Found\n')
+const NOT_ALLOWED = Buffer.from('Method Not Allowed\n')
+
+/** What the policy routes need. */
+export interface PolicyRouteDeps {
+  readonly tenants: () => TenantSnapshot
+  readonly metrics: Metrics
+  readonly logger: Logger
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tenant a policy fetch was answered for, or null. */
+    tenant: TenantEntry | null
+  }
+}
+
+/**
+ * GET/HEAD of the policy for a configured `mta-sts.<tenant>` host: 200 with
+ * the precomputed body; any other host or path 404, other methods 405. Each
+ * fetch is logged as one line and counted.
+ */
+export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void {
+  const { metrics, logger } = deps
+  app.decorateRequest('tenant', null)
+
+  const lookup = (request: FastifyRequest): TenantEntry | undefined => {
+    const byHost = deps.tenants().byHost
+    const raw = request.headers.host
+    // Senders send the bare lower-case name: one Map lookup; normalise only when that misses.
+    return (raw === undefined ? undefined : byHost.get(raw)) ?? byHost.get(hostKey(raw))
+  }
+
+  app.route({
+    method: 'GET',
+    url: POLICY_PATH,
+    handler (request, reply) {
+      const tenant = lookup(request)
+      if (tenant === undefined) return notFound(reply)
+      request.tenant = tenant
+      return reply.header('content-type', TEXT).send(tenant.body)
+    },
+    onResponse (request, reply, done) {
+      const tenant = request.tenant
+      const status = reply.statusCode
+      metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
+      logger.info({
+        event: 'policy_fetch',
+        tenant: tenant?.domain ?? null,
+        host: request.headers.host ?? null,
+        policy_id: tenant?.id ?? null,
+        mode: tenant?.mode ?? null,
+        method: request.method,
+        status,
+        client: request.ip,
+        user_agent: request.headers['user-agent'] ?? null,
+        tls: (request.raw.socket as TLSSocket).getProtocol?.() ?? null,
+        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      }, 'policy fetch')
+      done()
+    },
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]
+    if (path === POLICY_PATH && lookup(request) !== undefined) {
+      return reply.code(405).header('allow', 'GET, HEAD').header('content-type', TEXT).send(NOT_ALLOWED)
+    }
+    return notFound(reply)
+  })
+}
+
+/** Plain 404 that names nothing (no tenant list, no route). */
+export function notFound (reply: FastifyReply): FastifyReply {
+  return reply.code(404).header('content-type', TEXT).send(NOT_FOUND)
+}

@@ -1,0 +1,136 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { systemClock, type Clock } from './clock.js'
+import type { Config } from './config/types.js'
+import { buildApp, type AppRole } from './http/build-app.js'
+import type { Readiness } from './http/health-routes.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { FileStore } from './store/file-store.js'
+import type { Store } from './store/store.js'
+import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
+import { buildSnapshot } from './tenants/tenant-snapshot.js'
+import { CertificateManager, TLS_VERSIONS } from './tls/certificate-manager.js'
+import { FilesIssuer } from './tls/files-issuer.js'
+import { InternalCa } from './tls/internal-ca.js'
+import type { Issuer } from './tls/issuer.js'
+import { createSniCallback } from './tls/sni-callback.js'
+
+/** Side effects of a service, replaceable in tests. */
+export interface ServiceDeps {
+  readonly logger: Logger
+  readonly clock?: Clock
+  /** Defaults to a {@link FileStore} on `certificates.storage`. */
+  readonly store?: Store
+  /** Watch the configuration file for edits (default true). */
+  readonly watch?: boolean
+  /** Certificate check interval (renewals, changed files), default 60 s. */
+  readonly certificateCheckMs?: number
+}
+
+/** Where each listener ended up (port 0 in the config picks a free port). */
+export type ListenAddresses = Record<AppRole, AddressInfo>
+
+/**
+ * One running MTA-STS host: configuration holder, certificate manager and
+ * the three listeners' apps. {@link createService} builds it without
+ * listening; `listen()` and `close()` are the process entry's to call.
+ */
+export interface Service {
+  readonly holder: ConfigHolder
+  readonly certificates: CertificateManager
+  readonly metrics: Metrics
+  readonly issuer: Issuer
+  readonly apps: Readonly<Record<AppRole, FastifyInstance>>
+  readiness (): Readiness
+  listen (): Promise<ListenAddresses>
+  /** Stop accepting, finish requests in flight, stop timers and watchers. */
+  close (): Promise<void>
+}
+
+/** Wire configuration, store, issuer, certificates and apps together. */
+export async function createService (config: Config, deps: ServiceDeps): Promise<Service> {
+  const { logger } = deps
+  const clock = deps.clock ?? systemClock
+  const store = deps.store ?? new FileStore(config.certificates.storage)
+  // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
+  let certificates: CertificateManager | undefined
+  const metrics = createMetrics(() => certificates?.expiries() ?? [])
+  logWarnings(logger, config.warnings)
+  const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics })
+
+  const issuer: Issuer = config.certificates.issuer === 'internal'
+    ? await InternalCa.open({ store, clock, leafLifetime: config.certificates.internal.leafLifetime })
+    : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
+
+  const manager = new CertificateManager({ issuer, store, clock, logger, metrics, ...(deps.certificateCheckMs ? { checkIntervalMs: deps.certificateCheckMs } : {}) })
+  certificates = manager
+  manager.setHosts(holder.snapshot.byHost.keys())
+  if (!issuer.managed) await manager.preload(holder.snapshot.byHost.keys())
+  holder.onChange((next, previous) => {
+    manager.setHosts(next.byHost.keys())
+    const added = [...next.byHost.keys()].filter(h => !previous.byHost.has(h))
+    if (!issuer.managed && added.length > 0) void manager.preload(added)
+  })
+
+  let closing = false
+  const readiness = (): Readiness => {
+    const reasons: string[] = []
+    if (closing) reasons.push('shutting down')
+    const unavailable = manager.unavailable()
+    if (unavailable.length > 0) reasons.push(`${unavailable.length} tenant host(s) have no usable certificate`)
+    const { snapshot, status } = holder
+    return {
+      ready: reasons.length === 0,
+      reasons,
+      details: {
+        config: {
+          file: snapshot.config.file,
+          loaded_at: snapshot.loadedAt.toISOString(),
+          tenants: snapshot.tenants.length,
+          last_reload: { ok: status.ok, at: status.at.toISOString(), errors: status.errors },
+        },
+        certificates: { issuer: issuer.name, unavailable: unavailable.slice(0, 20), unavailable_count: unavailable.length },
+      },
+    }
+  }
+
+  const appDeps = {
+    logger,
+    metrics,
+    tenants: () => holder.snapshot,
+    readiness,
+    certificates: () => manager.status(),
+  }
+  const sni = createSniCallback(host => holder.snapshot.byHost.has(host), manager, logger)
+  const apps = {
+    https: await buildApp({ role: 'https', tls: { SNICallback: sni, ...TLS_VERSIONS, ALPNProtocols: ['http/1.1'] } }, appDeps),
+    http: await buildApp({ role: 'http' }, appDeps),
+    ops: await buildApp({ role: 'ops' }, appDeps),
+  }
+
+  return {
+    holder,
+    certificates: manager,
+    metrics,
+    issuer,
+    apps,
+    readiness,
+    async listen () {
+      if (deps.watch ?? true) holder.watch()
+      manager.start()
+      const out: Partial<ListenAddresses> = {}
+      for (const role of ['ops', 'http', 'https'] as const) {
+        await apps[role].listen({ ...config.listen[role], listenTextResolver: address => `${role} listener on ${address}` })
+        out[role] = apps[role].server.address() as AddressInfo
+      }
+      return out as ListenAddresses
+    },
+    async close () {
+      closing = true
+      await Promise.all([apps.https.close(), apps.http.close(), apps.ops.close()])
+      await holder.close()
+      await manager.close()
+    },
+  }
+}

@@ -1,0 +1,47 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { errors } from '../errors.js'
+import { assertKey, type LockOptions, type Store, type Unlock } from './store.js'
+
+/** A {@link Store} in memory, for tests and single-process trials. Values are copied in and out. */
+export class MemoryStore implements Store {
+  readonly #data = new Map<string, Buffer>()
+  readonly #locks = new Map<string, { token: object; expires: number }>()
+
+  async get (key: string): Promise<Buffer | undefined> {
+    assertKey(key)
+    const value = this.#data.get(key)
+    return value === undefined ? undefined : Buffer.from(value)
+  }
+
+  async put (key: string, value: string | Buffer): Promise<void> {
+    assertKey(key)
+    this.#data.set(key, Buffer.from(value))
+  }
+
+  async delete (key: string): Promise<void> {
+    assertKey(key)
+    this.#data.delete(key)
+  }
+
+  async list (prefix: string): Promise<string[]> {
+    const base = prefix === '' ? '' : `${prefix}/`
+    return [...this.#data.keys()].filter(k => k.startsWith(base)).sort()
+  }
+
+  async lock (name: string, opts: LockOptions = {}): Promise<Unlock> {
+    const ttlMs = opts.ttlMs ?? 60_000
+    const deadline = Date.now() + (opts.waitMs ?? 30_000)
+    const token = {}
+    for (;;) {
+      const held = this.#locks.get(name)
+      if (!held || held.expires < Date.now()) {
+        this.#locks.set(name, { token, expires: Date.now() + ttlMs })
+        return async () => {
+          if (this.#locks.get(name)?.token === token) this.#locks.delete(name)
+        }
+      }
+      if (Date.now() >= deadline) throw new errors.STORE_LOCK_TIMEOUT(name)
+      await sleep(10)
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { Config, Tenant } from '../config/types.js'
+import { policyId } from '../policy/policy-id.js'
+import { renderPolicy } from '../policy/render-policy.js'
+
+/** A tenant with its policy prepared once, so requests only look it up and write it. */
+export interface TenantEntry extends Tenant {
+  /** The exact policy text (CRLF lines). */
+  readonly policy: string
+  /** The same text as the bytes written to the wire. */
+  readonly body: Buffer
+  /** The id to publish in `_mta-sts.<domain>` TXT. */
+  readonly id: string
+}
+
+/** An immutable view of every tenant, swapped whole on reload. */
+export interface TenantSnapshot {
+  readonly config: Config
+  /** Keyed by `mta-sts.<domain>` (lower case, no trailing dot). */
+  readonly byHost: ReadonlyMap<string, TenantEntry>
+  readonly tenants: readonly TenantEntry[]
+  readonly loadedAt: Date
+}
+
+/** Render every tenant's policy and index the tenants by policy host name. */
+export function buildSnapshot (config: Config, now: Date = new Date()): TenantSnapshot {
+  const byHost = new Map<string, TenantEntry>()
+  const tenants = config.tenants.map(tenant => {
+    const policy = renderPolicy(tenant)
+    const entry: TenantEntry = Object.freeze({ ...tenant, policy, body: Buffer.from(policy, 'ascii'), id: policyId(policy) })
+    byHost.set(entry.host, entry)
+    return entry
+  })
+  return Object.freeze({ config, byHost, tenants: Object.freeze(tenants), loadedAt: now })
+}
+
+/** What a reload changed, for the reload log line. */
+export interface SnapshotDiff {
+  readonly added: string[]
+  readonly removed: string[]
+  readonly changed: { domain: string; mode?: [string, string]; id: [string, string] }[]
+}
+
+/** Compare two snapshots tenant by tenant. */
+export function diffSnapshots (before: TenantSnapshot, after: TenantSnapshot): SnapshotDiff {
+  const added: string[] = []
+  const removed: string[] = []
+  const changed: SnapshotDiff['changed'] = []
+  for (const [host, next] of after.byHost) {
+    const prev = before.byHost.get(host)
+    if (!prev) {
+      added.push(next.domain)
+    } else if (prev.id !== next.id) {
+      changed.push({ domain: next.domain, id: [prev.id, next.id], ...(prev.mode !== next.mode ? { mode: [prev.mode, next.mode] as [string, string] } : {}) })
+    }
+  }
+  for (const [host, prev] of before.byHost) if (!after.byHost.has(host)) removed.push(prev.domain)
+  return { added, removed, changed }
+}

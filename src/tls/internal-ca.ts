@@ -1,0 +1,122 @@
+import 'reflect-metadata'
+import { createPrivateKey, KeyObject, randomBytes, type webcrypto } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+import type { Clock } from '../clock.js'
+import type { Store } from '../store/store.js'
+import type { IssuedCertificate, Issuer } from './issuer.js'
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
+const crypto = globalThis.crypto
+type CryptoKey = webcrypto.CryptoKey
+
+/** Store keys of the internal CA. `ca.crt` is the file operators trust. */
+export const INTERNAL_CA_CERT_KEY = 'internal-ca/ca.crt'
+const INTERNAL_CA_KEY_KEY = 'internal-ca/ca.key'
+const CA_LIFETIME_MS = 10 * 365 * 86400_000
+
+/** Options of {@link InternalCa.open}. */
+export interface InternalCaOptions {
+  readonly store: Store
+  readonly clock: Clock
+  /** Leaf certificate lifetime in seconds. */
+  readonly leafLifetime: number
+}
+
+/**
+ * A local certificate authority (ECDSA P-256) kept in the store, for trying
+ * the service out and for tests: it issues leaf certificates for tenant hosts
+ * on demand. Senders do not trust it; production uses `files` or `acme`.
+ */
+export class InternalCa implements Issuer {
+  readonly name = 'internal'
+  readonly managed = true
+  readonly #caCert: x509.X509Certificate
+  readonly #caKey: CryptoKey
+  readonly #opts: InternalCaOptions
+
+  private constructor (caCert: x509.X509Certificate, caKey: CryptoKey, opts: InternalCaOptions) {
+    this.#caCert = caCert
+    this.#caKey = caKey
+    this.#opts = opts
+  }
+
+  /** Load the CA from the store, creating it once (under a store lock) when absent. */
+  static async open (opts: InternalCaOptions): Promise<InternalCa> {
+    const { store } = opts
+    const unlock = await store.lock('internal-ca')
+    try {
+      let certPem = (await store.get(INTERNAL_CA_CERT_KEY))?.toString('utf8')
+      let keyPem = (await store.get(INTERNAL_CA_KEY_KEY))?.toString('utf8')
+      if (certPem === undefined || keyPem === undefined) {
+        ({ certPem, keyPem } = await createCa(opts.clock.now()))
+        await store.put(INTERNAL_CA_KEY_KEY, keyPem, { secret: true })
+        await store.put(INTERNAL_CA_CERT_KEY, certPem)
+      }
+      const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' })
+      const caKey = await crypto.subtle.importKey('pkcs8', der, EC, false, ['sign'])
+      return new InternalCa(new x509.X509Certificate(certPem), caKey, opts)
+    } finally {
+      await unlock()
+    }
+  }
+
+  /** The CA certificate in PEM, for clients to trust. */
+  get caPem (): string {
+    return this.#caCert.toString('pem')
+  }
+
+  async obtain (host: string): Promise<IssuedCertificate> {
+    const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
+    const now = this.#opts.clock.now()
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: `CN=${host}`,
+      issuer: this.#caCert.subject,
+      // Back-dated a little so clients with a slightly slow clock accept it.
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + this.#opts.leafLifetime * 1000),
+      publicKey: keys.publicKey,
+      signingKey: this.#caKey,
+      signingAlgorithm: EC,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }]),
+        await x509.AuthorityKeyIdentifierExtension.create(this.#caCert, false, crypto),
+      ],
+    }, crypto)
+    return {
+      certPem: `${cert.toString('pem')}\n${this.caPem}\n`,
+      keyPem: exportKey(keys.privateKey),
+    }
+  }
+}
+
+async function createCa (now: Date): Promise<IssuedCertificate> {
+  const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=mta-sts-host internal CA ${randomBytes(4).toString('hex')}, O=mta-sts-host`,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + CA_LIFETIME_MS),
+    keys,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+    ],
+  }, crypto)
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: exportKey(keys.privateKey) }
+}
+
+function exportKey (key: CryptoKey): string {
+  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString()
+}
+
+function randomSerial (): string {
+  const bytes = randomBytes(16)
+  bytes[0] = (bytes[0] as number) & 0x7f
+  return bytes.toString('hex')
+}

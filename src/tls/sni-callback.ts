@@ -1,0 +1,29 @@
+import type { SecureContext } from 'node:tls'
+import type { Logger } from 'pino'
+import { errors } from '../errors.js'
+import { hostKey } from '../http/host-key.js'
+import type { CertificateManager } from './certificate-manager.js'
+
+type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void
+
+/**
+ * The TLS server's SNICallback: the tenant's certificate for a configured
+ * `mta-sts.<tenant>` name; for any other name the handshake is aborted, so
+ * no certificate (and no tenant name) is shown to scanners.
+ */
+export function createSniCallback (isTenantHost: (host: string) => boolean, certificates: CertificateManager, logger: Logger): SniCallback {
+  return (servername, cb) => {
+    const host = hostKey(servername)
+    if (!isTenantHost(host)) {
+      logger.debug({ event: 'tls_unknown_servername', servername }, 'handshake for an unknown server name refused')
+      cb(new errors.UNKNOWN_SERVERNAME())
+      return
+    }
+    const context = certificates.context(host)
+    if (!(context instanceof Promise)) {
+      cb(null, context)
+      return
+    }
+    context.then(ctx => cb(null, ctx), (err: Error) => cb(err))
+  }
+}
