@@ -31,7 +31,8 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   const logger = createLogger(opts.logLevel ?? config.log.level)
   const service = await createService(config, { logger })
 
-  closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
+  // SIGHUP means reload here, not shutdown.
+  closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, skip: ['SIGHUP'], logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
     if (err) logger.error({ event: 'fatal', err }, 'shutting down after an unexpected error')
     else logger.info({ event: 'shutdown', signal }, `${signal ?? 'shutdown'}: finishing requests in flight`)
     await service.close()

@@ -46,6 +46,8 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
     bodyLimit: 1024,
     requestTimeout: 10_000,
     keepAliveTimeout: 30_000,
+    // During shutdown, requests already on accepted connections are answered normally (readiness says 503).
+    return503OnClosing: false,
     ...(options.tls ? { https: options.tls } : {}),
   }) as unknown as FastifyInstance
 

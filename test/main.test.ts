@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import t from 'tap'
+import { httpsFetch, preamble, tempDir } from './helpers/service-harness.js'
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts')
+const TENANTS = 'tenants:\n  example.com:\n    mx: [mx1.example.com]\n'
+
+interface Cli {
+  child: ChildProcess
+  lines: Record<string, unknown>[]
+  stderr: () => string
+  waitFor: (match: (l: Record<string, unknown>) => boolean, ms?: number) => Promise<Record<string, unknown>>
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Run the real CLI (`src/main.ts` through tsx) as a child process. */
+function run (t: { teardown (fn: () => unknown): void }, args: string[]): Cli {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: Record<string, unknown>[] = []
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = []
+  let stderr = ''
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
+  createInterface({ input: child.stdout! }).on('line', text => {
+    let line: Record<string, unknown>
+    try { line = JSON.parse(text) as Record<string, unknown> } catch { line = { text } }
+    lines.push(line)
+    for (const w of [...waiters]) if (w.match(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line) }
+  })
+  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }))
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exit,
+    waitFor: (match, ms = 20_000) => {
+      const found = lines.find(match)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching line in ${ms} ms; stderr: ${stderr}`)), ms)
+        waiters.push({ match, resolve: l => { clearTimeout(timer); resolve(l) } })
+      })
+    },
+  }
+}
+
+t.test('every command has --help', async t => {
+  for (const args of [['--help'], ['serve', '--help'], ['validate', '--help'], ['dns', '--help']]) {
+    const cli = run(t, args)
+    const { code } = await cli.exit
+    t.equal(code, 0, args.join(' '))
+    t.match(cli.lines.map(l => l.text).join('\n'), /Usage: mta-sts-host/)
+  }
+})
+
+t.test('validate and serve refuse an invalid file with file:line:column errors', async t => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'bad.yaml')
+  await writeFile(file, preamble(dir) + 'tenants:\n  example.com:\n    mode: enforcing\n    mx: [mx1.example.com]\n')
+  const validate = run(t, ['validate', file])
+  t.equal((await validate.exit).code, 1)
+  t.match(validate.stderr(), `${file}:10:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)`)
+  const serve = run(t, ['serve', '--config', file])
+  t.equal((await serve.exit).code, 1)
+  t.match(serve.stderr(), /not starting: 1 error\(s\)/)
+  t.equal(serve.lines.length, 0, 'nothing was served')
+})
+
+t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exits 0', async t => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'config.yaml')
+  await writeFile(file, preamble(dir) + TENANTS)
+  const cli = run(t, ['serve', '--config', file])
+  const start = await cli.waitFor(l => l.event === 'start')
+  const port = (start.https as { port: number }).port
+  const ca = await readFile(join(dir, 'store', 'internal-ca', 'ca.crt'), 'utf8')
+  t.match(cli.stderr(), /curl --cacert .*ca\.crt --resolve mta-sts\.example\.com:\d+:127\.0\.0\.1 https:\/\/mta-sts\.example\.com:\d+\/\.well-known\/mta-sts\.txt/, 'prints how to fetch a policy')
+  const first = await httpsFetch(port, 'mta-sts.example.com', { ca })
+  t.equal(first.status, 200)
+  const body = first.body.toString()
+
+  cli.child.kill('SIGHUP')
+  const reload = await cli.waitFor(l => l.event === 'reload')
+  t.equal(reload.reason, 'SIGHUP')
+
+  // A burst of requests; SIGTERM lands while they are in flight.
+  const results = Array.from({ length: 40 }, () => httpsFetch(port, 'mta-sts.example.com', { ca }).then(r => r, (e: Error) => e))
+  await Promise.race(results)
+  const signalled = Date.now()
+  cli.child.kill('SIGTERM')
+  const { code, signal } = await cli.exit
+  const tookMs = Date.now() - signalled
+  t.equal(code, 0, 'exit status 0')
+  t.equal(signal, null)
+  t.ok(tookMs < 10_000, `exited ${tookMs} ms after SIGTERM (bound 10 s)`)
+  let answered = 0
+  for (const r of await Promise.all(results)) {
+    if (r instanceof Error) {
+      // Only connections the closed listener never accepted may fail; never a cut-off response.
+      t.match((r as NodeJS.ErrnoException).code, /ECONNREFUSED|ECONNRESET|EPIPE/, `refused, not truncated: ${r.message}`)
+    } else {
+      answered++
+      t.equal(r.status, 200)
+      t.equal(r.body.toString(), body, 'complete body')
+    }
+  }
+  t.ok(answered >= 1, `${answered} requests answered`)
+  t.ok(cli.lines.some(l => l.event === 'shutdown' && l.signal === 'SIGTERM'))
+  t.ok(cli.lines.some(l => l.event === 'stopped'))
+  await t.rejects(httpsFetch(port, 'mta-sts.example.com', { ca }), 'listener closed')
+})
