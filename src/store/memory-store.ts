@@ -13,7 +13,7 @@ export class MemoryStore implements Store {
     return value === undefined ? undefined : Buffer.from(value)
   }
 
-  async put (key: string, value: string | Buffer): Promise<void> {
+  async put (key: string, value: string | Buffer, _opts?: { secret?: boolean }): Promise<void> {
     assertKey(key)
     this.#data.set(key, Buffer.from(value))
   }

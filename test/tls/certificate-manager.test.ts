@@ -1,0 +1,188 @@
+import { X509Certificate } from 'node:crypto'
+import { writeFile, mkdir, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import type { SecureContext } from 'node:tls'
+import t from 'tap'
+import { ManualClock } from '../../src/clock.js'
+import { createLogger } from '../../src/log.js'
+import { createMetrics } from '../../src/metrics.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { CertificateManager, splitBundle } from '../../src/tls/certificate-manager.js'
+import { FilesIssuer } from '../../src/tls/files-issuer.js'
+import { InternalCa } from '../../src/tls/internal-ca.js'
+import type { IssuedCertificate, Issuer } from '../../src/tls/issuer.js'
+import { tempDir } from '../helpers/service-harness.js'
+
+const DAY = 86400_000
+const HOST = 'mta-sts.example.com'
+
+function logSink (): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const stream = new PassThrough()
+  stream.on('data', (c: Buffer) => { for (const l of c.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
+  return { logger: createLogger('debug', stream), lines }
+}
+
+/** An issuer wrapper that counts calls and can be made to fail. */
+class CountingIssuer implements Issuer {
+  readonly name = 'internal'
+  readonly managed = true
+  calls = 0
+  fail: string | undefined
+  constructor (readonly inner: Issuer) {}
+  async obtain (host: string): Promise<IssuedCertificate> {
+    this.calls++
+    if (this.fail) throw new Error(this.fail)
+    return this.inner.obtain(host)
+  }
+}
+
+async function resolveContext (c: SecureContext | Promise<SecureContext>): Promise<SecureContext> {
+  return c
+}
+
+async function setup (t: Tap, clock = new ManualClock(new Date('2026-01-01T00:00:00Z')), store = new MemoryStore()) {
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const issuer = new CountingIssuer(ca)
+  const { logger, lines } = logSink()
+  const make = () => {
+    const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => []), retryAfterMs: 60_000 })
+    m.setHosts([HOST])
+    t.teardown(() => m.close())
+    return m
+  }
+  return { ca, issuer, store, clock, lines, manager: make(), make }
+}
+type Tap = { teardown (fn: () => unknown): void }
+
+t.test('obtains once on demand, caches, and reuses the stored certificate after a restart', async t => {
+  const { issuer, manager, make, lines } = await setup(t)
+  const first = manager.context(HOST)
+  t.ok(first instanceof Promise, 'first handshake waits for issuance')
+  const again = manager.context(HOST)
+  await Promise.all([first, again])
+  t.equal(issuer.calls, 1, 'concurrent handshakes share one issuance')
+  t.notOk(manager.context(HOST) instanceof Promise, 'then served from the cache synchronously')
+  t.ok(lines.some(l => l.event === 'certificate_obtained' && l.host === HOST))
+  t.notOk(JSON.stringify(lines).includes('PRIVATE KEY'), 'no key material in the logs')
+  const restarted = make()
+  await resolveContext(restarted.context(HOST))
+  t.equal(issuer.calls, 1, 'a restart with a valid stored certificate obtains nothing')
+  t.same(restarted.unavailable(), [])
+  t.equal(restarted.status()[0]?.state, 'valid')
+})
+
+t.test('renews at a third of the lifetime left; a failed renewal keeps the old certificate', async t => {
+  const { issuer, manager, clock, lines } = await setup(t)
+  await resolveContext(manager.context(HOST))
+  const before = manager.status()[0]!
+  t.equal(before.renewAt!.getTime() - Date.parse('2026-01-01T00:00:00Z'), 20 * DAY - 20_000, 'renewal 2/3 into the lifetime')
+
+  clock.advance(19 * DAY)
+  await manager.check()
+  t.equal(issuer.calls, 1, 'not yet due')
+
+  clock.advance(2 * DAY)
+  issuer.fail = 'CA unreachable'
+  await manager.check()
+  t.equal(issuer.calls, 2, 'renewal attempted')
+  const failing = manager.status()[0]!
+  t.equal(failing.state, 'failing')
+  t.equal(failing.lastError, 'CA unreachable')
+  t.same(failing.notAfter, before.notAfter, 'old certificate still loaded')
+  t.notOk(manager.context(HOST) instanceof Promise, 'and still served')
+  t.same(manager.unavailable(), [], 'still available while the old one is valid')
+  t.ok(lines.some(l => l.event === 'certificate_failed' && l.serving_old === true && typeof l.retry_at === 'string'))
+
+  await manager.check()
+  t.equal(issuer.calls, 2, 'no retry before retryAt')
+  clock.advance(61_000)
+  issuer.fail = undefined
+  await manager.check()
+  t.equal(issuer.calls, 3)
+  const after = manager.status()[0]!
+  t.equal(after.state, 'valid')
+  t.ok(after.notAfter!.getTime() > before.notAfter!.getTime(), 'renewed certificate is later')
+  t.ok(lines.some(l => l.event === 'certificate_renewed'))
+})
+
+t.test('an expired certificate is never served; failures back off', async t => {
+  const { issuer, manager, clock } = await setup(t)
+  await resolveContext(manager.context(HOST))
+  clock.advance(31 * DAY)
+  issuer.fail = 'down'
+  await t.rejects(resolveContext(manager.context(HOST)), /down/)
+  t.same(manager.unavailable(), [HOST])
+  await t.rejects(resolveContext(manager.context(HOST)), { code: 'MTA_STS_CERT_UNAVAILABLE' }) // within the back-off, fail fast
+  t.equal(issuer.calls, 2)
+})
+
+t.test('a certificate failing the checks is rejected and not stored', async t => {
+  const { ca, store, clock, lines } = await setup(t)
+  const wrongName: Issuer = { name: 'internal', managed: true, obtain: () => ca.obtain('mta-sts.other.example') }
+  const m = new CertificateManager({ issuer: wrongName, store: new MemoryStore(), clock, logger: logSink().logger, metrics: createMetrics(() => []) })
+  m.setHosts([HOST])
+  t.teardown(() => m.close())
+  await t.rejects(resolveContext(m.context(HOST)), { code: 'MTA_STS_CERT_INVALID' })
+  t.same(await store.list('certificates'), [])
+  t.ok(lines.length >= 0)
+})
+
+t.test('a corrupt stored certificate is replaced', async t => {
+  const { issuer, store, make, lines } = await setup(t)
+  await store.put(`certificates/internal/${HOST}.pem`, 'garbage', { secret: true })
+  const m = make()
+  await resolveContext(m.context(HOST))
+  t.equal(issuer.calls, 1)
+  t.ok(lines.some(l => l.event === 'certificate_store_invalid'))
+  const stored = splitBundle((await store.get(`certificates/internal/${HOST}.pem`))!.toString())
+  t.ok(new X509Certificate(stored.certPem).checkHost(HOST))
+})
+
+t.test('hosts removed from the configuration are dropped', async t => {
+  const { manager } = await setup(t)
+  await resolveContext(manager.context(HOST))
+  t.equal([...manager.expiries()].length, 1)
+  manager.setHosts(['mta-sts.example.org'])
+  t.equal([...manager.expiries()].length, 0)
+  t.same(manager.status(), [])
+})
+
+t.test('files issuer: operator files are loaded, and replacing them takes effect', async t => {
+  const dir = await tempDir(t)
+  const clock = new ManualClock()
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const folder = join(dir, HOST)
+  await mkdir(folder)
+  const write = async (): Promise<string> => {
+    const c = await ca.obtain(HOST)
+    await writeFile(join(folder, 'privkey.pem.new'), c.keyPem)
+    await writeFile(join(folder, 'fullchain.pem.new'), c.certPem)
+    await rename(join(folder, 'privkey.pem.new'), join(folder, 'privkey.pem'))
+    await rename(join(folder, 'fullchain.pem.new'), join(folder, 'fullchain.pem'))
+    return new X509Certificate(c.certPem).fingerprint256
+  }
+  const issuer = new FilesIssuer(host => FilesIssuer.pathsFor(host, undefined, dir))
+  const { logger, lines } = logSink()
+  const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => []) })
+  m.setHosts([HOST, 'mta-sts.missing.example'])
+  t.teardown(() => m.close())
+  const firstPrint = await write()
+  await m.preload([HOST, 'mta-sts.missing.example'])
+  t.same(m.unavailable(), ['mta-sts.missing.example'], 'a host without files is unavailable')
+  t.ok(lines.some(l => l.event === 'certificate_loaded' && l.fingerprint === firstPrint))
+  t.same(await store.list('certificates'), [], 'operator certificates are not copied into the store')
+
+  await m.check()
+  t.equal(lines.filter(l => l.event === 'certificate_loaded').length, 1, 'unchanged files are not re-read')
+  const secondPrint = await write()
+  await m.check()
+  t.ok(lines.some(l => l.event === 'certificate_loaded' && l.fingerprint === secondPrint), 'replaced files loaded')
+
+  await writeFile(join(folder, 'fullchain.pem'), 'not a certificate')
+  await m.check()
+  t.ok(lines.some(l => l.event === 'certificate_failed' && l.serving_old === true), 'a broken replacement is rejected')
+  t.notOk(m.context(HOST) instanceof Promise, 'the previous certificate keeps serving')
+})
