@@ -144,6 +144,12 @@ export class CertificateManager {
         if (version !== loaded.version) due.push(host)
       }
     }
+    if (!issuer.managed) {
+      // Operator files that were missing or broken get another look once their back-off has passed.
+      for (const host of this.#hosts) {
+        if (!this.#loaded.has(host) && (this.#failures.get(host)?.retryAt.getTime() ?? 0) <= now) due.push(host)
+      }
+    }
     await Promise.all(due.map(host => this.#ensure(host, true).catch(() => {})))
   }
 
