@@ -1,0 +1,48 @@
+import { join } from 'node:path'
+import t from 'tap'
+import { validateCommand } from '../../src/cli/validate.js'
+import { captureIo, tempDir, writeTempFile } from '../helpers/fixtures.js'
+
+t.test('a valid file: exit 0, summary on stdout, nothing on stderr', async t => {
+  const file = await writeTempFile(t, 'ok.yaml', 'certificates: {issuer: internal}\ntenants:\n  example.com: {mx: [mx.example.com]}\n  example.org: {mx: [mx.example.org]}\n')
+  const io = captureIo()
+  t.equal(await validateCommand(file, io), 0)
+  t.equal(io.out(), `${file}: ok, 2 tenant(s), issuer internal, 0 warning(s)\n`)
+  t.equal(io.err(), '')
+})
+
+t.test('a valid file with warnings: exit 0, warnings on stderr', async t => {
+  const file = await writeTempFile(t, 'warn.yaml', 'tenants:\n  example.com:\n    mode: enforce\n    max_age: 86400\n    mx: [mx.example.com]\n')
+  const io = captureIo()
+  t.equal(await validateCommand(file, io), 0)
+  t.equal(io.out(), `${file}: ok, 1 tenant(s), issuer internal, 2 warning(s)\n`)
+  t.equal(io.err(), [
+    `warning: ${file}:1:1: certificates.issuer is not set: using the internal CA, which mail senders do not trust (set issuer: files (or acme) for production)`,
+    `warning: ${file}:4:14: tenant "example.com" enforces with max_age 86400, below one week (604800) (RFC 8461 suggests weeks for enforce)`,
+    '',
+  ].join('\n'))
+})
+
+t.test('an invalid file: exit 1, every error and warning, then a count', async t => {
+  const file = await writeTempFile(t, 'bad.yaml', 'certificates: {issuer: files}\ntenants:\n  example.com:\n    mode: enforcing\n    mx: mx.example.com\n    max_age: 60\n')
+  const io = captureIo()
+  t.equal(await validateCommand(file, io), 1)
+  t.equal(io.out(), '')
+  t.equal(io.err(), [
+    `warning: ${file}:6:14: tenant "example.com" has max_age 60, below one day (86400) (senders refetch the policy at most this often; use at least 86400)`,
+    `error: ${file}:3:3: tenant "example.com" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)`,
+    `error: ${file}:4:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)`,
+    `error: ${file}:5:9: tenants."example.com".mx must be a list (write a list, e.g. mx: [value] or one "- value" per line)`,
+    '3 error(s): configuration is invalid',
+    '',
+  ].join('\n'))
+})
+
+t.test('a missing file: exit 1 naming the file', async t => {
+  const file = join(await tempDir(t), 'missing.yaml')
+  const io = captureIo()
+  t.equal(await validateCommand(file, io), 1)
+  t.equal(io.out(), '')
+  t.match(io.err(), new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:0:0: cannot read the configuration file: ENOENT`))
+  t.match(io.err(), /\n1 error\(s\): configuration is invalid\n$/)
+})

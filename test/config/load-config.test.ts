@@ -1,0 +1,690 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import t from 'tap'
+import { CONFIG_DEFAULTS, formatProblem, loadConfig, parseConfig, type ConfigResult } from '../../src/config/load-config.js'
+import type { Config, ConfigProblem } from '../../src/config/types.js'
+import { tempDir } from '../helpers/fixtures.js'
+
+const FILE = '/etc/mta-sts/config.yaml'
+const ISSUER_WARNING = 'certificates.issuer is not set: using the internal CA, which mail senders do not trust (set issuer: files (or acme) for production)'
+const NO_ISSUER = `1:1: ${ISSUER_WARNING}`
+
+/** `line:column: message (hint)` without the file name, for compact tables. */
+function short (p: ConfigProblem): string {
+  const full = formatProblem(p)
+  if (p.file !== FILE) throw new Error(`problem names ${p.file}`)
+  return full.slice(FILE.length + 1)
+}
+
+function errorsOf (result: ConfigResult): string[] {
+  if (result.ok) throw new Error('expected the configuration to be rejected')
+  return result.errors.map(short)
+}
+
+function warningsOf (result: ConfigResult): string[] {
+  return (result.ok ? result.config.warnings : result.warnings).map(short)
+}
+
+function ok (result: ConfigResult): Config {
+  if (!result.ok) throw new Error(`expected a valid configuration, got ${result.errors.map(formatProblem).join('; ')}`)
+  return result.config
+}
+
+const MX = '    mx: [mx.example.com]\n'
+
+/** Malformed configurations: YAML text, then every expected error as `line:column: message (hint)`. */
+const malformed: { name: string; yaml: string; errors: string[] }[] = [
+  {
+    name: 'unknown key with a near miss',
+    yaml: 'listen:\n  https:\n    prot: 8443\ntenants:\n  example.com:\n' + MX,
+    errors: ['3:5: unknown key "prot" in listen.https (did you mean "port"?)'],
+  },
+  {
+    name: 'unknown top-level key with a near miss',
+    yaml: 'tenant:\n  example.com: {}\ntenants:\n  example.com:\n' + MX,
+    errors: ['1:1: unknown key "tenant" in the configuration (did you mean "tenants"?)'],
+  },
+  {
+    name: 'unknown top-level key without a near miss lists the allowed keys',
+    yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)'],
+  },
+  {
+    name: 'unknown tenant key',
+    yaml: 'tenants:\n  example.com:\n    mdoe: enforce\n' + MX,
+    errors: ['3:5: unknown key "mdoe" in tenants."example.com" (did you mean "mode"?)'],
+  },
+  {
+    name: 'bad mode with a suggestion',
+    yaml: 'tenants:\n  example.com:\n    mode: enforcing\n' + MX,
+    errors: ['3:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)'],
+  },
+  {
+    name: 'mode that is not a string gets no suggestion',
+    yaml: 'tenants:\n  example.com:\n    mode: 3\n' + MX,
+    errors: ['3:11: tenants."example.com".mode must be one of enforce, testing, none (got 3)'],
+  },
+  {
+    name: 'bad defaults.mode',
+    yaml: 'defaults:\n  mode: testng\n  mx: [mx.example.com]\ntenants:\n  example.com:\n',
+    errors: ['2:9: defaults.mode must be one of enforce, testing, none (got "testng") (did you mean "testing"?)'],
+  },
+  {
+    name: 'max_age out of range',
+    yaml: 'tenants:\n  example.com:\n    max_age: 99999999\n' + MX,
+    errors: ['3:14: tenants."example.com".max_age must be between 0 and 31557600 (got 99999999) (max_age is in seconds: 86400 is one day, 604800 one week)'],
+  },
+  {
+    name: 'negative max_age',
+    yaml: 'tenants:\n  example.com:\n    max_age: -5\n' + MX,
+    errors: ['3:14: tenants."example.com".max_age must be between 0 and 31557600 (got -5) (max_age is in seconds: 86400 is one day, 604800 one week)'],
+  },
+  {
+    name: 'non-integer max_age',
+    yaml: 'tenants:\n  example.com:\n    max_age: 1.5\n' + MX,
+    errors: ['3:14: tenants."example.com".max_age must be an integer'],
+  },
+  {
+    name: 'max_age given as a quoted string',
+    yaml: 'tenants:\n  example.com:\n    max_age: "86400"\n' + MX,
+    errors: ['3:14: tenants."example.com".max_age must be an integer'],
+  },
+  {
+    name: 'mx as a string instead of a list',
+    yaml: 'tenants:\n  example.com:\n    mx: mx.example.com\n',
+    errors: ['3:9: tenants."example.com".mx must be a list (write a list, e.g. mx: [value] or one "- value" per line)'],
+  },
+  {
+    name: 'empty mx list',
+    yaml: 'tenants:\n  example.com:\n    mx: []\n',
+    errors: ['3:9: tenants."example.com".mx must not be empty (list at least one MX host pattern, even for mode none)'],
+  },
+  {
+    name: 'mx item that is not a string',
+    yaml: 'tenants:\n  example.com:\n    mx: [1]\n',
+    errors: ['3:10: tenants."example.com".mx[0] must be a string'],
+  },
+  {
+    name: 'mx item that is an empty string',
+    yaml: 'tenants:\n  example.com:\n    mx: [""]\n',
+    errors: ['3:10: tenants."example.com".mx[0] must not be empty', '3:10: tenants."example.com".mx pattern "" is empty'],
+  },
+  {
+    name: 'invalid mx patterns, one error each',
+    yaml: 'tenants:\n  example.com:\n    mx:\n      - a.*.b.net\n      - "**.x.com"\n      - "*example.com"\n      - mx_1.example.com\n      - "*."\n      - "*.com"\n',
+    errors: [
+      '4:9: tenants."example.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
+      '5:9: tenants."example.com".mx pattern "**.x.com" may only use a wildcard as the whole left-most label ("*.example.net")',
+      '6:9: tenants."example.com".mx pattern "*example.com" may only use a wildcard as the whole left-most label ("*.example.net")',
+      '7:9: tenants."example.com".mx pattern "mx_1.example.com" has an invalid label "mx_1" (letters, digits and inner hyphens only)',
+      '8:9: tenants."example.com".mx pattern "*." is empty',
+      '9:9: tenants."example.com".mx pattern "*.com" needs at least two labels (like example.com)',
+    ],
+  },
+  {
+    name: 'invalid defaults.mx pattern',
+    yaml: 'defaults:\n  mx: ["*"]\ntenants:\n  example.com:\n' + MX,
+    errors: ['2:8: defaults.mx pattern "*" may only use a wildcard as the whole left-most label ("*.example.net")'],
+  },
+  {
+    name: 'duplicate tenants after case and trailing-dot normalisation',
+    yaml: 'tenants:\n  Example.COM.:\n' + MX + '  example.com:\n' + MX,
+    errors: ['4:3: tenant "example.com" duplicates "Example.COM." (both are example.com) (first defined at line 2)'],
+  },
+  {
+    name: 'duplicate tenants: Unicode and punycode',
+    yaml: 'tenants:\n  bücher.example:\n' + MX + '  xn--bcher-kva.example:\n' + MX,
+    errors: ['4:3: tenant "xn--bcher-kva.example" duplicates "bücher.example" (both are xn--bcher-kva.example) (first defined at line 2)'],
+  },
+  {
+    name: 'three spellings of one tenant all point at the first',
+    yaml: 'tenants:\n  example.com:\n' + MX + '  EXAMPLE.com:\n' + MX + '  example.com.:\n' + MX,
+    errors: [
+      '4:3: tenant "EXAMPLE.com" duplicates "example.com" (both are example.com) (first defined at line 2)',
+      '6:3: tenant "example.com." duplicates "example.com" (both are example.com) (first defined at line 2)',
+    ],
+  },
+  {
+    name: 'YAML syntax error: unclosed quote',
+    yaml: 'tenants:\n  example.com:\n    mx: ["mx.example.com]\n',
+    errors: [
+      '4:1: YAML syntax error: Missing closing "quote',
+      '4:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+  },
+  {
+    name: 'YAML syntax error: nested compact mapping',
+    yaml: 'tenants: example.com: {}\n',
+    errors: ['1:10: YAML syntax error: Nested mappings are not allowed in compact mappings'],
+  },
+  {
+    name: 'YAML syntax error: tab indentation',
+    yaml: 'tenants:\n\texample.com: {}\n',
+    errors: ['2:1: YAML syntax error: Tabs are not allowed as indentation'],
+  },
+  {
+    name: 'YAML with two documents',
+    yaml: 'tenants: {example.com: {mx: [mx.example.com]}}\n---\nx: 1\n',
+    errors: ['2:1: YAML syntax error: Source contains multiple documents; please use YAML.parseAllDocuments()'],
+  },
+  {
+    name: 'duplicate YAML keys',
+    yaml: 'tenants:\n  example.com:\n    mx: [mx.example.com]\n    mx: [mx2.example.com]\n',
+    errors: ['4:5: duplicate key (each key may appear once in a mapping)'],
+  },
+  {
+    name: 'duplicate YAML tenant keys',
+    yaml: 'tenants:\n  example.com: {mx: [a.example.com]}\n  example.com: {}\n',
+    errors: ['3:3: duplicate key (each key may appear once in a mapping)'],
+  },
+  {
+    name: 'missing tenants key',
+    yaml: 'defaults:\n  mode: testing\n',
+    errors: ['1:1: the configuration is missing the required key "tenants"'],
+  },
+  {
+    name: 'empty file',
+    yaml: '',
+    errors: ['1:1: the configuration is missing the required key "tenants"'],
+  },
+  {
+    name: 'file with only a comment',
+    yaml: '# nothing here\n',
+    errors: ['1:1: the configuration is missing the required key "tenants"'],
+  },
+  {
+    name: 'empty tenants map',
+    yaml: 'tenants: {}\n',
+    errors: ['1:10: tenants must not be empty (add at least one tenant domain)'],
+  },
+  {
+    name: 'tenant with no mx and no defaults.mx',
+    yaml: 'tenants:\n  example.com:\n',
+    errors: ['2:3: tenant "example.com" has no mx patterns (add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants)'],
+  },
+  {
+    name: 'tenant that is a scalar',
+    yaml: 'tenants:\n  example.com: hello\n',
+    errors: [
+      '2:3: tenant "example.com" has no mx patterns (add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants)',
+      '2:16: tenants."example.com" must be an object or null',
+    ],
+  },
+  {
+    name: 'invalid tenant domain: space',
+    yaml: 'tenants:\n  "exa mple.com":\n' + MX,
+    errors: ['2:3: tenant domain "exa mple.com" must be a bare host name (no scheme, port, path or spaces)'],
+  },
+  {
+    name: 'invalid tenant domain: single label',
+    yaml: 'tenants:\n  localhost:\n' + MX,
+    errors: ['2:3: tenant domain "localhost" needs at least two labels (like example.com)'],
+  },
+  {
+    name: 'invalid tenant domain: IP address',
+    yaml: 'tenants:\n  192.0.2.1:\n' + MX,
+    errors: ['2:3: tenant domain "192.0.2.1" looks like an IP address, not a domain'],
+  },
+  {
+    name: 'invalid tenant domain: URL',
+    yaml: 'tenants:\n  https://example.com:\n' + MX,
+    errors: ['2:3: tenant domain "https://example.com" must be a bare host name (no scheme, port, path or spaces)'],
+  },
+  {
+    name: 'tenant domain with a slash still locates its schema errors',
+    yaml: 'tenants:\n  "a/b.com":\n    mode: bad\n' + MX,
+    errors: [
+      '2:3: tenant domain "a/b.com" must be a bare host name (no scheme, port, path or spaces)',
+      '3:11: tenants."a/b.com".mode must be one of enforce, testing, none (got "bad")',
+    ],
+  },
+  {
+    name: 'tenant domain with a tilde still locates its schema errors',
+    yaml: 'tenants:\n  "a~b.com":\n    mode: bad\n' + MX,
+    errors: [
+      '2:3: tenant domain "a~b.com" has an invalid label "a~b" (letters, digits and inner hyphens only)',
+      '3:11: tenants."a~b.com".mode must be one of enforce, testing, none (got "bad")',
+    ],
+  },
+  {
+    name: 'bad rua: ftp scheme',
+    yaml: 'tenants:\n  example.com:\n' + MX + '    rua: ["ftp://x.example.com"]\n',
+    errors: ['4:11: tenants."example.com".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)'],
+  },
+  {
+    name: 'bad rua: plain address, and two addresses in one string',
+    yaml: 'defaults:\n  rua:\n    - tlsrpt@example.com\n    - "mailto:a@example.com,mailto:b@example.com"\ntenants:\n  example.com:\n' + MX,
+    errors: [
+      '3:7: defaults.rua[0] must be a mailto: address or an https:// URL (got "tlsrpt@example.com") (e.g. mailto:tlsrpt@example.com)',
+      '4:7: defaults.rua[1] must be a mailto: address or an https:// URL (got "mailto:a@example.com,mailto:b@example.com") (e.g. mailto:tlsrpt@example.com)',
+    ],
+  },
+  {
+    name: 'rua as a string',
+    yaml: 'tenants:\n  example.com:\n' + MX + '    rua: mailto:tlsrpt@example.com\n',
+    errors: ['4:10: tenants."example.com".rua must be a list (write a list, e.g. rua: [value] or one "- value" per line)'],
+  },
+  {
+    name: 'wrong issuer with a suggestion',
+    yaml: 'certificates:\n  issuer: intrnal\ntenants:\n  example.com:\n' + MX,
+    errors: ['2:11: certificates.issuer must be one of internal, files (got "intrnal") (did you mean "internal"?)'],
+  },
+  {
+    name: 'wrong issuer without a suggestion',
+    yaml: 'certificates:\n  issuer: letsencrypt\ntenants:\n  example.com:\n' + MX,
+    errors: ['2:11: certificates.issuer must be one of internal, files (got "letsencrypt")'],
+  },
+  {
+    name: 'same port for two listeners',
+    yaml: 'listen:\n  https: { port: 8443 }\n  http: { port: 8443 }\ntenants:\n  example.com:\n' + MX,
+    errors: ['3:9: listen.http uses the same address as listen.https (:: port 8443)'],
+  },
+  {
+    name: 'a listener on the default address of another',
+    yaml: 'listen:\n  https: { host: 127.0.0.1, port: 9090 }\ntenants:\n  example.com:\n' + MX,
+    errors: ['2:3: listen.ops uses the same address as listen.https (127.0.0.1 port 9090)'],
+  },
+  {
+    name: 'port out of range and empty host',
+    yaml: 'listen:\n  ops: { host: "", port: 70000 }\ntenants:\n  example.com:\n' + MX,
+    errors: [
+      '2:16: listen.ops.host must not be empty',
+      '2:26: listen.ops.port must be between 0 and 65535 (got 70000)',
+    ],
+  },
+  {
+    name: 'tenants given as a list',
+    yaml: 'tenants:\n  - example.com\n  - example.org\n',
+    errors: ['2:3: tenants must be an object'],
+  },
+  {
+    name: 'document that is a scalar',
+    yaml: 'just a string\n',
+    errors: ['1:1: the configuration must be a mapping of keys (listen, certificates, defaults, tenants)'],
+  },
+  {
+    name: 'document that is a list',
+    yaml: '- tenants\n- example.com\n',
+    errors: ['1:1: the configuration must be a mapping of keys (listen, certificates, defaults, tenants)'],
+  },
+  {
+    name: 'document that is the number 0',
+    yaml: '0\n',
+    errors: ['1:1: the configuration must be a mapping of keys (listen, certificates, defaults, tenants)'],
+  },
+  {
+    name: 'issuer files without certificate paths',
+    yaml: 'certificates:\n  issuer: files\ntenants:\n  example.com:\n' + MX + '  example.org:\n' + MX,
+    errors: [
+      '4:3: tenant "example.com" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)',
+      '6:3: tenant "example.org" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)',
+    ],
+  },
+  {
+    name: 'certificate without a key',
+    yaml: 'certificates:\n  issuer: files\ntenants:\n  example.com:\n' + MX + '    certificate: { cert: a.pem }\n',
+    errors: [
+      '4:3: tenant "example.com" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)',
+      '6:18: tenants."example.com".certificate is missing the required key "key"',
+    ],
+  },
+  {
+    name: 'invalid dns.target entries',
+    yaml: 'dns:\n  target: ["bad host", "-x.example.com", 1.2.3]\ntenants:\n  example.com:\n' + MX,
+    errors: [
+      '2:12: dns.target "bad host" must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:24: dns.target "-x.example.com" has an invalid label "-x" (letters, digits and inner hyphens only) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:42: dns.target "1.2.3" looks like an IP address, not a domain (use a host name (CNAME) or an IP address (A/AAAA))',
+    ],
+  },
+  {
+    name: 'dns.target as a string',
+    yaml: 'dns:\n  target: policy.example.net\ntenants:\n  example.com:\n' + MX,
+    errors: ['2:11: dns.target must be a list (write a list, e.g. target: [value] or one "- value" per line)'],
+  },
+  {
+    name: 'log level and leaf lifetime out of their ranges',
+    yaml: 'log:\n  level: verbose\ncertificates:\n  internal:\n    leaf_lifetime: 10\ntenants:\n  example.com:\n' + MX,
+    errors: [
+      '2:10: log.level must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
+      '5:20: certificates.internal.leaf_lifetime must be between 3600 and 31536000 (got 10)',
+    ],
+  },
+  {
+    name: 'alias that resolves to a list where a map is required',
+    yaml: 'a: &a [x]\ntenants: *a\n',
+    errors: [
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)',
+      '2:10: tenants must be an object',
+    ],
+  },
+]
+
+t.test('malformed configurations: exact messages and positions', async t => {
+  t.ok(malformed.length >= 25, `${malformed.length} cases`)
+  for (const c of malformed) {
+    const result = parseConfig(c.yaml, FILE)
+    t.equal(result.ok, false, `${c.name}: rejected`)
+    if (result.ok) continue
+    t.same(result.errors.map(short), c.errors, c.name)
+  }
+})
+
+t.test('every error of a file is reported at once, sorted by line', async t => {
+  const yaml = [
+    'listen:',
+    '  https: {prot: 8443}', // 2
+    'certificates:',
+    '  issuer: intrnal', // 4
+    'defaults:',
+    '  max_age: -1', // 6
+    'tenants:',
+    '  example.com:',
+    '    mode: enforcing', // 9
+    '    mx: mx.example.com', // 10
+    '  "bad domain.com":', // 11
+    '    mx: [a.example.com]',
+    '  Example.COM.:', // 13
+    '    mx: [mx.example.com]',
+    '    rua: [ftp://x.example.com]', // 15
+    '  example.org:',
+    '    max_age: 1.5', // 17
+    '    mx: []', // 18
+    'surprise: true', // 19
+    '',
+  ].join('\n')
+  const errors = errorsOf(parseConfig(yaml, FILE))
+  t.same(errors, [
+    '2:11: unknown key "prot" in listen.https (did you mean "port"?)',
+    '4:11: certificates.issuer must be one of internal, files (got "intrnal") (did you mean "internal"?)',
+    '6:12: defaults.max_age must be between 0 and 31557600 (got -1) (max_age is in seconds: 86400 is one day, 604800 one week)',
+    '9:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)',
+    '10:9: tenants."example.com".mx must be a list (write a list, e.g. mx: [value] or one "- value" per line)',
+    '11:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+    '13:3: tenant "Example.COM." duplicates "example.com" (both are example.com) (first defined at line 8)',
+    '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
+    '17:14: tenants."example.org".max_age must be an integer',
+    '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)',
+  ])
+  const lines = errors.map(e => Number(e.split(':')[0]))
+  t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
+})
+
+t.test('problems on one line are sorted by column', async t => {
+  const errors = errorsOf(parseConfig('tenants:\n  example.com:\n    mx: ["*.", "a_b.example.com", "x.*.y.com"]\n', FILE))
+  t.same(errors.map(e => e.split(':').slice(0, 2).join(':')), ['3:10', '3:16', '3:35'])
+})
+
+t.test('warnings', async t => {
+  t.test('max_age below one day, on the tenant and through defaults', async t => {
+    const result = parseConfig('certificates:\n  issuer: internal\ndefaults:\n  max_age: 3600\n  mx: [mx.example.com]\ntenants:\n  example.com:\n  example.org:\n    max_age: 60\n', FILE)
+    t.same(warningsOf(result), [
+      '4:12: tenant "example.com" has max_age 3600, below one day (86400) (senders refetch the policy at most this often; use at least 86400)',
+      '9:14: tenant "example.org" has max_age 60, below one day (86400) (senders refetch the policy at most this often; use at least 86400)',
+    ])
+    t.equal(result.ok, true, 'warnings alone do not reject')
+  })
+  t.test('enforce with max_age below one week', async t => {
+    const result = parseConfig('certificates:\n  issuer: internal\ndefaults:\n  mode: enforce\n  max_age: 86400\n  mx: [mx.example.com]\ntenants:\n  example.com:\n  example.org:\n    max_age: 604799\n  example.net:\n    max_age: 604800\n  example.edu:\n    mode: testing\n', FILE)
+    t.same(warningsOf(result), [
+      '5:12: tenant "example.com" enforces with max_age 86400, below one week (604800) (RFC 8461 suggests weeks for enforce)',
+      '10:14: tenant "example.org" enforces with max_age 604799, below one week (604800) (RFC 8461 suggests weeks for enforce)',
+    ])
+  })
+  t.test('duplicate mx patterns are deduplicated after normalisation', async t => {
+    const result = parseConfig('certificates:\n  issuer: internal\ntenants:\n  example.com:\n    mx: [mx.example.com, MX.Example.COM., "*.example.net", "*.EXAMPLE.net"]\n', FILE)
+    t.same(warningsOf(result), [
+      '5:26: tenants."example.com".mx lists "mx.example.com" twice; the duplicate is dropped',
+      '5:60: tenants."example.com".mx lists "*.example.net" twice; the duplicate is dropped',
+    ])
+    t.same(ok(result).tenants[0]?.mx, ['mx.example.com', '*.example.net'])
+  })
+  t.test('duplicate defaults.mx is reported once, not per tenant', async t => {
+    const result = parseConfig('certificates:\n  issuer: internal\ndefaults:\n  mx: [a.example.com, A.example.com.]\ntenants:\n  example.com:\n  example.org:\n', FILE)
+    t.same(warningsOf(result), ['4:23: defaults.mx lists "a.example.com" twice; the duplicate is dropped'])
+    t.same(ok(result).tenants.map(x => x.mx), [['a.example.com'], ['a.example.com']])
+  })
+  t.test('tenant starting with mta-sts.', async t => {
+    const result = parseConfig('certificates:\n  issuer: internal\ntenants:\n  MTA-STS.example.com:\n' + MX, FILE)
+    t.same(warningsOf(result), ['4:3: tenant "MTA-STS.example.com" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant> (did you mean "example.com"?)'])
+    t.equal(ok(result).tenants[0]?.domain, 'mta-sts.example.com')
+  })
+  t.test('missing issuer', async t => {
+    t.same(warningsOf(parseConfig('tenants:\n  example.com:\n' + MX, FILE)), [NO_ISSUER])
+    t.same(warningsOf(parseConfig('certificates:\n  storage: /tmp/x\ntenants:\n  example.com:\n' + MX, FILE)), [`2:3: ${ISSUER_WARNING}`], 'points into the certificates section when it exists')
+  })
+  t.test('certificate files with the internal issuer are ignored, with a warning', async t => {
+    const result = parseConfig('tenants:\n  example.com:\n' + MX + '    certificate: {cert: a.pem, key: b.pem}\n', FILE)
+    t.same(warningsOf(result), [NO_ISSUER, '4:5: tenant "example.com" names certificate files, but the issuer is internal: they are ignored (set certificates.issuer: files)'])
+  })
+  t.test('warnings are returned next to errors', async t => {
+    const result = parseConfig('defaults:\n  max_age: 60\ntenants:\n  example.com:\n    mode: bad\n' + MX, FILE)
+    t.same(errorsOf(result), ['5:11: tenants."example.com".mode must be one of enforce, testing, none (got "bad")'])
+    t.same(warningsOf(result), [NO_ISSUER, '2:12: tenant "example.com" has max_age 60, below one day (86400) (senders refetch the policy at most this often; use at least 86400)'])
+  })
+})
+
+t.test('success path', async t => {
+  t.test('normalises tenant names and mx patterns', async t => {
+    const config = ok(parseConfig([
+      'certificates:',
+      '  issuer: internal',
+      'tenants:',
+      '  Example.COM.:',
+      '    mx: [" MX1.Example.COM. ", "*.Bücher.Example", mx.bücher.example]',
+      '  bücher.example:',
+      '    mx: [mx.example.com]',
+      '  xn--caf-dma.example:',
+      '    mx: [mx.example.com]',
+      '',
+    ].join('\n'), FILE))
+    t.same(config.tenants.map(x => [x.domain, x.host]), [
+      ['example.com', 'mta-sts.example.com'],
+      ['xn--bcher-kva.example', 'mta-sts.xn--bcher-kva.example'],
+      ['xn--caf-dma.example', 'mta-sts.xn--caf-dma.example'],
+    ])
+    t.same(config.tenants[0]?.mx, ['mx1.example.com', '*.xn--bcher-kva.example', 'mx.xn--bcher-kva.example'])
+    t.same(config.warnings, [])
+  })
+
+  t.test('applies built-in defaults', async t => {
+    const config = ok(parseConfig('tenants:\n  example.com:\n' + MX, FILE))
+    t.same(config.listen, { https: { host: '::', port: 443 }, http: { host: '::', port: 80 }, ops: { host: '127.0.0.1', port: 9090 } })
+    t.same(config.log, { level: 'info' })
+    t.same(config.certificates, { issuer: 'internal', storage: '/var/lib/mta-sts-host', internal: { leafLifetime: 604800 }, files: {} })
+    t.same(config.dns, { target: [] })
+    t.same(config.tenants, [{ domain: 'example.com', host: 'mta-sts.example.com', mode: 'testing', mx: ['mx.example.com'], maxAge: 604800, rua: [] }])
+    t.equal(config.file, FILE)
+    t.equal(CONFIG_DEFAULTS.mode, 'testing')
+    t.ok(Object.isFrozen(CONFIG_DEFAULTS))
+  })
+
+  t.test('applies defaults.mode, max_age, mx and rua; tenant values win', async t => {
+    const config = ok(parseConfig([
+      'certificates: {issuer: internal}',
+      'defaults:',
+      '  mode: enforce',
+      '  max_age: 1209600',
+      '  mx: [mx.default.example]',
+      '  rua: ["mailto:tls@default.example"]',
+      'tenants:',
+      '  example.com:',
+      '  example.org:',
+      '    mode: none',
+      '    max_age: 86400',
+      '    mx: [mx.example.org]',
+      '    rua: ["https://report.example.org/tlsrpt"]',
+      '  example.net:',
+      '    rua: []',
+      '',
+    ].join('\n'), FILE))
+    t.same(config.tenants, [
+      { domain: 'example.com', host: 'mta-sts.example.com', mode: 'enforce', mx: ['mx.default.example'], maxAge: 1209600, rua: ['mailto:tls@default.example'] },
+      { domain: 'example.org', host: 'mta-sts.example.org', mode: 'none', mx: ['mx.example.org'], maxAge: 86400, rua: ['https://report.example.org/tlsrpt'] },
+      { domain: 'example.net', host: 'mta-sts.example.net', mode: 'enforce', mx: ['mx.default.example'], maxAge: 1209600, rua: [] },
+    ])
+  })
+
+  t.test('listen, log and certificate settings are read', async t => {
+    const config = ok(parseConfig([
+      'listen:',
+      '  https: {host: 127.0.0.1, port: 0}',
+      '  http: {host: 127.0.0.1, port: 0}',
+      '  ops: {port: 0}',
+      'log: {level: debug}',
+      'certificates:',
+      '  issuer: internal',
+      '  internal: {leaf_lifetime: 3600}',
+      'dns:',
+      '  target: [Policy.Example.NET., 192.0.2.10, "2001:db8::1"]',
+      'tenants:',
+      '  example.com:',
+      MX,
+    ].join('\n'), FILE))
+    t.same(config.listen, { https: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: 0 } }, 'port 0 may repeat')
+    t.equal(config.log.level, 'debug')
+    t.equal(config.certificates.internal.leafLifetime, 3600)
+    t.same(config.dns.target, ['policy.example.net', '192.0.2.10', '2001:db8::1'])
+  })
+
+  t.test('relative storage and certificate paths resolve against the config directory', async t => {
+    const config = ok(parseConfig([
+      'certificates:',
+      '  issuer: files',
+      '  storage: ../data',
+      '  files: {directory: certs}',
+      'tenants:',
+      '  example.com:',
+      '    mx: [mx.example.com]',
+      '    certificate: {cert: tls/example.crt, key: /abs/example.key}',
+      '  example.org:',
+      '    mx: [mx.example.org]',
+      '',
+    ].join('\n'), FILE))
+    t.equal(config.certificates.storage, '/etc/data')
+    t.same(config.certificates.files, { directory: '/etc/mta-sts/certs' })
+    t.same(config.tenants[0]?.certificate, { cert: '/etc/mta-sts/tls/example.crt', key: '/abs/example.key' })
+    t.equal(config.tenants[1]?.certificate, undefined)
+    t.equal('certificate' in (config.tenants[1] ?? {}), false)
+    t.same(config.warnings, [])
+  })
+
+  t.test('the result is frozen all the way down', async t => {
+    const config = ok(parseConfig([
+      'certificates: {issuer: files, files: {directory: certs}}',
+      'dns: {target: [policy.example.net]}',
+      'tenants:',
+      '  example.com:',
+      '    mx: [mx.example.com]',
+      '    rua: ["mailto:a@example.com"]',
+      '    certificate: {cert: a, key: b}',
+      '    max_age: 60',
+      '',
+    ].join('\n'), FILE))
+    const tenant = config.tenants[0]
+    for (const [name, value] of Object.entries({
+      config, listen: config.listen, https: config.listen.https, http: config.listen.http, ops: config.listen.ops,
+      log: config.log, certificates: config.certificates, internal: config.certificates.internal, files: config.certificates.files,
+      dns: config.dns, target: config.dns.target, tenants: config.tenants, tenant, mx: tenant?.mx, rua: tenant?.rua,
+      certificate: tenant?.certificate, warnings: config.warnings,
+    })) {
+      t.ok(value !== undefined && Object.isFrozen(value), `${name} is frozen`)
+    }
+    t.throws(() => { (config.tenants as Config['tenants'] & unknown[]).push(tenant as never) })
+    t.throws(() => { (tenant as { mode: string }).mode = 'none' })
+  })
+
+  t.test('parses CRLF and BOM files with the same positions', async t => {
+    t.same(errorsOf(parseConfig('tenants:\r\n  example.com:\r\n    mode: bad\r\n    mx: [a.example.com]\r\n', FILE)),
+      ['3:11: tenants."example.com".mode must be one of enforce, testing, none (got "bad")'])
+    t.same(errorsOf(parseConfig('\uFEFFtenants:\n  example.com:\n    mode: bad\n    mx: [a.example.com]\n', FILE)),
+      ['3:11: tenants."example.com".mode must be one of enforce, testing, none (got "bad")'])
+  })
+})
+
+t.test('formatProblem', async t => {
+  t.equal(formatProblem({ file: '/a.yaml', line: 3, column: 7, message: 'm' }), '/a.yaml:3:7: m')
+  t.equal(formatProblem({ file: '/a.yaml', line: 3, column: 7, message: 'm', hint: 'h' }), '/a.yaml:3:7: m (h)')
+})
+
+t.test('loadConfig', async t => {
+  t.test('reads and validates a real file, resolving paths against its folder', async t => {
+    const dir = await tempDir(t)
+    await mkdir(join(dir, 'etc'))
+    const file = join(dir, 'etc', 'mta-sts.yaml')
+    await writeFile(file, 'certificates:\n  issuer: internal\n  storage: state\ntenants:\n  example.com:\n' + MX)
+    const result = await loadConfig(file)
+    const config = ok(result)
+    t.equal(config.file, file)
+    t.equal(config.certificates.storage, join(dir, 'etc', 'state'))
+  })
+  t.test('a relative file name is resolved against the working directory', async t => {
+    const dir = await tempDir(t)
+    const file = join(dir, 'c.yaml')
+    await writeFile(file, 'tenants:\n  example.com:\n    mode: x\n' + MX)
+    const cwd = process.cwd()
+    process.chdir(dir)
+    t.teardown(() => process.chdir(cwd))
+    const result = await loadConfig('c.yaml')
+    t.equal(result.ok, false)
+    if (!result.ok) t.same(result.errors.map(formatProblem), [`${file}:3:11: tenants."example.com".mode must be one of enforce, testing, none (got "x")`])
+  })
+  t.test('a missing file gives one problem naming the file', async t => {
+    const dir = await tempDir(t)
+    const file = join(dir, 'nope.yaml')
+    const result = await loadConfig(file)
+    t.equal(result.ok, false)
+    if (result.ok) return
+    t.equal(result.errors.length, 1)
+    t.same(result.warnings, [])
+    const [problem] = result.errors
+    t.equal(problem?.file, resolve(file))
+    t.match(problem?.message, /^cannot read the configuration file: ENOENT/)
+    t.match(problem?.message, file)
+    t.equal(formatProblem(problem as ConfigProblem).startsWith(`${file}:0:0: cannot read the configuration file`), true)
+  })
+  t.test('a directory is not a configuration file', async t => {
+    const dir = await tempDir(t)
+    const result = await loadConfig(dir)
+    t.equal(result.ok, false)
+    if (!result.ok) t.match(result.errors[0]?.message, /^cannot read the configuration file: EISDIR/)
+  })
+})
+
+/*
+ * Behaviour the owner should fix: these assert what the code should do and
+ * currently fail. See the report that came with these tests.
+ */
+t.test('REPORTED BUGS (load-config)', async t => {
+  t.test('parseConfig never throws: alias bomb', async t => {
+    const yaml = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\ntenants: {example.com: {mx: [a.example.com]}}\n'
+    let result: ConfigResult | undefined
+    t.doesNotThrow(() => { result = parseConfig(yaml, FILE) })
+    t.equal(result?.ok, false)
+  })
+  t.test('parseConfig never throws: alias to an undefined anchor', async t => {
+    let result: ConfigResult | undefined
+    t.doesNotThrow(() => { result = parseConfig('tenants: *nope\n', FILE) })
+    t.equal(result?.ok, false)
+  })
+  t.test('an invalid tenant domain does not hide the errors in its body', async t => {
+    const result = parseConfig('tenants:\n  "bad domain.com":\n    mx: [a.*.b.net]\n', FILE)
+    t.same(errorsOf(result), [
+      '2:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+      '3:10: tenants."bad domain.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
+    ])
+  })
+  t.test('a scalar document after blank lines is located where it stands', async t => {
+    t.same(errorsOf(parseConfig('\n\n42\n', FILE)), ['3:1: the configuration must be a mapping of keys (listen, certificates, defaults, tenants)'])
+  })
+  t.test('an empty value is located at its key (as yaml-locator documents)', async t => {
+    t.same(errorsOf(parseConfig('tenants:\n  example.com:\n    mode:\n' + MX, FILE)),
+      ['3:5: tenants."example.com".mode must be one of enforce, testing, none (got null)'])
+  })
+  t.test('the missing-issuer hint only recommends issuers the schema accepts', async t => {
+    const [warning] = ok(parseConfig('tenants:\n  example.com:\n' + MX, FILE)).warnings
+    t.notMatch(warning?.hint ?? '', /acme/, `hint "${warning?.hint}" must not suggest issuer acme`)
+    t.equal(parseConfig('certificates: {issuer: acme}\ntenants:\n  example.com:\n' + MX, FILE).ok, false, '(acme is rejected)')
+  })
+})
