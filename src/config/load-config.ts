@@ -89,9 +89,16 @@ export function parseConfig (text: string, file: string): ConfigResult {
   }
   if (errors.length > 0) return { ok: false, errors, warnings }
 
-  const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as RawConfig
+  let raw: RawConfig
+  try {
+    raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as RawConfig
+  } catch (err) {
+    // Unresolved aliases and alias bombs surface only when the document is converted.
+    errors.push({ file, ...locator.locate([]), message: `YAML error: ${(err as Error).message.split('\n')[0]}` })
+    return { ok: false, errors, warnings }
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    errors.push({ file, line: 1, column: 1, message: 'the configuration must be a mapping of keys (listen, certificates, defaults, tenants)' })
+    errors.push({ file, ...locator.locate([]), message: 'the configuration must be a mapping of keys (listen, certificates, defaults, tenants)' })
     return { ok: false, errors, warnings }
   }
 
@@ -107,7 +114,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], errors, warnings, problem)
   const issuer: IssuerName = raw.certificates?.issuer ?? 'internal'
   if (raw.certificates?.issuer === undefined) {
-    warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: files (or acme) for production'))
+    warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: files for production'))
   }
   const filesDirectory = raw.certificates?.files?.directory
   const tenants: Tenant[] = []
@@ -119,27 +126,30 @@ export function parseConfig (text: string, file: string): ConfigResult {
     const domain = normalizeDomain(key)
     if (!domain.ok) {
       errors.push(problem(at, `tenant domain "${key}" ${domain.reason}`, undefined, true))
-      continue
+    } else {
+      const earlier = seen.get(domain.value)
+      if (earlier !== undefined) {
+        const first = locator.locate(['tenants', earlier], { key: true })
+        errors.push(problem(at, `tenant "${key}" duplicates "${earlier}" (both are ${domain.value})`, `first defined at line ${first.line}`, true))
+      }
+      seen.set(domain.value, earlier ?? key)
     }
-    const earlier = seen.get(domain.value)
-    if (earlier !== undefined) {
-      const first = locator.locate(['tenants', earlier], { key: true })
-      errors.push(problem(at, `tenant "${key}" duplicates "${earlier}" (both are ${domain.value})`, `first defined at line ${first.line}`, true))
+    const name = domain.ok ? domain.value : key
+    if (name.startsWith('mta-sts.')) {
+      warnings.push(problem(at, `tenant "${key}" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant>`, `did you mean "${name.slice(8)}"?`, true))
     }
-    seen.set(domain.value, earlier ?? key)
-    if (domain.value.startsWith('mta-sts.')) {
-      warnings.push(problem(at, `tenant "${key}" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant>`, `did you mean "${domain.value.slice(8)}"?`, true))
-    }
-    const t: RawTenant = isObject(value) ? value as RawTenant : {}
+    if (value !== null && !isObject(value)) continue // the schema already reported the type
+    const t: RawTenant = value ?? {}
     const mode = t.mode ?? defaults.mode ?? CONFIG_DEFAULTS.mode
     const maxAge = t.max_age ?? defaults.max_age ?? CONFIG_DEFAULTS.maxAge
     const mx = Array.isArray(t.mx) ? normalizeMxList(t.mx, [...at, 'mx'], errors, warnings, problem) : defaultMx
     if (mx.length === 0 && t.mx === undefined) {
       errors.push(problem(at, `tenant "${key}" has no mx patterns`, 'add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants', true))
     }
-    if (typeof maxAge === 'number' && maxAge < ONE_DAY) {
+    const validMaxAge = Number.isInteger(maxAge) && maxAge >= 0 && maxAge <= 31557600
+    if (validMaxAge && maxAge < ONE_DAY) {
       warnings.push(problem(t.max_age === undefined ? ['defaults', 'max_age'] : [...at, 'max_age'], `tenant "${key}" has max_age ${maxAge}, below one day (86400)`, 'senders refetch the policy at most this often; use at least 86400'))
-    } else if (mode === 'enforce' && typeof maxAge === 'number' && maxAge < ONE_WEEK) {
+    } else if (validMaxAge && mode === 'enforce' && maxAge < ONE_WEEK) {
       warnings.push(problem(t.max_age === undefined ? ['defaults', 'max_age'] : [...at, 'max_age'], `tenant "${key}" enforces with max_age ${maxAge}, below one week (604800)`, 'RFC 8461 suggests weeks for enforce'))
     }
     let certificate: Tenant['certificate']
@@ -149,6 +159,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
     } else if (issuer === 'files' && filesDirectory === undefined) {
       errors.push(problem(at, `tenant "${key}" has no certificate files`, 'add certificate: {cert, key} to the tenant or set certificates.files.directory', true))
     }
+    if (!domain.ok) continue
     tenants.push(Object.freeze({
       domain: domain.value,
       host: `mta-sts.${domain.value}`,
@@ -168,6 +179,10 @@ export function parseConfig (text: string, file: string): ConfigResult {
     if (!host.ok) errors.push(problem(['dns', 'target', String(i)], `dns.target "${name}" ${host.reason}`, 'use a host name (CNAME) or an IP address (A/AAAA)'))
     return host.ok ? host.value : name
   })
+  const targetNames = target.filter(x => isIP(x) === 0)
+  if (targetNames.length > 0 && target.length > 1) {
+    errors.push(problem(['dns', 'target'], 'dns.target must be either one host name (published as a CNAME) or a list of IP addresses (A/AAAA)', 'a CNAME cannot stand beside other records'))
+  }
 
   const listen = {
     https: Object.freeze({ ...CONFIG_DEFAULTS.https, ...raw.listen?.https }),

@@ -1,7 +1,7 @@
 /**
  * JSON schema of the YAML configuration. Structural checks live here;
  * semantic ones (domain syntax, duplicates after normalisation) live in
- * `check-tenants.ts`. `additionalProperties: false` everywhere, so a typo is
+ * `load-config.ts`. `additionalProperties: false` everywhere, so a typo is
  * an error with a suggestion rather than a silently ignored key.
  */
 const listenAddress = {
@@ -18,7 +18,8 @@ const maxAge = { type: 'integer', minimum: 0, maximum: 31557600 } as const
 const mxList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const
 const ruaList = {
   type: 'array',
-  items: { type: 'string', pattern: '^(mailto:[^@\\s,;!]+@[^@\\s,;!]+|https://[^\\s,;!]+)$' },
+  // Printable ASCII only (URIs in TXT records are percent-encoded); no separators of the TXT syntax.
+  items: { type: 'string', pattern: String.raw`^(mailto:[^\x00-\x20,;!@\x7f-\uffff]+@[^\x00-\x20,;!@\x7f-\uffff]+|https://[^\x00-\x20,;!\x7f-\uffff]+)$` },
 } as const
 
 export const configSchema = {

@@ -60,5 +60,7 @@ export class YamlLocator {
 
 function rangeStart (node: unknown): number | undefined {
   const range = (node as Node | null | undefined)?.range
-  return range ? range[0] : undefined
+  // yaml gives an empty value (`mode:`) a zero-length node past the key: treat it as absent.
+  if (!range || (range[0] === range[1] && isScalar(node) && node.value === null)) return undefined
+  return range[0]
 }

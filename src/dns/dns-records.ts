@@ -23,11 +23,12 @@ export function dnsRecords (tenant: TenantEntry, target: readonly string[]): Dns
   const host = tenant.host
   if (target.length === 0) {
     records.push({ name: host, type: 'CNAME', value: null, purpose: 'point at this service (set dns.target in the configuration)' })
-  } else if (target.length === 1 && isIP(target[0] as string) === 0) {
-    records.push({ name: host, type: 'CNAME', value: `${target[0] as string}.`, purpose: 'points the policy host at this service' })
+  } else if (target.some(t => isIP(t) === 0)) {
+    // A CNAME stands alone: configuration validation allows exactly one host name here.
+    const name = target.find(t => isIP(t) === 0) as string
+    records.push({ name: host, type: 'CNAME', value: `${name}.`, purpose: 'points the policy host at this service' })
   } else {
     for (const address of target) {
-      if (isIP(address) === 0) continue
       records.push({ name: host, type: isIP(address) === 6 ? 'AAAA' : 'A', value: address, purpose: 'points the policy host at this service' })
     }
   }
@@ -37,9 +38,21 @@ export function dnsRecords (tenant: TenantEntry, target: readonly string[]): Dns
   return records
 }
 
-/** TXT data as zone-file strings: quoted, escaped, split into 255-byte chunks. */
+/** TXT data as zone-file strings: quoted, escaped, split into strings of at most 255 bytes (UTF-8, never inside a character). */
 export function zoneTxt (value: string): string {
   const chunks: string[] = []
-  for (let i = 0; i < value.length; i += 255) chunks.push(value.slice(i, i + 255))
+  let current = ''
+  let bytes = 0
+  for (const char of value) {
+    const size = Buffer.byteLength(char, 'utf8')
+    if (bytes + size > 255) {
+      chunks.push(current)
+      current = ''
+      bytes = 0
+    }
+    current += char
+    bytes += size
+  }
+  if (current !== '' || chunks.length === 0) chunks.push(current)
   return chunks.map(c => `"${c.replace(/[\\"]/g, m => `\\${m}`)}"`).join(' ')
 }

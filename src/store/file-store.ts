@@ -6,10 +6,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { errors } from '../errors.js'
 import { assertKey, type LockOptions, type Store, type Unlock } from './store.js'
 
+const TEMP_SUFFIX = /\.tmp-[0-9a-f]{12}$/
+const LOCKS = '.locks'
+
 /**
  * A {@link Store} on a local or shared filesystem: one file per key below
  * `root`, written to a temporary file, fsynced and renamed into place; locks
- * are files created exclusively under `root/locks`.
+ * are files created exclusively under `root/.locks` (no key can start with a
+ * dot, so locks and keys never collide).
  */
 export class FileStore implements Store {
   readonly root: string
@@ -55,6 +59,7 @@ export class FileStore implements Store {
 
   async list (prefix: string): Promise<string[]> {
     const base = prefix === '' ? this.root : this.#path(prefix)
+    const locks = join(this.root, LOCKS)
     let entries: string[]
     try {
       entries = await readdir(base, { recursive: true })
@@ -65,7 +70,7 @@ export class FileStore implements Store {
     const keys: string[] = []
     for (const entry of entries) {
       const full = join(base, entry)
-      if (entry.includes('.tmp-') || !(await stat(full)).isFile()) continue
+      if (TEMP_SUFFIX.test(entry) || full.startsWith(locks + sep) || !(await stat(full).catch(() => undefined))?.isFile()) continue
       keys.push(relative(this.root, full).split(sep).join('/'))
     }
     return keys.sort()
@@ -74,7 +79,8 @@ export class FileStore implements Store {
   async lock (name: string, opts: LockOptions = {}): Promise<Unlock> {
     const ttlMs = opts.ttlMs ?? 60_000
     const deadline = Date.now() + (opts.waitMs ?? 30_000)
-    const path = this.#path(`locks/${name}.lock`)
+    assertKey(name)
+    const path = join(this.root, LOCKS, `${name}.lock`)
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     const token = `${hostname()}:${process.pid}:${randomBytes(8).toString('hex')}`
     for (;;) {

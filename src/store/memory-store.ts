@@ -24,11 +24,13 @@ export class MemoryStore implements Store {
   }
 
   async list (prefix: string): Promise<string[]> {
+    if (prefix !== '') assertKey(prefix)
     const base = prefix === '' ? '' : `${prefix}/`
     return [...this.#data.keys()].filter(k => k.startsWith(base)).sort()
   }
 
   async lock (name: string, opts: LockOptions = {}): Promise<Unlock> {
+    assertKey(name)
     const ttlMs = opts.ttlMs ?? 60_000
     const deadline = Date.now() + (opts.waitMs ?? 30_000)
     const token = {}

@@ -16,8 +16,10 @@ export interface LockOptions {
  * certmagic's Storage. Several instances may share one store.
  *
  * Contract:
- * - Keys are `/`-separated segments of `[A-Za-z0-9._@+=-]`, never `.` or `..`;
- *   build them with {@link storeKey} so host names are sanitised first.
+ * - Keys are `/`-separated segments of `[A-Za-z0-9._@+=-]` that do not start
+ *   with a dot (so never `.` or `..`); build them with {@link storeKey} so host
+ *   names are sanitised first. Lock names follow the same rules and live apart
+ *   from keys.
  * - `get` resolves `undefined` for a missing key; it never throws for absence.
  * - `put` is atomic: a reader sees the old value or the new one, never a mix.
  *   `secret: true` values (private keys) are readable by the owner only (0600).
@@ -34,12 +36,12 @@ export interface Store {
   lock (name: string, opts?: LockOptions): Promise<Unlock>
 }
 
-const SEGMENT = /^[A-Za-z0-9._@+=-]+$/
+const SEGMENT = /^[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]*$/
 
 /** Throw `MTA_STS_STORE_BAD_KEY` unless `key` follows the store key rules. */
 export function assertKey (key: string): void {
   const segments = key.split('/')
-  if (key === '' || segments.some(s => !SEGMENT.test(s) || s === '.' || s === '..')) throw new errors.STORE_BAD_KEY(key)
+  if (segments.some(s => !SEGMENT.test(s))) throw new errors.STORE_BAD_KEY(key)
 }
 
 /**
