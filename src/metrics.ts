@@ -11,15 +11,25 @@ export interface Metrics {
   readonly configValid: Gauge
   /** Number of tenants currently served. */
   readonly tenants: Gauge
-  /** Certificates issued or loaded, by issuer and result. */
+  /** Certificates obtained, renewed, loaded or failed, by issuer. */
   readonly certificateEvents: Counter<'issuer' | 'event'>
+  /** Failed certificate attempts by kind (rate_limited, network, validation, malformed, rejected, other). */
+  readonly certificateFailures: Counter<'kind'>
+  /** New ACME orders placed. */
+  readonly acmeOrders: Counter
+}
+
+/** What the certificate gauges read at scrape time. */
+export interface CertificateView {
+  expiries (): Iterable<{ host: string; notAfter: Date }>
+  status (): Iterable<{ state: string }>
 }
 
 /**
- * Create the metrics. `certificateExpiry` is a callback so the expiry gauge
- * is computed at scrape time from the certificate manager's state.
+ * Create the metrics. `certificates` is a callback so the certificate gauges
+ * are computed at scrape time from the certificate manager's state.
  */
-export function createMetrics (certificateExpiry: () => Iterable<{ host: string; notAfter: Date }>): Metrics {
+export function createMetrics (certificates: () => CertificateView | undefined): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
@@ -28,8 +38,32 @@ export function createMetrics (certificateExpiry: () => Iterable<{ host: string;
     reloads: new Counter({ name: 'mta_sts_config_reloads_total', help: 'Configuration reloads by result', labelNames: ['result'], registers: [registry] }),
     configValid: new Gauge({ name: 'mta_sts_config_valid', help: '1 when the last configuration load succeeded', registers: [registry] }),
     tenants: new Gauge({ name: 'mta_sts_tenants', help: 'Tenants currently served', registers: [registry] }),
-    certificateEvents: new Counter({ name: 'mta_sts_certificate_events_total', help: 'Certificates issued, loaded or rejected', labelNames: ['issuer', 'event'], registers: [registry] }),
+    certificateEvents: new Counter({ name: 'mta_sts_certificate_events_total', help: 'Certificates obtained, renewed, loaded or failed', labelNames: ['issuer', 'event'], registers: [registry] }),
+    certificateFailures: new Counter({ name: 'mta_sts_certificate_failures_total', help: 'Failed certificate attempts by kind', labelNames: ['kind'], registers: [registry] }),
+    acmeOrders: new Counter({ name: 'mta_sts_acme_orders_total', help: 'New ACME orders placed', registers: [registry] }),
   }
+  new Gauge({
+    name: 'mta_sts_certificates',
+    help: 'Policy hosts by certificate state (valid, pending, failing, missing)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      const counts: Record<string, number> = { valid: 0, pending: 0, failing: 0, missing: 0 }
+      for (const { state } of certificates()?.status() ?? []) counts[state] = (counts[state] ?? 0) + 1
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n)
+    },
+  })
+  new Gauge({
+    name: 'mta_sts_certificate_days_to_expiry',
+    help: 'Days until the certificate loaded for each policy host expires',
+    labelNames: ['host'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      const now = Date.now()
+      for (const { host, notAfter } of certificates()?.expiries() ?? []) this.set({ host }, Math.round((notAfter.getTime() - now) / 864_000) / 100)
+    },
+  })
   new Gauge({
     name: 'mta_sts_certificate_expiry_timestamp_seconds',
     help: 'Expiry (notAfter) of the certificate loaded for each policy host, as a Unix time',
@@ -37,7 +71,7 @@ export function createMetrics (certificateExpiry: () => Iterable<{ host: string;
     registers: [registry],
     collect () {
       this.reset()
-      for (const { host, notAfter } of certificateExpiry()) this.set({ host }, Math.floor(notAfter.getTime() / 1000))
+      for (const { host, notAfter } of certificates()?.expiries() ?? []) this.set({ host }, Math.floor(notAfter.getTime() / 1000))
     },
   })
   return metrics

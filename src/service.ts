@@ -14,6 +14,10 @@ import { CertificateManager, TLS_VERSIONS } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
 import { InternalCa } from './tls/internal-ca.js'
 import type { Issuer } from './tls/issuer.js'
+import { AcmeIssuer } from './acme/acme-issuer.js'
+import { httpChallengeKey } from './acme/challenge-keys.js'
+import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
+import { routeByClientHello } from './tls/client-hello-router.js'
 import { createSniCallback } from './tls/sni-callback.js'
 
 /** Side effects of a service, replaceable in tests. */
@@ -24,8 +28,10 @@ export interface ServiceDeps {
   readonly store?: Store
   /** Watch the configuration file for edits (default true). */
   readonly watch?: boolean
-  /** Certificate check interval (renewals, changed files), default 60 s. */
+  /** Certificate check interval (renewals, changed files, queued issuance), default 60 s. */
   readonly certificateCheckMs?: number
+  /** Back-off after consecutive certificate failures (default about 1 min, 10 min, 100 min, daily). */
+  readonly certificateBackoffMs?: readonly number[]
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -55,15 +61,27 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const store = deps.store ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
   let certificates: CertificateManager | undefined
-  const metrics = createMetrics(() => certificates?.expiries() ?? [])
+  const metrics = createMetrics(() => certificates)
   logWarnings(logger, config.warnings)
   const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics })
 
+  const { acme } = config.certificates
   const issuer: Issuer = config.certificates.issuer === 'internal'
     ? await InternalCa.open({ store, clock, leafLifetime: config.certificates.internal.leafLifetime })
-    : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
+    : config.certificates.issuer === 'acme'
+      ? new AcmeIssuer({ settings: acme, store, clock, logger, onOrder: () => metrics.acmeOrders.inc() })
+      : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
 
-  const manager = new CertificateManager({ issuer, store, clock, logger, metrics, ...(deps.certificateCheckMs ? { checkIntervalMs: deps.certificateCheckMs } : {}) })
+  const manager = new CertificateManager({
+    issuer,
+    store,
+    clock,
+    logger,
+    metrics,
+    concurrency: acme.concurrency,
+    ...(deps.certificateCheckMs ? { checkIntervalMs: deps.certificateCheckMs } : {}),
+    ...(deps.certificateBackoffMs ? { backoffMs: deps.certificateBackoffMs } : {}),
+  })
   certificates = manager
   manager.setHosts(holder.snapshot.byHost.keys())
   if (!issuer.managed) await manager.preload(holder.snapshot.byHost.keys())
@@ -78,7 +96,12 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     const reasons: string[] = []
     if (closing) reasons.push('shutting down')
     const unavailable = manager.unavailable()
-    if (unavailable.length > 0) reasons.push(`${unavailable.length} tenant host(s) have no usable certificate`)
+    // With ACME, the CA's validation requests reach this service through the same load balancer:
+    // gating readiness on issuance would keep every replica out of rotation and the challenges unanswered.
+    const queued = issuer.managed && !issuer.onDemand
+    if (unavailable.length > 0 && !queued) {
+      reasons.push(`${unavailable.length} tenant host(s) have no usable certificate`)
+    }
     const { snapshot, status } = holder
     return {
       ready: reasons.length === 0,
@@ -95,18 +118,25 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     }
   }
 
+  const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
   const appDeps = {
     logger,
     metrics,
     tenants: () => holder.snapshot,
     readiness,
     certificates: () => manager.status(),
+    ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
+      ? { acmeHttpChallenge: async (host: string, token: string) => (await store.get(httpChallengeKey(host, token)))?.toString('utf8') }
+      : {}),
   }
-  const sni = createSniCallback(host => holder.snapshot.byHost.has(host), manager, logger)
+  const sni = createSniCallback(isTenantHost, manager, logger)
   const apps = {
     https: await buildApp({ role: 'https', tls: { SNICallback: sni, ...TLS_VERSIONS, ALPNProtocols: ['http/1.1'] } }, appDeps),
     http: await buildApp({ role: 'http' }, appDeps),
     ops: await buildApp({ role: 'ops' }, appDeps),
+  }
+  if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
+    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, isTenantHost, logger).divert)
   }
 
   return {
@@ -131,6 +161,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await Promise.all([apps.https.close(), apps.http.close(), apps.ops.close()])
       await holder.close()
       await manager.close()
+      await issuer.close?.()
     },
   }
 }

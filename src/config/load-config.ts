@@ -7,7 +7,7 @@ import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { normalizeDomain } from './normalize-domain.js'
 import { configSchema } from './schema.js'
-import type { Config, ConfigProblem, IssuerName, ListenAddress, PolicyMode, Tenant } from './types.js'
+import type { AcmeSettings, ChallengeType, Config, ConfigProblem, IssuerName, ListenAddress, PolicyMode, Tenant } from './types.js'
 import { YamlLocator } from './yaml-locator.js'
 
 /** Outcome of loading a configuration: all errors at once, or the frozen config. */
@@ -25,6 +25,13 @@ export const CONFIG_DEFAULTS = Object.freeze({
   mode: 'testing' as PolicyMode,
   maxAge: 604800,
   leafLifetime: 7 * 86400,
+  acmeDirectory: 'letsencrypt',
+})
+
+/** Well-known ACME directory names. */
+export const ACME_DIRECTORIES: Readonly<Record<string, string>> = Object.freeze({
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
 })
 
 const ONE_DAY = 86400
@@ -59,10 +66,23 @@ interface RawTenant {
   certificate?: { cert: string; key: string }
 }
 
+interface RawAcme {
+  directory?: string
+  email?: string
+  terms_of_service_agreed?: boolean
+  eab?: { kid: string; hmac_key: string }
+  challenges?: ChallengeType[]
+  key_type?: AcmeSettings['keyType']
+  ca_file?: string
+  concurrency?: number
+  max_orders?: number
+  order_window?: number
+}
+
 interface RawConfig {
   listen?: { https?: Partial<ListenAddress>; http?: Partial<ListenAddress>; ops?: Partial<ListenAddress> }
   log?: { level?: string }
-  certificates?: { issuer?: IssuerName; storage?: string; internal?: { leaf_lifetime?: number }; files?: { directory?: string } }
+  certificates?: { issuer?: IssuerName; storage?: string; internal?: { leaf_lifetime?: number }; files?: { directory?: string }; acme?: RawAcme }
   dns?: { target?: string[] }
   defaults?: RawTenant
   tenants?: Record<string, RawTenant | null>
@@ -114,7 +134,14 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], errors, warnings, problem)
   const issuer: IssuerName = raw.certificates?.issuer ?? 'internal'
   if (raw.certificates?.issuer === undefined) {
-    warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: files for production'))
+    warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: acme (or files) for production'))
+  }
+  const rawAcme: RawAcme = isObject(raw.certificates?.acme) ? raw.certificates.acme : {}
+  if (issuer === 'acme' && rawAcme.terms_of_service_agreed !== true) {
+    errors.push(problem(['certificates', 'acme', 'terms_of_service_agreed'], 'the ACME issuer needs certificates.acme.terms_of_service_agreed: true', "read the CA's terms of service (Let's Encrypt: https://letsencrypt.org/repository/), then agree explicitly"))
+  }
+  if (issuer === 'acme' && rawAcme.email === undefined) {
+    warnings.push(problem(['certificates', 'acme'], 'certificates.acme.email is not set: the CA cannot warn you about expiring certificates or account problems', 'set email: hostmaster@your-domain'))
   }
   const filesDirectory = raw.certificates?.files?.directory
   const tenants: Tenant[] = []
@@ -211,12 +238,30 @@ export function parseConfig (text: string, file: string): ConfigResult {
       storage: resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.storage),
       internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.leafLifetime }),
       files: Object.freeze(filesDirectory === undefined ? {} : { directory: resolve(configDir, filesDirectory) }),
+      acme: acmeSettings(rawAcme, configDir),
     }),
     dns: Object.freeze({ target: Object.freeze(target) }),
     tenants: Object.freeze(tenants),
     warnings: Object.freeze(sortProblems(warnings)),
   }
   return { ok: true, config: Object.freeze(config) }
+}
+
+function acmeSettings (raw: RawAcme, configDir: string): AcmeSettings {
+  const directory = raw.directory ?? CONFIG_DEFAULTS.acmeDirectory
+  return Object.freeze({
+    directory: ACME_DIRECTORIES[directory] ?? directory,
+    ...(raw.email === undefined ? {} : { email: raw.email }),
+    termsOfServiceAgreed: raw.terms_of_service_agreed === true,
+    ...(raw.eab === undefined ? {} : { eab: Object.freeze({ kid: raw.eab.kid, hmacKey: raw.eab.hmac_key }) }),
+    challenges: Object.freeze([...(raw.challenges ?? ['tls-alpn-01', 'http-01'])]),
+    keyType: raw.key_type ?? 'ecdsa-p256',
+    ...(raw.ca_file === undefined ? {} : { caFile: resolve(configDir, raw.ca_file) }),
+    concurrency: raw.concurrency ?? 2,
+    // Let's Encrypt allows 300 new orders per account per 3 hours; stay under it.
+    maxOrders: raw.max_orders ?? 250,
+    orderWindow: raw.order_window ?? 10800,
+  })
 }
 
 function normalizeMxList (

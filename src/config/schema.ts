@@ -41,7 +41,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        issuer: { enum: ['internal', 'files'] },
+        issuer: { enum: ['acme', 'internal', 'files'] },
         storage: { type: 'string', minLength: 1 },
         internal: {
           type: 'object',
@@ -52,6 +52,27 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           properties: { directory: { type: 'string', minLength: 1 } },
+        },
+        acme: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            directory: { type: 'string', pattern: '^(letsencrypt|letsencrypt-staging|https://\\S+)$' },
+            email: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+            terms_of_service_agreed: { type: 'boolean' },
+            eab: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['kid', 'hmac_key'],
+              properties: { kid: { type: 'string', minLength: 1 }, hmac_key: { type: 'string', pattern: '^[A-Za-z0-9_=-]+$' } },
+            },
+            challenges: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['tls-alpn-01', 'http-01'] } },
+            key_type: { enum: ['ecdsa-p256', 'rsa-2048'] },
+            ca_file: { type: 'string', minLength: 1 },
+            concurrency: { type: 'integer', minimum: 1, maximum: 16 },
+            max_orders: { type: 'integer', minimum: 1, maximum: 10000 },
+            order_window: { type: 'integer', minimum: 60, maximum: 604800 },
+          },
         },
       },
     },

@@ -2,7 +2,7 @@
 export type PolicyMode = 'enforce' | 'testing' | 'none'
 
 /** Where certificates come from. */
-export type IssuerName = 'internal' | 'files'
+export type IssuerName = 'acme' | 'internal' | 'files'
 
 /** One listener's address. Port 0 asks the OS for a free port (tests). */
 export interface ListenAddress {
@@ -49,10 +49,35 @@ export interface Config {
     readonly internal: { readonly leafLifetime: number }
     /** Directory holding `<host>/fullchain.pem` and `<host>/privkey.pem` (issuer `files`). */
     readonly files: { readonly directory?: string }
+    /** ACME settings (issuer `acme`). */
+    readonly acme: AcmeSettings
   }
   /** What `mta-sts.<domain>` should point at: host names (CNAME) or addresses (A/AAAA). */
   readonly dns: { readonly target: readonly string[] }
   readonly tenants: readonly Tenant[]
   /** Non-fatal findings (low max_age, deduplicated mx...). */
   readonly warnings: readonly ConfigProblem[]
+}
+
+/** ACME challenge types this service answers. */
+export type ChallengeType = 'tls-alpn-01' | 'http-01'
+
+/** Settings of the ACME issuer, with defaults applied. */
+export interface AcmeSettings {
+  /** Directory URL (names `letsencrypt` and `letsencrypt-staging` are resolved). */
+  readonly directory: string
+  readonly email?: string
+  readonly termsOfServiceAgreed: boolean
+  /** External Account Binding for CAs that require it (the HMAC key is a secret). */
+  readonly eab?: { readonly kid: string; readonly hmacKey: string }
+  /** Challenge types in order of preference. */
+  readonly challenges: readonly ChallengeType[]
+  readonly keyType: 'ecdsa-p256' | 'rsa-2048'
+  /** PEM file of extra CAs to trust for the ACME server's own HTTPS (private CAs, tests). */
+  readonly caFile?: string
+  /** Orders worked on at once. */
+  readonly concurrency: number
+  /** At most `maxOrders` new orders per `orderWindow` seconds (Let's Encrypt allows 300 per 3 hours). */
+  readonly maxOrders: number
+  readonly orderWindow: number
 }

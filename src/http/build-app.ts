@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Metrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-manager.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { notFound, policyRoutes } from './policy-routes.js'
@@ -28,12 +29,14 @@ export interface AppDeps {
   readonly tenants: () => TenantSnapshot
   readonly readiness: () => Readiness
   readonly certificates: () => readonly CertificateStatus[]
+  /** ACME HTTP-01 answers on the `http` listener (issuer `acme` only). */
+  readonly acmeHttpChallenge?: HttpChallengeLookup
 }
 
 /**
  * Build the un-listened Fastify app of one listener:
  * - `https`: the policy for `mta-sts.<tenant>` hosts (404 elsewhere);
- * - `http`: liveness and readiness; everything else 404, never a redirect;
+ * - `http`: liveness, readiness and ACME HTTP-01 answers; everything else 404, never a redirect;
  * - `ops`: liveness, readiness, metrics and per-tenant status.
  */
 export async function buildApp (options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
@@ -64,6 +67,7 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
   } else {
     healthRoutes(app, deps.readiness)
     if (options.role === 'ops') opsRoutes(app, deps)
+    if (options.role === 'http' && deps.acmeHttpChallenge) acmeRoutes(app, host => deps.tenants().byHost.has(host), deps.acmeHttpChallenge)
     app.setNotFoundHandler((_request, reply) => notFound(reply))
   }
   return app

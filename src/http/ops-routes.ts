@@ -10,11 +10,14 @@ export interface OpsRouteDeps {
   readonly certificates: () => readonly CertificateStatus[]
 }
 
-/** `/metrics` (Prometheus text format) and `/status` (per-tenant JSON) for operators. */
+/** `/metrics` (Prometheus text format), `/status` (per-tenant JSON) and `/certificates` (per-host certificate state) for operators. */
 export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
   app.get('/metrics', async (_request, reply) => {
     const body = await deps.metrics.registry.metrics()
     return reply.header('content-type', deps.metrics.registry.contentType).send(body)
+  })
+  app.get('/certificates', (_request, reply) => {
+    return reply.header('cache-control', 'no-store').send({ certificates: deps.certificates() })
   })
   app.get('/status', (_request, reply) => {
     const snapshot = deps.tenants()

@@ -5,10 +5,16 @@ import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { storeKey, type Store } from '../store/store.js'
 import { inspectCertificate, renewalTime, type CertifiedKey } from './certified-key.js'
-import type { Issuer } from './issuer.js'
+import type { FailureKind, IssuanceError, Issuer, RenewalWindow } from './issuer.js'
 
 /** TLS versions offered to senders. */
 export const TLS_VERSIONS = Object.freeze({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const)
+
+/** Delays after the 1st, 2nd, 3rd and later consecutive failures: about 1 min, 10 min, 100 min, then daily. */
+export const DEFAULT_BACKOFF_MS = Object.freeze([60_000, 600_000, 6_000_000, 86_400_000])
+
+/** How often to ask the CA for renewal information (RFC 9773 suggests about twice a day). */
+const ARI_POLL_MS = 6 * 3600_000
 
 /** Options of {@link CertificateManager}. */
 export interface CertificateManagerOptions {
@@ -17,18 +23,24 @@ export interface CertificateManagerOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: Metrics
-  /** How often to look for certificates due for renewal or changed on disk (default 60 s). */
+  /** How often to look for certificates to obtain, renew or re-read (default 60 s). */
   readonly checkIntervalMs?: number
-  /** After a failed attempt, wait this long before trying the same host again (default 60 s). */
-  readonly retryAfterMs?: number
+  /** Back-off after consecutive failures (default {@link DEFAULT_BACKOFF_MS}). */
+  readonly backoffMs?: readonly number[]
+  /** Issuances worked on at once for queued (non on-demand) issuers (default 2). */
+  readonly concurrency?: number
 }
 
-/** What the manager knows about one host, for status pages and metrics. */
+/** What the manager knows about one host, for the status page and metrics. */
 export interface CertificateStatus {
   readonly host: string
-  readonly state: 'valid' | 'failing'
+  /** `valid`: serving a good certificate; `pending`: being obtained; `failing`: last attempt failed; `missing`: none yet. */
+  readonly state: 'valid' | 'pending' | 'failing' | 'missing'
   readonly notAfter?: Date
   readonly renewAt?: Date
+  /** The next thing the manager will do for this host, and when. */
+  readonly next?: { readonly action: 'obtain' | 'renew' | 'retry' | 'reload' | 'on-demand'; readonly at?: Date }
+  readonly failures: number
   readonly lastError?: string
   readonly retryAt?: Date
 }
@@ -36,48 +48,82 @@ export interface CertificateStatus {
 interface Loaded {
   readonly cert: CertifiedKey
   readonly context: SecureContext
+  /** Default renewal time: a third of the lifetime left, minus jitter. */
   readonly renewAt: Date
   readonly version?: string
 }
 
+interface HostState {
+  loaded?: Loaded
+  pending?: Promise<Loaded>
+  queued?: boolean
+  failures: number
+  lastError?: string
+  retryAt?: Date
+  ari?: { renewAt?: Date; nextPoll: Date }
+}
+
 /**
- * Keeps one certificate per policy host: SecureContexts are built lazily on
- * the first handshake for a host and cached; managed certificates come from
- * the store or the issuer and are renewed at a third of their lifetime left;
- * unmanaged ones (operator files) are re-read when they change. A new
- * certificate replaces the current one only after it passes
- * {@link inspectCertificate}; until then the old one keeps serving.
+ * Keeps one certificate per policy host.
+ * - SecureContexts are built when a certificate is loaded and cached, so a
+ *   handshake is a Map lookup.
+ * - Managed issuers: certificates live in the store and are reused across
+ *   restarts. On-demand issuers (internal CA) issue on the first handshake;
+ *   queued issuers (ACME) are worked ahead of time with bounded concurrency,
+ *   single-flight per host (also across instances, through a store lock).
+ *   Renewal at a third of the lifetime left with jitter, or inside the CA's
+ *   ARI window when it offers one.
+ * - Unmanaged issuers (operator files) are re-read when the files change.
+ * - A new certificate replaces the current one only after it passes
+ *   {@link inspectCertificate}; until then the old one keeps serving.
+ * - Failures back off (about 1 min, 10 min, 100 min, then daily) or until the
+ *   CA's Retry-After, per host, without holding up other hosts.
  */
 export class CertificateManager {
   readonly #opts: CertificateManagerOptions
-  readonly #loaded = new Map<string, Loaded>()
-  readonly #pending = new Map<string, Promise<Loaded>>()
-  readonly #failures = new Map<string, { error: string; retryAt: Date }>()
-  #hosts: ReadonlySet<string> = new Set()
+  readonly #states = new Map<string, HostState>()
+  readonly #queue: string[] = []
+  #running = 0
   #timer: NodeJS.Timeout | undefined
+  #checking: Promise<void> | undefined
+  #closed = false
 
   constructor (opts: CertificateManagerOptions) {
     this.#opts = opts
   }
 
-  /** The hosts to serve; certificates of hosts no longer listed are dropped. */
+  /** The hosts to serve: new hosts are picked up, removed hosts dropped and no longer renewed. */
   setHosts (hosts: Iterable<string>): void {
-    this.#hosts = new Set(hosts)
-    for (const host of this.#loaded.keys()) if (!this.#hosts.has(host)) this.#loaded.delete(host)
-    for (const host of this.#failures.keys()) if (!this.#hosts.has(host)) this.#failures.delete(host)
+    const next = new Set(hosts)
+    for (const host of this.#states.keys()) if (!next.has(host)) this.#states.delete(host)
+    for (const host of next) if (!this.#states.has(host)) this.#states.set(host, { failures: 0 })
+    const q = this.#queue.filter(h => next.has(h))
+    this.#queue.splice(0, this.#queue.length, ...q)
+    if (this.#timer && !this.#opts.issuer.onDemand) void this.check()
   }
 
   /**
-   * The SecureContext for `host`: synchronously when cached (the common
-   * case), else a promise that loads or obtains it.
+   * The SecureContext for `host`: synchronously when loaded (the common
+   * case), else a promise that loads it (from the store or files, or from an
+   * on-demand issuer). Queued issuers never make a handshake wait for a CA.
    */
   context (host: string): SecureContext | Promise<SecureContext> {
-    const loaded = this.#loaded.get(host)
-    if (loaded && loaded.cert.notAfter.getTime() > this.#opts.clock.now().getTime()) return loaded.context
-    return this.#ensure(host).then(l => l.context)
+    const state = this.#states.get(host)
+    const loaded = state?.loaded
+    if (loaded && loaded.cert.notAfter.getTime() > this.#now()) return loaded.context
+    const { issuer } = this.#opts
+    if (!state || issuer.onDemand || !issuer.managed) return this.#ensure(host).then(l => l.context)
+    return this.#fromStore(host).then(stored => {
+      if (stored) {
+        state.loaded = stored
+        return stored.context
+      }
+      this.#enqueue(host)
+      throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
+    })
   }
 
-  /** Load (or obtain) the certificates of all `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
+  /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
   async preload (hosts: Iterable<string>, concurrency = 8): Promise<void> {
     const queue = [...hosts]
     const worker = async (): Promise<void> => {
@@ -87,102 +133,235 @@ export class CertificateManager {
   }
 
   /**
-   * Hosts that cannot be served now: managed issuers create certificates on
-   * demand, so only hosts whose last attempt failed count; for unmanaged
-   * issuers every host must have a loaded, unexpired certificate.
+   * Hosts that cannot be served now. With an on-demand issuer only hosts
+   * whose last attempt failed count (the others are issued at the first
+   * handshake); otherwise every host needs a loaded, unexpired certificate.
    */
   unavailable (): string[] {
-    const now = this.#opts.clock.now().getTime()
+    const now = this.#now()
     const out: string[] = []
-    for (const host of this.#hosts) {
-      const loaded = this.#loaded.get(host)
-      if (loaded && loaded.cert.notAfter.getTime() > now) continue
-      if (!this.#opts.issuer.managed || this.#failures.has(host)) out.push(host)
+    for (const [host, state] of this.#states) {
+      if (state.loaded && state.loaded.cert.notAfter.getTime() > now) continue
+      if (!this.#opts.issuer.onDemand || state.lastError !== undefined) out.push(host)
     }
     return out
   }
 
-  /** Per-host state of every host that has a certificate or a failure. */
+  /** Per-host state, expiry and next action. */
   status (): CertificateStatus[] {
+    const { issuer } = this.#opts
     const out: CertificateStatus[] = []
-    for (const host of this.#hosts) {
-      const loaded = this.#loaded.get(host)
-      const failure = this.#failures.get(host)
-      if (!loaded && !failure) continue
+    for (const [host, state] of this.#states) {
+      const loaded = state.loaded
+      const renewAt = loaded ? this.#renewAt(state, loaded) : undefined
+      const stateName = state.pending || state.queued ? 'pending' : state.lastError !== undefined ? 'failing' : loaded ? 'valid' : 'missing'
+      let next: CertificateStatus['next']
+      if (state.retryAt && state.lastError !== undefined) next = { action: 'retry', at: state.retryAt }
+      else if (!issuer.managed) next = { action: 'reload' }
+      else if (loaded && renewAt) next = { action: 'renew', at: renewAt }
+      else next = issuer.onDemand ? { action: 'on-demand' } : { action: 'obtain' }
       out.push({
         host,
-        state: failure ? 'failing' : 'valid',
-        ...(loaded ? { notAfter: loaded.cert.notAfter, renewAt: loaded.renewAt } : {}),
-        ...(failure ? { lastError: failure.error, retryAt: failure.retryAt } : {}),
+        state: stateName,
+        ...(loaded ? { notAfter: loaded.cert.notAfter } : {}),
+        ...(renewAt ? { renewAt } : {}),
+        next,
+        failures: state.failures,
+        ...(state.lastError !== undefined ? { lastError: state.lastError } : {}),
+        ...(state.retryAt ? { retryAt: state.retryAt } : {}),
       })
     }
     return out
   }
 
-  /** Expiry of every loaded certificate, for the metrics gauge. */
+  /** Expiry of every loaded certificate, for the metrics gauges. */
   * expiries (): Iterable<{ host: string; notAfter: Date }> {
-    for (const [host, loaded] of this.#loaded) yield { host, notAfter: loaded.cert.notAfter }
+    for (const [host, state] of this.#states) if (state.loaded) yield { host, notAfter: state.loaded.cert.notAfter }
   }
 
-  /** Start the periodic renewal and change check. */
+  /** Start the periodic check (and, for queued issuers, one right away). */
   start (): void {
     this.#timer = setInterval(() => { void this.check() }, this.#opts.checkIntervalMs ?? 60_000)
     this.#timer.unref()
+    if (!this.#opts.issuer.onDemand) void this.check()
   }
 
-  /** Renew certificates that are due and re-read changed files; resolves when done. */
-  async check (): Promise<void> {
-    const now = this.#opts.clock.now().getTime()
+  /**
+   * One pass over all hosts: queue what needs obtaining or renewing, re-read
+   * changed files, poll renewal information. Resolves when the pass (not the
+   * queued issuances) is done; concurrent calls share one pass.
+   */
+  check (): Promise<void> {
+    this.#checking ??= this.#check().finally(() => { this.#checking = undefined })
+    return this.#checking
+  }
+
+  async #check (): Promise<void> {
     const { issuer } = this.#opts
-    const due: string[] = []
-    for (const [host, loaded] of this.#loaded) {
-      if ((this.#failures.get(host)?.retryAt.getTime() ?? 0) > now) continue
-      if (issuer.managed) {
-        if (loaded.renewAt.getTime() <= now) due.push(host)
-      } else if (issuer.version) {
-        const version = await issuer.version(host).catch(() => undefined)
-        if (version !== loaded.version) due.push(host)
+    const now = this.#now()
+    const work: Promise<unknown>[] = []
+    for (const [host, state] of this.#states) {
+      if (this.#closed) return
+      if (state.pending || state.queued) continue
+      if (state.retryAt && state.retryAt.getTime() > now) continue
+      const loaded = state.loaded
+      if (!issuer.managed) {
+        if (!loaded) {
+          work.push(this.#ensure(host, true).catch(() => {}))
+        } else if (issuer.version) {
+          const version = await issuer.version(host).catch(() => undefined)
+          if (version !== loaded.version) work.push(this.#ensure(host, true).catch(() => {}))
+        }
+        continue
+      }
+      if (!loaded && issuer.onDemand) continue
+      if (!loaded) {
+        const stored = await this.#fromStore(host)
+        if (stored) state.loaded = stored
+        else this.#enqueue(host)
+        continue
+      }
+      if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) await this.#pollRenewalInfo(host, state, loaded)
+      if (this.#renewAt(state, loaded).getTime() <= now) {
+        if (issuer.onDemand) work.push(this.#ensure(host, true).catch(() => {}))
+        else this.#enqueue(host, true)
       }
     }
-    if (!issuer.managed) {
-      // Operator files that were missing or broken get another look once their back-off has passed.
-      for (const host of this.#hosts) {
-        if (!this.#loaded.has(host) && (this.#failures.get(host)?.retryAt.getTime() ?? 0) <= now) due.push(host)
-      }
-    }
-    await Promise.all(due.map(host => this.#ensure(host, true).catch(() => {})))
+    await Promise.all(work)
   }
 
-  /** Stop the timer and wait for work in flight. */
+  /** Stop the timer and queue, and wait for work in flight. */
   async close (): Promise<void> {
+    this.#closed = true
     if (this.#timer) clearInterval(this.#timer)
-    await Promise.allSettled(this.#pending.values())
+    this.#queue.length = 0
+    await this.#checking
+    await Promise.allSettled([...this.#states.values()].map(s => s.pending))
+  }
+
+  /** Wait until the queue is empty and nothing is in flight (for tests and benchmarks). */
+  async idle (): Promise<void> {
+    for (;;) {
+      const pending = [...this.#states.values()].map(s => s.pending).filter(p => p !== undefined)
+      if (pending.length === 0 && this.#queue.length === 0 && this.#running === 0) return
+      await Promise.allSettled(pending)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+  }
+
+  #now (): number {
+    return this.#opts.clock.now().getTime()
+  }
+
+  #renewAt (state: HostState, loaded: Loaded): Date {
+    return state.ari?.renewAt ?? loaded.renewAt
+  }
+
+  async #pollRenewalInfo (host: string, state: HostState, loaded: Loaded): Promise<void> {
+    const now = this.#now()
+    let window: RenewalWindow | undefined
+    try {
+      window = await this.#opts.issuer.renewalWindow?.(loaded.cert)
+    } catch (err) {
+      this.#opts.logger.warn({ event: 'ari_failed', host, error: (err as Error).message }, `renewal information for ${host} unavailable: ${(err as Error).message}`)
+      state.ari = { nextPoll: new Date(now + 3600_000) }
+      return
+    }
+    if (!window) {
+      state.ari = { nextPoll: new Date(now + ARI_POLL_MS) }
+      return
+    }
+    const span = window.end.getTime() - window.start.getTime()
+    // A random point in the window spreads renewals out; a window already over means now.
+    const at = window.end.getTime() <= now ? now : window.start.getTime() + Math.random() * span
+    state.ari = { renewAt: new Date(at), nextPoll: window.retryAfter ?? new Date(now + ARI_POLL_MS) }
+    this.#opts.logger.debug({ event: 'ari_window', host, start: window.start.toISOString(), end: window.end.toISOString(), renew_at: new Date(at).toISOString() }, `renewal window for ${host}`)
+  }
+
+  #enqueue (host: string, refresh = false): void {
+    const state = this.#states.get(host)
+    if (!state || state.queued || state.pending || this.#closed) return
+    state.queued = true
+    this.#queue.push(host)
+    this.#pump(refresh)
+  }
+
+  #pump (refresh: boolean): void {
+    const limit = this.#opts.concurrency ?? 2
+    while (this.#running < limit && this.#queue.length > 0 && !this.#closed) {
+      const host = this.#queue.shift() as string
+      const state = this.#states.get(host)
+      if (!state) continue
+      state.queued = false
+      this.#running++
+      this.#ensure(host, refresh || state.loaded !== undefined).catch(() => {}).finally(() => {
+        this.#running--
+        this.#pump(false)
+      })
+    }
   }
 
   #ensure (host: string, refresh = false): Promise<Loaded> {
-    const running = this.#pending.get(host)
-    if (running) return running
-    const failure = this.#failures.get(host)
-    if (!refresh && failure && failure.retryAt.getTime() > this.#opts.clock.now().getTime()) {
-      return Promise.reject(new errors.CERT_UNAVAILABLE(host, failure.error))
+    let state = this.#states.get(host)
+    if (!state) {
+      // Not (or no longer) configured: load for this caller but keep nothing.
+      state = { failures: 0 }
     }
-    const work = this.#load(host, refresh).then(loaded => {
-      // A reload may have removed the host while we worked.
-      if (this.#hosts.has(host)) this.#loaded.set(host, loaded)
-      this.#failures.delete(host)
+    if (state.pending) return state.pending
+    if (!refresh && state.retryAt && state.retryAt.getTime() > this.#now() && state.lastError !== undefined) {
+      return Promise.reject(new errors.CERT_UNAVAILABLE(host, state.lastError))
+    }
+    const current = state
+    const work = this.#load(host, refresh, current).then(loaded => {
+      current.loaded = loaded
+      current.failures = 0
+      delete current.lastError
+      delete current.retryAt
+      delete current.ari
       return loaded
-    }, (err: Error) => {
-      const retryAt = new Date(this.#opts.clock.now().getTime() + (this.#opts.retryAfterMs ?? 60_000))
-      this.#failures.set(host, { error: err.message, retryAt })
-      this.#opts.metrics.certificateEvents.inc({ issuer: this.#opts.issuer.name, event: 'failed' })
-      this.#opts.logger.error({ event: 'certificate_failed', host, issuer: this.#opts.issuer.name, error: err.message, retry_at: retryAt.toISOString(), serving_old: this.#loaded.has(host) }, `no new certificate for ${host}: ${err.message}`)
-      throw err
-    }).finally(() => this.#pending.delete(host))
-    this.#pending.set(host, work)
+    }, (err: IssuanceError) => this.#failed(host, current, err)).finally(() => { delete current.pending })
+    current.pending = work
     return work
   }
 
-  async #load (host: string, refresh: boolean): Promise<Loaded> {
+  #failed (host: string, state: HostState, err: IssuanceError): never {
+    const { issuer, metrics, logger } = this.#opts
+    const backoff = this.#opts.backoffMs ?? DEFAULT_BACKOFF_MS
+    state.failures++
+    const delay = backoff[Math.min(state.failures, backoff.length) - 1] as number
+    const retryAt = err.retryAfter && err.retryAfter.getTime() > this.#now() ? err.retryAfter : new Date(this.#now() + delay)
+    state.lastError = err.message
+    state.retryAt = retryAt
+    const kind: FailureKind = err.kind ?? 'other'
+    metrics.certificateEvents.inc({ issuer: issuer.name, event: 'failed' })
+    metrics.certificateFailures.inc({ kind })
+    logger.error({
+      event: 'certificate_failed',
+      host,
+      issuer: issuer.name,
+      kind,
+      error: err.message,
+      failures: state.failures,
+      retry_at: retryAt.toISOString(),
+      serving_old: state.loaded !== undefined && state.loaded.cert.notAfter.getTime() > this.#now(),
+    }, `no new certificate for ${host}: ${err.message}`)
+    throw err
+  }
+
+  async #fromStore (host: string): Promise<Loaded | undefined> {
+    const { issuer, store, logger } = this.#opts
+    const pem = (await store.get(storeKey('certificates', issuer.name, `${host}.pem`)))?.toString('utf8')
+    if (pem === undefined) return undefined
+    try {
+      const { certPem, keyPem } = splitBundle(pem)
+      return this.#prepare(host, inspectCertificate(host, certPem, keyPem, this.#opts.clock.now()))
+    } catch (err) {
+      logger.warn({ event: 'certificate_store_invalid', host, error: (err as Error).message }, `stored certificate for ${host} is unusable; obtaining a new one`)
+      return undefined
+    }
+  }
+
+  async #load (host: string, refresh: boolean, state: HostState): Promise<Loaded> {
     const { issuer, store, clock, logger, metrics } = this.#opts
     if (!issuer.managed) {
       const version = await issuer.version?.(host)
@@ -192,36 +371,31 @@ export class CertificateManager {
       logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: loaded.cert.notAfter.toISOString(), fingerprint: loaded.cert.fingerprint }, `certificate loaded for ${host}`)
       return loaded
     }
-    const key = storeKey('certificates', issuer.name, `${host}.pem`)
-    const fromStore = async (): Promise<Loaded | undefined> => {
-      const pem = (await store.get(key))?.toString('utf8')
-      if (pem === undefined) return undefined
-      try {
-        const { certPem, keyPem } = splitBundle(pem)
-        const loaded = this.#prepare(host, inspectCertificate(host, certPem, keyPem, clock.now()))
-        return loaded.renewAt.getTime() > clock.now().getTime() ? loaded : undefined
-      } catch (err) {
-        logger.warn({ event: 'certificate_store_invalid', host, error: (err as Error).message }, `stored certificate for ${host} is unusable; obtaining a new one`)
-        return undefined
-      }
-    }
+    const usable = (l: Loaded | undefined): l is Loaded => l !== undefined && l.renewAt.getTime() > clock.now().getTime()
     if (!refresh) {
-      const stored = await fromStore()
-      if (stored) return stored
+      const stored = await this.#fromStore(host)
+      if (usable(stored)) return stored
     }
-    const unlock = await store.lock(`issue-${host}`)
+    // Single flight across instances sharing the store: whoever holds the lock orders; the others then find its certificate.
+    const unlock = await store.lock(`issue-${host}`, issuer.onDemand ? {} : { ttlMs: 600_000, waitMs: 600_000 })
     try {
-      // Another instance sharing the store may have renewed it while we waited for the lock.
-      const stored = await fromStore()
-      if (stored) return stored
+      const stored = await this.#fromStore(host)
+      const previous = state.loaded
+      if (usable(stored) && stored.cert.fingerprint !== previous?.cert.fingerprint) return stored
+      if (usable(stored) && !state.ari?.renewAt) return stored
       const started = Date.now()
-      logger.info({ event: 'certificate_obtaining', host, issuer: issuer.name }, `obtaining certificate for ${host}`)
-      const issued = await issuer.obtain(host)
-      const cert = inspectCertificate(host, issued.certPem, issued.keyPem, clock.now())
-      await store.put(key, joinBundle(cert), { secret: true })
-      const renewed = this.#loaded.has(host)
-      metrics.certificateEvents.inc({ issuer: issuer.name, event: renewed ? 'renewed' : 'obtained' })
-      logger.info({ event: renewed ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: Date.now() - started }, `certificate ${renewed ? 'renewed' : 'obtained'} for ${host}`)
+      const renewing = previous !== undefined
+      logger.info({ event: 'certificate_obtaining', host, issuer: issuer.name, renewal: renewing }, `${renewing ? 'renewing' : 'obtaining'} certificate for ${host}`)
+      const issued = await issuer.obtain(host, previous ? { replaces: previous.cert } : {})
+      let cert: CertifiedKey
+      try {
+        cert = inspectCertificate(host, issued.certPem, issued.keyPem, clock.now())
+      } catch (err) {
+        throw Object.assign(err as Error, { kind: 'malformed' as FailureKind })
+      }
+      await store.put(storeKey('certificates', issuer.name, `${host}.pem`), joinBundle(cert), { secret: true })
+      metrics.certificateEvents.inc({ issuer: issuer.name, event: renewing ? 'renewed' : 'obtained' })
+      logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: Date.now() - started }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
       return this.#prepare(host, cert)
     } finally {
       await unlock()
@@ -230,7 +404,12 @@ export class CertificateManager {
 
   #prepare (host: string, cert: CertifiedKey, version?: string): Loaded {
     const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
-    return { cert, context, renewAt: renewalTime(cert), ...(version === undefined ? {} : { version }) }
+    const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
+    // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
+    const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
+    const renewAt = new Date(renewalTime(cert).getTime() - jitter)
+    void host
+    return { cert, context, renewAt, ...(version === undefined ? {} : { version }) }
   }
 }
 

@@ -18,6 +18,7 @@ export interface PemPaths {
 export class FilesIssuer implements Issuer {
   readonly name = 'files'
   readonly managed = false
+  readonly onDemand = false
   readonly #paths: (host: string) => PemPaths | undefined
 
   /** `paths` maps a policy host to its files, from the current configuration. */

@@ -30,6 +30,7 @@ export interface InternalCaOptions {
 export class InternalCa implements Issuer {
   readonly name = 'internal'
   readonly managed = true
+  readonly onDemand = true
   readonly #caCert: x509.X509Certificate
   readonly #caKey: CryptoKey
   readonly #opts: InternalCaOptions

@@ -25,10 +25,10 @@ function deps (ready: Readiness = { ready: true, reasons: [], details: { config:
   stream.on('data', (c: Buffer) => { for (const l of c.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
   const d: AppDeps = {
     logger: createLogger('info', stream),
-    metrics: createMetrics(() => [{ host: 'mta-sts.example.com', notAfter: new Date('2030-01-01T00:00:00Z') }]),
+    metrics: createMetrics(() => ({ expiries: () => [{ host: 'mta-sts.example.com', notAfter: new Date('2030-01-01T00:00:00Z') }], status: () => [{ state: 'valid' }, { state: 'missing' }] })),
     tenants: () => snapshot,
     readiness: () => ready,
-    certificates: () => [{ host: 'mta-sts.example.com', state: 'valid', notAfter: new Date('2030-01-01T00:00:00Z') }],
+    certificates: () => [{ host: 'mta-sts.example.com', state: 'valid', notAfter: new Date('2030-01-01T00:00:00Z'), failures: 0 }],
   }
   return { d, lines, snapshot }
 }
@@ -94,6 +94,9 @@ t.test('ops app: metrics and status', async t => {
   t.match(metrics.headers['content-type'], /text\/plain/)
   t.match(metrics.body, 'mta_sts_certificate_expiry_timestamp_seconds{host="mta-sts.example.com"} 1893456000')
   t.match(metrics.body, /process_resident_memory_bytes/)
+  t.match(metrics.body, 'mta_sts_certificates{state="valid"} 1')
+  t.match(metrics.body, 'mta_sts_certificates{state="missing"} 1')
+  t.match(metrics.body, /mta_sts_certificate_days_to_expiry\{host="mta-sts\.example\.com"\} \d+/)
   const status = (await app.inject('/status')).json() as { tenants: { domain: string; policy_id: string; certificate: { state: string } }[] }
   t.same(status.tenants.map(x => [x.domain, x.policy_id, x.certificate.state]), [
     ['example.com', snapshot.tenants[0]!.id, 'valid'],

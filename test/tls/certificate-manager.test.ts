@@ -28,6 +28,7 @@ function logSink (): { logger: ReturnType<typeof createLogger>; lines: Record<st
 class CountingIssuer implements Issuer {
   readonly name = 'internal'
   readonly managed = true
+  readonly onDemand = true
   calls = 0
   fail: string | undefined
   constructor (readonly inner: Issuer) {}
@@ -47,7 +48,7 @@ async function setup (t: Tap, clock = new ManualClock(new Date('2026-01-01T00:00
   const issuer = new CountingIssuer(ca)
   const { logger, lines } = logSink()
   const make = () => {
-    const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => []), retryAfterMs: 60_000 })
+    const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => undefined), backoffMs: [60_000] })
     m.setHosts([HOST])
     t.teardown(() => m.close())
     return m
@@ -77,7 +78,9 @@ t.test('renews at a third of the lifetime left; a failed renewal keeps the old c
   const { issuer, manager, clock, lines } = await setup(t)
   await resolveContext(manager.context(HOST))
   const before = manager.status()[0]!
-  t.equal(before.renewAt!.getTime() - Date.parse('2026-01-01T00:00:00Z'), 20 * DAY - 20_000, 'renewal 2/3 into the lifetime')
+  const offset = before.renewAt!.getTime() - Date.parse('2026-01-01T00:00:00Z')
+  t.ok(offset <= 20 * DAY - 20_000 && offset >= 20 * DAY - 20_000 - 0.02 * 30 * DAY, `renewal 2/3 into the lifetime, minus up to 2% jitter (${offset / DAY} days)`)
+  t.same(before.next, { action: 'renew', at: before.renewAt })
 
   clock.advance(19 * DAY)
   await manager.check()
@@ -120,8 +123,8 @@ t.test('an expired certificate is never served; failures back off', async t => {
 
 t.test('a certificate failing the checks is rejected and not stored', async t => {
   const { ca, store, clock, lines } = await setup(t)
-  const wrongName: Issuer = { name: 'internal', managed: true, obtain: () => ca.obtain('mta-sts.other.example') }
-  const m = new CertificateManager({ issuer: wrongName, store: new MemoryStore(), clock, logger: logSink().logger, metrics: createMetrics(() => []) })
+  const wrongName: Issuer = { name: 'internal', managed: true, onDemand: true, obtain: () => ca.obtain('mta-sts.other.example') }
+  const m = new CertificateManager({ issuer: wrongName, store: new MemoryStore(), clock, logger: logSink().logger, metrics: createMetrics(() => undefined) })
   m.setHosts([HOST])
   t.teardown(() => m.close())
   await t.rejects(resolveContext(m.context(HOST)), { code: 'MTA_STS_CERT_INVALID' })
@@ -146,7 +149,7 @@ t.test('hosts removed from the configuration are dropped', async t => {
   t.equal([...manager.expiries()].length, 1)
   manager.setHosts(['mta-sts.example.org'])
   t.equal([...manager.expiries()].length, 0)
-  t.same(manager.status(), [])
+  t.same(manager.status(), [{ host: 'mta-sts.example.org', state: 'missing', next: { action: 'on-demand' }, failures: 0 }])
 })
 
 t.test('files issuer: operator files are loaded, and replacing them takes effect', async t => {
@@ -166,7 +169,7 @@ t.test('files issuer: operator files are loaded, and replacing them takes effect
   }
   const issuer = new FilesIssuer(host => FilesIssuer.pathsFor(host, undefined, dir))
   const { logger, lines } = logSink()
-  const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => []) })
+  const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => undefined) })
   m.setHosts([HOST, 'mta-sts.missing.example'])
   t.teardown(() => m.close())
   const firstPrint = await write()

@@ -1,0 +1,222 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { readFileSync } from 'node:fs'
+import { Agent } from 'node:https'
+import * as acme from 'acme-client'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { AcmeSettings } from '../config/types.js'
+import { safeKeyPart, type Store } from '../store/store.js'
+import type { CertifiedKey } from '../tls/certified-key.js'
+import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
+import { ariCertId } from './ari.js'
+import { httpChallengeKey, tlsAlpnChallengeKey } from './challenge-keys.js'
+import { OrderBudget } from './order-budget.js'
+
+/** Options of {@link AcmeIssuer}. */
+export interface AcmeIssuerOptions {
+  readonly settings: AcmeSettings
+  readonly store: Store
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Called for every new order placed, for metrics. */
+  readonly onOrder?: (host: string) => void
+}
+
+interface RequestContext {
+  retryAfter?: Date
+}
+
+type AxiosInterceptors = typeof acme.axios.interceptors
+
+/**
+ * Obtains certificates over ACME (RFC 8555) with acme-client. One account
+ * per directory, created once under a store lock and reused (key 0600 in the
+ * store). Challenge answers are written to the store before the CA is asked
+ * to validate, so every instance sharing the store can answer them. Orders
+ * are counted against an {@link OrderBudget}. Rate-limit answers are not
+ * waited out inside the request: the error carries the CA's Retry-After so
+ * the scheduler retries that host later while others go on.
+ */
+export class AcmeIssuer implements Issuer {
+  readonly name = 'acme'
+  readonly managed = true
+  readonly onDemand = false
+  readonly budget: OrderBudget
+  readonly #opts: AcmeIssuerOptions
+  readonly #context = new AsyncLocalStorage<RequestContext>()
+  readonly #agent: Agent | undefined
+  readonly #origin: string
+  readonly #interceptors: { request: number; response: number }
+  #client: Promise<acme.Client> | undefined
+  #directory: Promise<Record<string, unknown>> | undefined
+
+  constructor (opts: AcmeIssuerOptions) {
+    this.#opts = opts
+    const { settings, clock } = opts
+    this.budget = new OrderBudget(settings.maxOrders, settings.orderWindow * 1000, clock)
+    this.#origin = new URL(settings.directory).origin
+    this.#agent = settings.caFile ? new Agent({ ca: readFileSync(settings.caFile), keepAlive: true }) : undefined
+    // acme-client's own retry sleeps out Retry-After inside the request, holding a queue slot for up
+    // to minutes; back-off is the scheduler's job here. This is acme-client's shared axios instance.
+    const defaults = acme.axios.defaults as typeof acme.axios.defaults & { acmeSettings: { retryMaxAttempts: number } }
+    defaults.acmeSettings.retryMaxAttempts = 0
+    const interceptors: AxiosInterceptors = acme.axios.interceptors
+    this.#interceptors = {
+      request: interceptors.request.use(config => {
+        if (this.#agent && config.url?.startsWith(this.#origin)) config.httpsAgent = this.#agent
+        return config
+      }),
+      response: interceptors.response.use(response => {
+        this.#noteRetryAfter(response.status, response.headers['retry-after'] as string | undefined)
+        return response
+      }, (error: { response?: { status: number; headers: Record<string, string> } }) => {
+        if (error.response) this.#noteRetryAfter(error.response.status, error.response.headers['retry-after'])
+        return Promise.reject(error)
+      }),
+    }
+  }
+
+  #noteRetryAfter (status: number, header: string | undefined): void {
+    const ctx = this.#context.getStore()
+    if (!ctx || header === undefined || (status !== 429 && status !== 503)) return
+    const seconds = Number(header)
+    const at = Number.isFinite(seconds) ? this.#opts.clock.now().getTime() + seconds * 1000 : Date.parse(header)
+    if (Number.isFinite(at)) ctx.retryAfter = new Date(at)
+  }
+
+  async obtain (host: string, opts: { replaces?: CertifiedKey } = {}): Promise<IssuedCertificate> {
+    const ctx: RequestContext = {}
+    return this.#context.run(ctx, async () => {
+      try {
+        return await this.#obtain(host, opts.replaces)
+      } catch (err) {
+        throw classify(err as Error, ctx.retryAfter)
+      }
+    })
+  }
+
+  async #obtain (host: string, replaces: CertifiedKey | undefined): Promise<IssuedCertificate> {
+    const { settings, store, logger } = this.#opts
+    const client = await this.#account()
+    const replacesId = replaces && (await this.#directoryInfo()).renewalInfo ? ariCertId(replaces.certPem) : undefined
+    await this.budget.take()
+    this.#opts.onOrder?.(host)
+    let order = await client.createOrder({ identifiers: [{ type: 'dns', value: host }], ...(replacesId ? { replaces: replacesId } : {}) } as acme.Order)
+    logger.info({ event: 'acme_order', host, order: order.url, replaces: replacesId ?? null }, `ACME order placed for ${host}`)
+    for (const authz of await client.getAuthorizations(order)) {
+      if (authz.status === 'valid') continue
+      const challenge = settings.challenges.map(type => authz.challenges.find(c => c.type === type)).find(c => c !== undefined)
+      if (!challenge) throw new Error(`the CA offers none of the configured challenge types (${settings.challenges.join(', ')}) for ${host}`)
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
+      const key = challenge.type === 'http-01' ? httpChallengeKey(host, challenge.token) : tlsAlpnChallengeKey(host)
+      // Stored before the CA is told to validate: any instance sharing the store can answer.
+      await store.put(key, keyAuthorization)
+      try {
+        await client.completeChallenge(challenge)
+        await client.waitForValidStatus(challenge)
+      } catch (err) {
+        throw Object.assign(new Error(`${challenge.type} validation failed for ${host}: ${(err as Error).message}`), { kind: 'validation' as FailureKind })
+      } finally {
+        await store.delete(key)
+      }
+    }
+    const keyPem = settings.keyType === 'rsa-2048' ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey('P-256')
+    const [, csr] = await acme.crypto.createCsr({ altNames: [host] }, keyPem)
+    order = await client.finalizeOrder(order, csr)
+    const certPem = await client.getCertificate(order)
+    return { certPem, keyPem: keyPem.toString() }
+  }
+
+  async renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
+    const base = (await this.#directoryInfo()).renewalInfo
+    const id = typeof base === 'string' ? ariCertId(cert.certPem) : undefined
+    if (id === undefined) return undefined
+    const res = await acme.axios.get(`${String(base).replace(/\/$/, '')}/${id}`, { validateStatus: () => true })
+    if (res.status !== 200) throw Object.assign(new Error(`renewalInfo answered HTTP ${res.status}`), { kind: 'malformed' as FailureKind })
+    const window = (res.data as { suggestedWindow?: { start?: string; end?: string } })?.suggestedWindow
+    const start = Date.parse(String(window?.start))
+    const end = Date.parse(String(window?.end))
+    if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) throw Object.assign(new Error('renewalInfo has no valid suggestedWindow'), { kind: 'malformed' as FailureKind })
+    const retry = Number(res.headers['retry-after'])
+    return {
+      start: new Date(start),
+      end: new Date(end),
+      ...(Number.isFinite(retry) && retry > 0 ? { retryAfter: new Date(this.#opts.clock.now().getTime() + retry * 1000) } : {}),
+    }
+  }
+
+  async close (): Promise<void> {
+    acme.axios.interceptors.request.eject(this.#interceptors.request)
+    acme.axios.interceptors.response.eject(this.#interceptors.response)
+    this.#agent?.destroy()
+  }
+
+  #directoryInfo (): Promise<Record<string, unknown>> {
+    this.#directory ??= acme.axios.get(this.#opts.settings.directory).then(res => {
+      if (res.status !== 200 || typeof res.data !== 'object' || res.data === null || typeof (res.data as Record<string, unknown>).newOrder !== 'string') {
+        throw Object.assign(new Error(`ACME directory ${this.#opts.settings.directory} answered HTTP ${res.status} without a usable directory`), { kind: 'malformed' as FailureKind })
+      }
+      return res.data as Record<string, unknown>
+    })
+    this.#directory.catch(() => { this.#directory = undefined })
+    return this.#directory
+  }
+
+  #account (): Promise<acme.Client> {
+    this.#client ??= this.#loadAccount()
+    this.#client.catch(() => { this.#client = undefined })
+    return this.#client
+  }
+
+  async #loadAccount (): Promise<acme.Client> {
+    const { settings, store, logger } = this.#opts
+    await this.#directoryInfo()
+    const url = new URL(settings.directory)
+    const folder = `acme/${safeKeyPart(url.host + url.pathname.replace(/\//g, '-'))}`
+    const clientOptions = {
+      directoryUrl: settings.directory,
+      backoffMin: 500,
+      backoffMax: 10_000,
+      backoffAttempts: 12,
+      ...(settings.eab ? { externalAccountBinding: { kid: settings.eab.kid, hmacKey: settings.eab.hmacKey } } : {}),
+    }
+    const unlock = await store.lock(`acme-account-${safeKeyPart(url.host)}`)
+    try {
+      const key = await store.get(`${folder}/account.key`)
+      const meta = await store.get(`${folder}/account.json`)
+      if (key && meta) {
+        const { url: accountUrl } = JSON.parse(meta.toString('utf8')) as { url: string }
+        return new acme.Client({ ...clientOptions, accountKey: key, accountUrl })
+      }
+      const accountKey = key ?? await acme.crypto.createPrivateEcdsaKey('P-256')
+      if (!key) await store.put(`${folder}/account.key`, accountKey, { secret: true })
+      const client = new acme.Client({ ...clientOptions, accountKey })
+      await client.createAccount({
+        termsOfServiceAgreed: settings.termsOfServiceAgreed,
+        ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
+      })
+      const accountUrl = client.getAccountUrl()
+      await store.put(`${folder}/account.json`, JSON.stringify({ url: accountUrl, directory: settings.directory, email: settings.email ?? null }))
+      logger.info({ event: 'acme_account_created', directory: settings.directory, account: accountUrl }, 'ACME account created')
+      return client
+    } finally {
+      await unlock()
+    }
+  }
+}
+
+/** Attach `kind` and `retryAfter` to an ACME failure. */
+function classify (err: Error, retryAfter: Date | undefined): IssuanceError {
+  const e = err as IssuanceError & { code?: string }
+  if (retryAfter && e.retryAfter === undefined) e.retryAfter = retryAfter
+  if (e.kind === undefined) {
+    const text = e.message
+    if (/rateLimited|HTTP 429|status code 429|too many/i.test(text)) e.kind = 'rate_limited'
+    else if (e.code && /^E[A-Z]+/.test(e.code)) e.kind = 'network'
+    else if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up/i.test(text)) e.kind = 'network'
+    else if (/unexpected token|JSON|Unable to locate|not a valid|malformed|undefined|null/i.test(text)) e.kind = 'malformed'
+    else if (/urn:ietf:params:acme:error/i.test(text)) e.kind = 'rejected'
+    else e.kind = 'other'
+  }
+  return e
+}

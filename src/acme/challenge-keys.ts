@@ -1,0 +1,19 @@
+import { storeKey } from '../store/store.js'
+
+/** ACME tokens are base64url (RFC 8555 section 8.1 asks for at least 128 bits: 22 characters). */
+const TOKEN = /^[A-Za-z0-9_-]{22,256}$/
+
+/** Is `token` a well-formed ACME challenge token? Anything else is never looked up. */
+export function isChallengeToken (token: string): boolean {
+  return TOKEN.test(token)
+}
+
+/** Store key of an HTTP-01 key authorization for `host` and `token`. */
+export function httpChallengeKey (host: string, token: string): string {
+  return `${storeKey('acme', 'challenges', host)}/http-01/${token}`
+}
+
+/** Store key of the TLS-ALPN-01 key authorization for `host`. */
+export function tlsAlpnChallengeKey (host: string): string {
+  return `${storeKey('acme', 'challenges', host)}/tls-alpn-01`
+}

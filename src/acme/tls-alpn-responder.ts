@@ -1,0 +1,67 @@
+import { createSecureContext, createServer, type SecureContext, type Server } from 'node:tls'
+import type { Socket } from 'node:net'
+import * as acme from 'acme-client'
+import type { Logger } from 'pino'
+import { hostKey } from '../http/host-key.js'
+import type { Store } from '../store/store.js'
+import type { ClientHello } from '../tls/client-hello.js'
+import { tlsAlpnChallengeKey } from './challenge-keys.js'
+
+/** The ALPN protocol of TLS-ALPN-01 (RFC 8737). */
+export const ACME_TLS_ALPN = 'acme-tls/1'
+
+/**
+ * Answers ACME TLS-ALPN-01 validation handshakes: for a connection that
+ * offers only `acme-tls/1` with SNI naming a configured tenant host that has
+ * a challenge in the store, presents the self-signed challenge certificate
+ * carrying the acmeIdentifier extension, then closes. Challenge certificates
+ * are cached per key authorization, since the CA validates from several
+ * vantage points.
+ */
+export class TlsAlpnResponder {
+  readonly #server: Server
+  readonly #contexts = new Map<string, Promise<SecureContext>>()
+  readonly #store: Store
+  readonly #isTenantHost: (host: string) => boolean
+
+  constructor (store: Store, isTenantHost: (host: string) => boolean, logger: Logger) {
+    this.#store = store
+    this.#isTenantHost = isTenantHost
+    this.#server = createServer({
+      ALPNProtocols: [ACME_TLS_ALPN],
+      SNICallback: (servername, cb) => {
+        this.#context(hostKey(servername)).then(ctx => cb(null, ctx), (err: Error) => cb(err))
+      },
+    }, socket => {
+      logger.info({ event: 'acme_challenge_answered', type: 'tls-alpn-01', host: socket.servername, client: socket.remoteAddress }, `answered TLS-ALPN-01 challenge for ${String(socket.servername)}`)
+      socket.end()
+    })
+    this.#server.on('tlsClientError', () => {})
+  }
+
+  /** For {@link routeByClientHello}: take validation handshakes, leave everything else to the HTTPS server. */
+  divert = (hello: ClientHello): ((socket: Socket) => void) | undefined => {
+    if (hello.alpn.length !== 1 || hello.alpn[0] !== ACME_TLS_ALPN) return undefined
+    return socket => { this.#server.emit('connection', socket) }
+  }
+
+  async #context (host: string): Promise<SecureContext> {
+    if (!this.#isTenantHost(host)) throw new Error(`no TLS-ALPN-01 challenge for ${host}`)
+    const keyAuthorization = (await this.#store.get(tlsAlpnChallengeKey(host)))?.toString('utf8')
+    if (keyAuthorization === undefined) throw new Error(`no TLS-ALPN-01 challenge for ${host}`)
+    const cacheKey = `${host} ${keyAuthorization}`
+    let context = this.#contexts.get(cacheKey)
+    if (!context) {
+      context = (async () => {
+        const key = await acme.crypto.createPrivateEcdsaKey('P-256')
+        const [, cert] = await acme.crypto.createAlpnCertificate({ identifier: { type: 'dns', value: host } } as acme.Authorization, keyAuthorization, key)
+        return createSecureContext({ key, cert, ALPNProtocols: [ACME_TLS_ALPN] } as Parameters<typeof createSecureContext>[0])
+      })()
+      // Keep only a handful: challenges are short-lived.
+      if (this.#contexts.size > 64) this.#contexts.clear()
+      this.#contexts.set(cacheKey, context)
+      context.catch(() => this.#contexts.delete(cacheKey))
+    }
+    return context
+  }
+}
