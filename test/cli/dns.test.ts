@@ -115,3 +115,11 @@ t.test('an invalid or missing configuration: exit 1 with the errors', async t =>
   t.equal(io2.out(), '')
   t.match(io2.err(), `error: ${missing}:0:0: cannot read the configuration file`)
 })
+
+t.test('a host name beside addresses in dns.target is refused, not half-published', async t => {
+  const file = await writeTempFile(t, 'c.yaml', `certificates: {issuer: internal}\ndns: {target: [policy.example.net, 192.0.2.1]}\n${tenants}`)
+  const io = captureIo()
+  t.equal(await dnsCommand(file, 'zone', io), 1)
+  t.equal(io.out(), '')
+  t.equal(io.err(), `error: ${file}:2:15: dns.target must be either one host name (published as a CNAME) or a list of IP addresses (A/AAAA) (a CNAME cannot stand beside other records)\n`)
+})

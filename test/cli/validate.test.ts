@@ -17,7 +17,7 @@ t.test('a valid file with warnings: exit 0, warnings on stderr', async t => {
   t.equal(await validateCommand(file, io), 0)
   t.equal(io.out(), `${file}: ok, 1 tenant(s), issuer internal, 2 warning(s)\n`)
   t.equal(io.err(), [
-    `warning: ${file}:1:1: certificates.issuer is not set: using the internal CA, which mail senders do not trust (set issuer: files (or acme) for production)`,
+    `warning: ${file}:1:1: certificates.issuer is not set: using the internal CA, which mail senders do not trust (set issuer: acme (or files) for production)`,
     `warning: ${file}:4:14: tenant "example.com" enforces with max_age 86400, below one week (604800) (RFC 8461 suggests weeks for enforce)`,
     '',
   ].join('\n'))

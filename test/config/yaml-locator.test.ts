@@ -57,13 +57,24 @@ t.test('falls back to the deepest existing ancestor', async t => {
   for (const [path, line, column] of table) t.same(loc.locate(path), { line, column }, path.join('/'))
 })
 
-t.test('an empty value is located where YAML puts its empty node', async t => {
+t.test('an empty value is located at its key', async t => {
   const loc = locator(text)
-  // `  empty.example:` has a null value node right after the colon.
-  const at = loc.locate(['tenants', 'empty.example'])
-  t.equal(at.line, 9)
-  t.ok(at.column >= 3 && at.column <= 18, `column ${at.column} is on the key's line`)
+  // `  empty.example:` has no value node of its own: the key stands for it.
+  t.same(loc.locate(['tenants', 'empty.example']), { line: 9, column: 3 })
   t.same(loc.locate(['tenants', 'empty.example'], { key: true }), { line: 9, column: 3 })
+  t.same(loc.locate(['tenants', 'empty.example', 'mode']), { line: 9, column: 3 }, 'below an empty value: its key')
+  const last = locator('tenants:\n  example.com:\n    mode:')
+  t.same(last.locate(['tenants', 'example.com', 'mode']), { line: 3, column: 5 }, 'also at the very end of the text')
+  const flow = locator('a: {b: }\n')
+  t.same(flow.locate(['a', 'b']), { line: 1, column: 5 }, 'in a flow mapping')
+})
+
+t.test('explicit nulls and empty strings are located at their values', async t => {
+  const loc = locator('a: null\nb: ~\nc: ""\nd: \'\'\n')
+  t.same(loc.locate(['a']), { line: 1, column: 4 })
+  t.same(loc.locate(['b']), { line: 2, column: 4 })
+  t.same(loc.locate(['c']), { line: 3, column: 4 })
+  t.same(loc.locate(['d']), { line: 4, column: 4 })
 })
 
 t.test('non-string keys are matched by their string form', async t => {

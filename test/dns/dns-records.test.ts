@@ -43,30 +43,48 @@ t.test('_smtp._tls only when the tenant has rua', async t => {
   t.notOk(dnsRecords(tenant([]), []).some(r => r.name.startsWith('_smtp._tls')))
 })
 
-t.test('zoneTxt quotes, escapes and splits into 255-character strings', async t => {
-  t.equal(zoneTxt(''), '')
+t.test('a host name among the targets gives ONE CNAME to the first host name, and no A/AAAA', async t => {
+  const cname = { name: 'mta-sts.example.com', type: 'CNAME', value: 'a.example.net.', purpose: 'points the policy host at this service' }
+  t.same(dnsRecords(tenant(), ['a.example.net', 'b.example.net']).slice(1), [cname])
+  t.same(dnsRecords(tenant(), ['192.0.2.1', 'a.example.net', '2001:db8::1']).slice(1), [cname], 'addresses beside a host name are not published')
+})
+
+/** The quoted strings of zoneTxt output, unescaped. */
+function txtStrings (zone: string): string[] {
+  return [...zone.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(m => (m[1] ?? '').replace(/\\(.)/g, '$1'))
+}
+
+t.test('zoneTxt quotes, escapes and splits into strings of at most 255 bytes', async t => {
+  t.equal(zoneTxt(''), '""', 'an empty value is one empty string')
   t.equal(zoneTxt('v=STSv1; id=abc'), '"v=STSv1; id=abc"')
   t.equal(zoneTxt('say "hi" \\ bye'), '"say \\"hi\\" \\\\ bye"')
   t.equal(zoneTxt('a'.repeat(255)), `"${'a'.repeat(255)}"`)
   t.equal(zoneTxt('a'.repeat(256)), `"${'a'.repeat(255)}" "a"`)
+  t.equal(zoneTxt('a'.repeat(510)), `"${'a'.repeat(255)}" "${'a'.repeat(255)}"`, 'no empty string after an exact fit')
   t.equal(zoneTxt('a'.repeat(255) + 'b'.repeat(255) + 'c'), `"${'a'.repeat(255)}" "${'b'.repeat(255)}" "c"`)
-  // Escaping happens after splitting: each chunk still holds 255 characters of data.
+  // Escaping happens after splitting: each string still holds 255 bytes of data.
   const quoted = '"'.repeat(300)
   t.equal(zoneTxt(quoted), `"${'\\"'.repeat(255)}" "${'\\"'.repeat(45)}"`)
   const long = 'v=TLSRPTv1; rua=' + Array.from({ length: 12 }, (_, i) => `mailto:tlsrpt-${i}@reports.example.com`).join(',')
-  const chunks = [...zoneTxt(long).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(m => (m[1] ?? '').replace(/\\(.)/g, '$1'))
-  t.equal(chunks.join(''), long, 'chunks reassemble to the value')
+  const chunks = txtStrings(zoneTxt(long))
+  t.equal(chunks.join(''), long, 'strings reassemble to the value')
+  t.same(chunks.map(c => c.length), [255, long.length - 255], 'full strings first')
   t.ok(chunks.every(c => c.length <= 255 && c.length > 0))
 })
 
-t.test('REPORTED BUGS (dns-records)', async t => {
-  t.test('zoneTxt splits into 255-byte strings, not 255 UTF-16 units', async t => {
-    const value = 'v=TLSRPTv1; rua=mailto:tlsrpt@' + 'ü'.repeat(200) + '.example'
-    const chunks = [...zoneTxt(value).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(m => m[1] ?? '')
-    for (const c of chunks) t.ok(Buffer.byteLength(c, 'utf8') <= 255, `chunk of ${Buffer.byteLength(c, 'utf8')} bytes`)
-  })
-  t.test('several host name targets still give the policy host a record', async t => {
-    const records = dnsRecords(tenant(), ['a.example.net', 'b.example.net'])
-    t.ok(records.some(r => r.name === 'mta-sts.example.com'), 'mta-sts.example.com is not silently left out')
-  })
+t.test('zoneTxt counts UTF-8 bytes and never splits inside a character', async t => {
+  // 'ü' is 2 bytes: 127 fit in 254 bytes, the 128th would make 256.
+  t.equal(zoneTxt('ü'.repeat(128)), `"${'ü'.repeat(127)}" "ü"`)
+  t.equal(zoneTxt('a' + 'ü'.repeat(127)), `"${'a' + 'ü'.repeat(127)}"`, 'exactly 255 bytes: one string')
+  t.equal(zoneTxt('aa' + 'ü'.repeat(127)), `"${'aa' + 'ü'.repeat(126)}" "ü"`, 'a 2-byte character that would straddle byte 255 moves on')
+  // '€' is 3 bytes, '😀' 4 bytes (a surrogate pair in UTF-16): neither is cut.
+  t.equal(zoneTxt('a'.repeat(253) + '€'), `"${'a'.repeat(253)}" "€"`)
+  t.equal(zoneTxt('a'.repeat(252) + '€'), `"${'a'.repeat(252)}€"`)
+  t.equal(zoneTxt('a'.repeat(252) + '😀'), `"${'a'.repeat(252)}" "😀"`)
+  t.equal(zoneTxt('a'.repeat(251) + '😀'), `"${'a'.repeat(251)}😀"`)
+  const value = 'v=TLSRPTv1; rua=mailto:tlsrpt@' + 'ü'.repeat(200) + '.example'
+  const chunks = txtStrings(zoneTxt(value))
+  t.equal(chunks.join(''), value, 'strings reassemble to the value')
+  t.same(chunks.map(c => Buffer.byteLength(c, 'utf8')), [254, 184], 'every string at most 255 bytes')
+  t.ok(chunks.every(c => !c.includes('\uFFFD') && Buffer.from(c, 'utf8').toString('utf8') === c), 'whole characters only')
 })

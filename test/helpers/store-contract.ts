@@ -88,12 +88,49 @@ export function storeContract (t: Test, make: StoreFactory): void {
 
   t.test('bad keys are rejected with MTA_STS_STORE_BAD_KEY', async t => {
     const store = await make(t)
-    for (const key of ['', '/abs', '../x', 'a/../b', '..', '.', 'a/./b', 'a//b', 'a/', 'sp ace', 'star*', 'nul\0', 'back\\slash', 'ü']) {
+    for (const key of ['', '/abs', '../x', 'a/../b', '..', '.', '...', '.hidden', 'a/.hidden', '.locks/x.lock', 'a/./b', 'a//b', 'a/', 'sp ace', 'star*', 'nul\0', 'back\\slash', 'ü']) {
       await rejectsWithCode(t, store.get(key), 'MTA_STS_STORE_BAD_KEY', `get ${JSON.stringify(key)}`)
       await rejectsWithCode(t, store.put(key, 'v'), 'MTA_STS_STORE_BAD_KEY', `put ${JSON.stringify(key)}`)
       await rejectsWithCode(t, store.delete(key), 'MTA_STS_STORE_BAD_KEY', `delete ${JSON.stringify(key)}`)
     }
     t.same(await store.list(''), [], 'nothing was written')
+  })
+
+  t.test('list prefixes are checked like keys (the empty prefix lists everything)', async t => {
+    const store = await make(t)
+    await store.put('a/b', 'v')
+    for (const prefix of ['/abs', '../x', 'a/../b', 'a/', '.', '..', '.hidden', 'a//b', 'sp ace']) {
+      await rejectsWithCode(t, store.list(prefix), 'MTA_STS_STORE_BAD_KEY', `list ${JSON.stringify(prefix)}`)
+    }
+    t.same(await store.list(''), ['a/b'])
+  })
+
+  t.test('lock names are checked like keys', async t => {
+    const store = await make(t)
+    for (const name of ['', '/abs', '../x', 'a/../b', '..', '.', '.hidden', 'a/', 'sp ace', 'star*', 'ü']) {
+      await rejectsWithCode(t, store.lock(name, { waitMs: 0 }), 'MTA_STS_STORE_BAD_KEY', `lock ${JSON.stringify(name)}`)
+    }
+    t.same(await store.list(''), [], 'nothing was written')
+    await (await store.lock('renew/example.com', { waitMs: 0 }))()
+    t.pass('a lock name may have several segments')
+  })
+
+  t.test('locks live apart from keys', async t => {
+    const store = await make(t)
+    await store.put('certs/a', 'x')
+    const unlock = await store.lock('renew')
+    const nested = await store.lock('renew/example.com')
+    t.same(await store.list(''), ['certs/a'], 'held locks are not listed as keys')
+    await store.put('locks/renew.lock', 'my data')
+    await store.put('renew', 'a key named like the lock')
+    t.equal((await store.get('locks/renew.lock'))?.toString(), 'my data', 'a key cannot overwrite or read a lock')
+    t.same(await store.list(''), ['certs/a', 'locks/renew.lock', 'renew'])
+    await unlock()
+    await nested()
+    await (await store.lock('renew', { waitMs: 0 }))()
+    t.pass('a key named like a lock does not block it')
+    t.equal((await store.get('renew'))?.toString(), 'a key named like the lock', 'releasing a lock leaves the key of the same name')
+    t.same(await store.list(''), ['certs/a', 'locks/renew.lock', 'renew'])
   })
 
   t.test('lock: a second lock waits until the first is released', async t => {
@@ -165,15 +202,5 @@ export function storeContract (t: Test, make: StoreFactory): void {
     t.equal(maxInside, 1, 'never two holders at once')
     t.equal(done, 20)
     t.equal((await store.get('count'))?.toString(), '20', 'no lost update')
-  })
-
-  t.test('REPORTED BUGS (store contract)', async t => {
-    t.test('locks are not listed as keys', async t => {
-      const store = await make(t)
-      await store.put('certs/a', 'x')
-      const unlock = await store.lock('renew')
-      t.same(await store.list(''), ['certs/a'])
-      await unlock()
-    })
   })
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { FileStore } from '../../src/store/file-store.js'
@@ -46,13 +46,31 @@ t.test('secret values are 0600, others 0644', async t => {
   t.equal((await stat(join(root, 'certs', 'a'))).mode & 0o777, 0o700, 'folders are private')
 })
 
-t.test('temp files are never listed', async t => {
+t.test('temp files, folders and dangling links are never listed', async t => {
   const { root, store } = await fresh(t)
   await store.put('certs/a/cert.pem', 'x')
   await writeFile(join(root, 'certs', 'a', 'cert.pem.tmp-0123456789ab'), 'half-written')
   await mkdir(join(root, 'certs', 'empty-dir'), { recursive: true })
+  await symlink(join(root, 'nowhere'), join(root, 'certs', 'a', 'dangling'))
   t.same(await store.list('certs'), ['certs/a/cert.pem'])
   t.same(await store.list(''), ['certs/a/cert.pem'])
+})
+
+t.test('only real temp files are skipped: keys containing ".tmp-" are listed', async t => {
+  const { root, store } = await fresh(t)
+  const keys = [
+    storeKey('certs', 'mta-sts.tmp-mail.example', 'cert.pem'),
+    'a/x.tmp-',
+    'a/x.tmp-0123456789a', // 11 hex digits
+    'a/x.tmp-0123456789abc', // 13 hex digits
+    'a/x.tmp-0123456789AB', // not lower-case hex
+    'a/x.tmp-0123456789ab.pem',
+  ]
+  for (const key of keys) await store.put(key, key)
+  await writeFile(join(root, 'a', 'x.tmp-0123456789ab'), 'half-written')
+  t.same(await store.list(''), [...keys].sort())
+  t.same(await store.list('a'), keys.filter(k => k.startsWith('a/')).sort())
+  for (const key of keys) t.equal((await store.get(key))?.toString(), key)
 })
 
 t.test('put is atomic: readers see the old or the new value, never a mix', async t => {
@@ -120,39 +138,40 @@ t.test('keys built with storeKey stay inside the root', async t => {
 })
 
 t.test('locks', async t => {
-  t.test('are files under locks/, removed on release', async t => {
+  t.test('are files under .locks/, removed on release', async t => {
     const { root, store } = await fresh(t)
     const unlock = await store.lock('renew', { ttlMs: 5000 })
-    const info = JSON.parse(await readFile(join(root, 'locks', 'renew.lock'), 'utf8')) as { token: string; expires: number }
+    const info = JSON.parse(await readFile(join(root, '.locks', 'renew.lock'), 'utf8')) as { token: string; expires: number }
     t.match(info.token, /^.+:\d+:[0-9a-f]{16}$/)
     t.type(info.expires, 'number')
-    t.equal((await stat(join(root, 'locks', 'renew.lock'))).mode & 0o777, 0o600)
+    t.equal((await stat(join(root, '.locks', 'renew.lock'))).mode & 0o777, 0o600)
     await unlock()
-    t.same(await readdir(join(root, 'locks')), [])
+    t.same(await readdir(join(root, '.locks')), [])
+    t.same(await readdir(root), ['.locks'], 'nothing else is created')
   })
 
   t.test('a lock file left by a dead process (expired) is broken at once', async t => {
     const { root, store } = await fresh(t)
-    await mkdir(join(root, 'locks'), { recursive: true })
-    await writeFile(join(root, 'locks', 'job.lock'), JSON.stringify({ token: 'other-host:1:dead', expires: Date.now() - 1000 }))
+    await mkdir(join(root, '.locks'), { recursive: true })
+    await writeFile(join(root, '.locks', 'job.lock'), JSON.stringify({ token: 'other-host:1:dead', expires: Date.now() - 1000 }))
     const unlock = await store.lock('job', { waitMs: 0 })
-    t.match(await readFile(join(root, 'locks', 'job.lock'), 'utf8'), /"token"/)
-    t.notMatch(await readFile(join(root, 'locks', 'job.lock'), 'utf8'), /other-host/)
+    t.match(await readFile(join(root, '.locks', 'job.lock'), 'utf8'), /"token"/)
+    t.notMatch(await readFile(join(root, '.locks', 'job.lock'), 'utf8'), /other-host/)
     await unlock()
-    t.same(await readdir(join(root, 'locks')), [], 'no grave files left')
+    t.same(await readdir(join(root, '.locks')), [], 'no grave files left')
   })
 
   t.test('a live lock file of another process is respected', async t => {
     const { root, store } = await fresh(t)
-    await mkdir(join(root, 'locks'), { recursive: true })
-    await writeFile(join(root, 'locks', 'job.lock'), JSON.stringify({ token: 'other-host:1:alive', expires: Date.now() + 60_000 }))
+    await mkdir(join(root, '.locks'), { recursive: true })
+    await writeFile(join(root, '.locks', 'job.lock'), JSON.stringify({ token: 'other-host:1:alive', expires: Date.now() + 60_000 }))
     await t.rejects(store.lock('job', { waitMs: 200 }), { code: 'MTA_STS_STORE_LOCK_TIMEOUT' })
   })
 
   t.test('an unreadable lock file is judged by its age', async t => {
     const { root, store } = await fresh(t)
-    const file = join(root, 'locks', 'garbled.lock')
-    await mkdir(join(root, 'locks'), { recursive: true })
+    const file = join(root, '.locks', 'garbled.lock')
+    await mkdir(join(root, '.locks'), { recursive: true })
     await writeFile(file, '{"tok')
     await t.rejects(store.lock('garbled', { ttlMs: 60_000, waitMs: 150 }), { code: 'MTA_STS_STORE_LOCK_TIMEOUT' }, 'young: respected')
     const past = new Date(Date.now() - 120_000)
@@ -170,9 +189,9 @@ t.test('locks', async t => {
     const { root, store } = await fresh(t)
     const unlock = await store.lock('gone')
     const { rm } = await import('node:fs/promises')
-    await rm(join(root, 'locks', 'gone.lock'))
+    await rm(join(root, '.locks', 'gone.lock'))
     await unlock()
-    t.same(await readdir(join(root, 'locks')), [])
+    t.same(await readdir(join(root, '.locks')), [])
   })
 
   t.test('two stores on one folder exclude each other', async t => {
@@ -186,17 +205,13 @@ t.test('locks', async t => {
   })
 })
 
-t.test('REPORTED BUGS (file-store)', async t => {
-  t.test('keys whose names contain ".tmp-" are listed', async t => {
-    const { store } = await fresh(t)
-    const key = storeKey('certs', 'mta-sts.tmp-mail.example', 'cert.pem')
-    await store.put(key, 'x')
-    t.equal((await store.get(key))?.toString(), 'x')
-    t.same(await store.list('certs'), [key], `${key} is a valid key and must be listed`)
-  })
-  t.test('a stored key cannot block a lock of the same name', async t => {
-    const { store } = await fresh(t)
-    await store.put('locks/renew.lock', 'my data')
-    await t.resolves(store.lock('renew', { waitMs: 200 }).then(u => u()), 'lock files do not share the key namespace')
-  })
+t.test('lock files and keys never collide on disk', async t => {
+  const { dir, store } = await fresh(t)
+  await store.put('locks/renew.lock', 'my data')
+  const unlock = await store.lock('renew', { waitMs: 200 })
+  t.same(await tree(dir), ['store/.locks/renew.lock', 'store/locks/renew.lock'])
+  t.equal((await store.get('locks/renew.lock'))?.toString(), 'my data')
+  await unlock()
+  t.same(await tree(dir), ['store/locks/renew.lock'], 'releasing the lock leaves the key')
+  t.same(await store.list(''), ['locks/renew.lock'])
 })
