@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
 import * as acme from 'acme-client'
+import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
@@ -24,6 +25,8 @@ export interface AcmeIssuerOptions {
 
 interface RequestContext {
   retryAfter?: Date
+  /** The transport error of the last failed request (acme-client replaces it with a TypeError). */
+  networkError?: Error & { code?: string }
 }
 
 type AxiosInterceptors = typeof acme.axios.interceptors
@@ -61,9 +64,21 @@ export class AcmeIssuer implements Issuer {
     const defaults = acme.axios.defaults as typeof acme.axios.defaults & { acmeSettings: { retryMaxAttempts: number } }
     defaults.acmeSettings.retryMaxAttempts = 0
     const interceptors: AxiosInterceptors = acme.axios.interceptors
+    const http = axios.getAdapter('http') as AxiosAdapter
     this.#interceptors = {
       request: interceptors.request.use(config => {
-        if (this.#agent && config.url?.startsWith(this.#origin)) config.httpsAgent = this.#agent
+        if (!config.url?.startsWith(this.#origin)) return config
+        if (this.#agent) config.httpsAgent = this.#agent
+        // Keep the transport error: past its retries acme-client turns it into "reading 'config'" of undefined.
+        config.adapter = async (cfg: InternalAxiosRequestConfig) => {
+          try {
+            return await http(cfg)
+          } catch (err) {
+            const ctx = this.#context.getStore()
+            if (ctx && (err as { response?: unknown }).response === undefined) ctx.networkError = err as Error
+            throw err
+          }
+        }
         return config
       }),
       response: interceptors.response.use(response => {
@@ -90,7 +105,15 @@ export class AcmeIssuer implements Issuer {
       try {
         return await this.#obtain(host, opts.replaces)
       } catch (err) {
-        throw classify(err as Error, ctx.retryAfter)
+        if (!/accountDoesNotExist|account .* not found|account does not exist/i.test((err as Error).message)) throw classify(err as Error, ctx)
+        // The CA forgot the account (a test CA restarted, or the account was deactivated): register again, once.
+        this.#opts.logger.warn({ event: 'acme_account_lost', directory: this.#opts.settings.directory }, 'the CA does not know the stored ACME account: registering a new one')
+        await this.#forgetAccount()
+        try {
+          return await this.#obtain(host, opts.replaces)
+        } catch (again) {
+          throw classify(again as Error, ctx)
+        }
       }
     })
   }
@@ -162,6 +185,16 @@ export class AcmeIssuer implements Issuer {
     return this.#directory
   }
 
+  async #forgetAccount (): Promise<void> {
+    this.#client = undefined
+    await this.#opts.store.delete(`${this.#accountFolder()}/account.json`)
+  }
+
+  #accountFolder (): string {
+    const url = new URL(this.#opts.settings.directory)
+    return `acme/${safeKeyPart(url.host + url.pathname.replace(/\//g, '-'))}`
+  }
+
   #account (): Promise<acme.Client> {
     this.#client ??= this.#loadAccount()
     this.#client.catch(() => { this.#client = undefined })
@@ -172,7 +205,7 @@ export class AcmeIssuer implements Issuer {
     const { settings, store, logger } = this.#opts
     await this.#directoryInfo()
     const url = new URL(settings.directory)
-    const folder = `acme/${safeKeyPart(url.host + url.pathname.replace(/\//g, '-'))}`
+    const folder = this.#accountFolder()
     const clientOptions = {
       directoryUrl: settings.directory,
       backoffMin: 500,
@@ -206,9 +239,13 @@ export class AcmeIssuer implements Issuer {
 }
 
 /** Attach `kind` and `retryAfter` to an ACME failure. */
-function classify (err: Error, retryAfter: Date | undefined): IssuanceError {
+function classify (err: Error, ctx: RequestContext): IssuanceError {
+  if (ctx.networkError && err instanceof TypeError) {
+    const cause = ctx.networkError
+    return Object.assign(new Error(`cannot reach the ACME server: ${cause.code ?? cause.message}`), { kind: 'network' as FailureKind })
+  }
   const e = err as IssuanceError & { code?: string }
-  if (retryAfter && e.retryAfter === undefined) e.retryAfter = retryAfter
+  if (ctx.retryAfter && e.retryAfter === undefined) e.retryAfter = ctx.retryAfter
   if (e.kind === undefined) {
     const text = e.message
     if (/rateLimited|HTTP 429|status code 429|too many/i.test(text)) e.kind = 'rate_limited'

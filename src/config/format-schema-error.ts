@@ -30,6 +30,14 @@ export function pointerSegments (pointer: string): string[] {
   return pointer.slice(1).split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
+/** What a `pattern` violation means, by the key it is about. */
+const PATTERN_MESSAGES: Record<string, [string, string]> = {
+  rua: ['a mailto: address or an https:// URL', 'e.g. mailto:tlsrpt@example.com'],
+  email: ['an email address', 'e.g. hostmaster@example.net'],
+  directory: ['letsencrypt, letsencrypt-staging or an https:// URL', "the CA's ACME directory URL"],
+  hmac_key: ['base64url text', 'as the CA gave it for External Account Binding'],
+}
+
 /** Turn one ajv error into a message and hint an operator can act on. */
 export function formatSchemaError (error: ErrorObject): SchemaFinding | undefined {
   const path = pointerSegments(error.instancePath)
@@ -82,8 +90,11 @@ export function formatSchemaError (error: ErrorObject): SchemaFinding | undefine
       return { path, atKey: false, message: `${name} must not be empty`, hint: 'add at least one tenant domain' }
     case 'minLength':
       return { path, atKey: false, message: `${name} must not be empty` }
-    case 'pattern':
-      return { path, atKey: false, message: `${name} must be a mailto: address or an https:// URL (got ${JSON.stringify(error.data)})`, hint: 'e.g. mailto:tlsrpt@example.com' }
+    case 'pattern': {
+      const field = path.find(segment => PATTERN_MESSAGES[segment] !== undefined) ?? 'rua'
+      const [what, hint] = PATTERN_MESSAGES[field] as [string, string]
+      return { path, atKey: false, message: `${name} must be ${what} (got ${JSON.stringify(error.data)})`, hint }
+    }
     default:
       return { path, atKey: false, message: `${name} ${error.message ?? 'is invalid'}` }
   }

@@ -206,7 +206,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
     if (!host.ok) errors.push(problem(['dns', 'target', String(i)], `dns.target "${name}" ${host.reason}`, 'use a host name (CNAME) or an IP address (A/AAAA)'))
     return host.ok ? host.value : name
   })
-  const targetNames = target.filter(x => isIP(x) === 0)
+  const targetNames = target.filter(x => isIP(x) === 0 && normalizeDomain(x).ok)
   if (targetNames.length > 0 && target.length > 1) {
     errors.push(problem(['dns', 'target'], 'dns.target must be either one host name (published as a CNAME) or a list of IP addresses (A/AAAA)', 'a CNAME cannot stand beside other records'))
   }

@@ -19,7 +19,7 @@ const mxList = { type: 'array', minItems: 1, items: { type: 'string', minLength:
 const ruaList = {
   type: 'array',
   // Printable ASCII only (URIs in TXT records are percent-encoded); no separators of the TXT syntax.
-  items: { type: 'string', pattern: String.raw`^(mailto:[^\x00-\x20,;!@\x7f-\uffff]+@[^\x00-\x20,;!@\x7f-\uffff]+|https://[^\x00-\x20,;!\x7f-\uffff]+)$` },
+  items: { type: 'string', pattern: String.raw`^(mailto:(?:(?![,;!@])[\x21-\x7e])+@(?:(?![,;!@])[\x21-\x7e])+|https://(?:(?![,;!])[\x21-\x7e])+)$` },
 } as const
 
 export const configSchema = {

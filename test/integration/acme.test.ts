@@ -1,0 +1,189 @@
+import { X509Certificate } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { freePort, startPebble, type Pebble } from '../helpers/pebble.js'
+import { httpsFetch, replaceFile, startService, tempDir, type Harness } from '../helpers/service-harness.js'
+
+interface Ports { https: number; http: number }
+
+/** Configuration for a service that gets certificates from `pebble`. */
+function acmeYaml (opts: { ports: Ports; store: string; caFile: string; pebble: Pebble; challenges: string[]; tenants: string[] }): string {
+  return [
+    'listen:',
+    `  https: { host: "127.0.0.1", port: ${opts.ports.https} }`,
+    `  http: { host: "127.0.0.1", port: ${opts.ports.http} }`,
+    '  ops: { host: "127.0.0.1", port: 0 }',
+    'certificates:',
+    '  issuer: acme',
+    `  storage: ${JSON.stringify(opts.store)}`,
+    '  acme:',
+    `    directory: ${opts.pebble.directoryUrl}`,
+    '    email: hostmaster@example.net',
+    '    terms_of_service_agreed: true',
+    `    ca_file: ${JSON.stringify(opts.caFile)}`,
+    `    challenges: [${opts.challenges.join(', ')}]`,
+    'tenants:',
+    ...opts.tenants.map(d => `  ${d}:\n    mx: [mx.${d}]`),
+    '',
+  ].join('\n')
+}
+
+async function ports (): Promise<Ports> {
+  return { https: await freePort(), http: await freePort() }
+}
+
+/** Wait (bounded) until `pred` holds. */
+async function until (what: string, pred: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** Fetch the policy verifying the chain against Pebble's current root. */
+async function fetchVerified (h: Harness, host: string, root: string) {
+  const res = await httpsFetch(h.addresses.https.port, host, { ca: root })
+  return res
+}
+
+const obtainedFor = (h: Harness, host: string) => () => h.logs.some(l => l.event === 'certificate_obtained' && l.host === host)
+
+async function setup (t: Test, opts: { challenges: string[]; tenants: string[]; validity?: number; deps?: Record<string, unknown> }) {
+  const p = await ports()
+  const pebble = await startPebble(t, { httpPort: p.http, tlsPort: p.https, ...(opts.validity ? { certificateValidityPeriod: opts.validity } : {}) })
+  const dir = await tempDir(t)
+  const caFile = join(dir, 'pebble-ca.pem')
+  await writeFile(caFile, pebble.caPem)
+  const yaml = acmeYaml({ ports: p, store: join(dir, 'store'), caFile, pebble, challenges: opts.challenges, tenants: opts.tenants })
+  return { p, pebble, dir, caFile, yaml }
+}
+
+for (const challenge of ['http-01', 'tls-alpn-01']) {
+  t.test(`several tenants obtain certificates over ${challenge}, verified against Pebble's root`, async t => {
+    const tenants = ['example.com', 'example.org', 'example.net']
+    const { pebble, yaml } = await setup(t, { challenges: [challenge], tenants })
+    const h = await startService(t, yaml, { raw: true, deps: { certificateCheckMs: 200 } })
+    for (const d of tenants) await until(`certificate for ${d}`, obtainedFor(h, `mta-sts.${d}`))
+    const root = await pebble.rootPem()
+    for (const d of tenants) {
+      const res = await fetchVerified(h, `mta-sts.${d}`, root)
+      t.equal(res.status, 200, `mta-sts.${d} served over a chain to Pebble's root`)
+      t.equal(res.peer?.subjectaltname, `DNS:mta-sts.${d}`)
+      t.match(new X509Certificate(res.peer!.raw).publicKey.asymmetricKeyDetails, { namedCurve: 'prime256v1' }, 'ECDSA P-256')
+    }
+    const answered = h.logs.filter(l => l.event === 'acme_challenge_answered')
+    t.ok(answered.length >= tenants.length, `${answered.length} challenges answered`)
+    t.ok(answered.every(l => l.type === challenge), `all over ${challenge}`)
+    t.equal(pebble.orders(), tenants.length, 'one order per tenant')
+    const status = JSON.parse((await h.get('ops', '/certificates')).body.toString()) as { certificates: { host: string; state: string; next: { action: string } }[] }
+    t.same(status.certificates.map(c => [c.state, c.next.action]), tenants.map(() => ['valid', 'renew']))
+    const metrics = (await h.get('ops', '/metrics')).body.toString()
+    t.match(metrics, `mta_sts_acme_orders_total ${tenants.length}`)
+    t.match(metrics, 'mta_sts_certificates{state="valid"} 3')
+    // Normal HTTPS traffic is untouched by the ALPN routing.
+    t.equal((await h.get('http', '/readyz')).status, 200)
+  })
+}
+
+t.test('restart with valid certificates places no orders; a tenant added live gets one', async t => {
+  const { pebble, yaml, dir } = await setup(t, { challenges: ['http-01'], tenants: ['example.com'] })
+  const first = await startService(t, yaml, { raw: true, deps: { certificateCheckMs: 200 } })
+  await until('first certificate', obtainedFor(first, 'mta-sts.example.com'))
+  await first.service.close()
+  const orders = pebble.orders()
+  t.equal(orders, 1)
+  // Same store (the YAML names it), new process state.
+  const second = await startService(t, yaml, { raw: true, deps: { certificateCheckMs: 200 } })
+  const root = await pebble.rootPem()
+  await until('served from the store', async () => (await fetchVerified(second, 'mta-sts.example.com', root).catch(() => undefined))?.status === 200)
+  await sleep(600)
+  t.equal(pebble.orders(), orders, 'no new order after the restart')
+  t.notOk(second.logs.some(l => l.event === 'certificate_obtaining'))
+  await replaceFile(second.configFile, yaml.replace('tenants:\n', 'tenants:\n  example.org:\n    mx: [mx.example.org]\n'))
+  await until('certificate for the added tenant', obtainedFor(second, 'mta-sts.example.org'))
+  t.equal((await fetchVerified(second, 'mta-sts.example.org', root)).status, 200)
+  t.equal(pebble.orders(), orders + 1, 'exactly one more order')
+  t.ok(dir)
+})
+
+t.test('short-lived certificates are renewed; with the CA down, serving goes on and retries back off', async t => {
+  const { pebble, yaml } = await setup(t, { challenges: ['tls-alpn-01', 'http-01'], tenants: ['example.com'], validity: 9 })
+  const h = await startService(t, yaml, { raw: true, deps: { certificateCheckMs: 100, certificateBackoffMs: [400, 800, 1600] } })
+  await until('first certificate', obtainedFor(h, 'mta-sts.example.com'))
+  const root = await pebble.rootPem()
+  const before = await fetchVerified(h, 'mta-sts.example.com', root)
+  // A third of 9 s left: renewed about 6 s in.
+  await until('renewal', () => h.logs.some(l => l.event === 'certificate_renewed'), 20_000)
+  const after = await fetchVerified(h, 'mta-sts.example.com', root)
+  t.not(new X509Certificate(after.peer!.raw).fingerprint256, new X509Certificate(before.peer!.raw).fingerprint256, 'a new certificate is served')
+
+  await pebble.stop()
+  const fails = () => h.logs.filter(l => l.event === 'certificate_failed')
+  await until('three failed renewals', () => fails().length >= 3, 20_000)
+  const [f1, f2, f3] = fails()
+  t.same([f1!.failures, f2!.failures, f3!.failures], [1, 2, 3])
+  t.equal(f1!.serving_old, true, 'the old certificate keeps serving')
+  t.equal(f1!.kind, 'network')
+  const gap = (a: Record<string, unknown>, b: Record<string, unknown>) => Date.parse(String(b.time)) - Date.parse(String(a.time))
+  t.ok(gap(f1!, f2!) >= 400, `second attempt waited the first back-off (${gap(f1!, f2!)} ms)`)
+  t.ok(gap(f2!, f3!) >= 800, `third attempt waited the second back-off (${gap(f2!, f3!)} ms)`)
+  const during = await fetchVerified(h, 'mta-sts.example.com', root)
+  t.equal(during.status, 200, 'policy still served while the CA is down')
+  t.equal((await h.get('http', '/readyz')).status, 200, 'still ready')
+  const certs = JSON.parse((await h.get('ops', '/certificates')).body.toString()) as { certificates: { state: string; next: { action: string }; lastError: string }[] }
+  t.match(certs.certificates[0], { state: 'failing', next: { action: 'retry' }, lastError: /ECONNREFUSED|connect/ })
+  const metrics = (await h.get('ops', '/metrics')).body.toString()
+  t.match(metrics, /mta_sts_certificate_failures_total\{kind="network"\} [3-9]/)
+
+  await pebble.start()
+  await until('recovered', () => h.logs.filter(l => l.event === 'certificate_renewed').length >= 2, 20_000)
+  t.ok(h.logs.some(l => l.event === 'acme_account_lost'), 'the restarted CA forgot the account: registered again')
+  const recovered = await fetchVerified(h, 'mta-sts.example.com', await pebble.rootPem())
+  t.equal(recovered.status, 200, 'renewed again once the CA is back, chained to its new root')
+})
+
+t.test('two instances on one store: a challenge stored by one is answered by the other', async t => {
+  const { pebble, p, dir, caFile } = await setup(t, { challenges: ['http-01'], tenants: [] })
+  const store = join(dir, 'shared-store')
+  const tenants = ['example.com', 'example.org']
+  // A listens where Pebble validates but cannot reach any CA itself; B orders through the shared store.
+  const yamlA = acmeYaml({ ports: p, store, caFile, pebble, challenges: ['http-01'], tenants }).replace(pebble.directoryUrl, 'https://127.0.0.1:1/dir')
+  const yamlB = acmeYaml({ ports: await ports(), store, caFile, pebble, challenges: ['http-01'], tenants })
+  const a = await startService(t, yamlA, { raw: true, deps: { certificateCheckMs: 200, certificateBackoffMs: [300] } })
+  const b = await startService(t, yamlB, { raw: true, deps: { certificateCheckMs: 200 } })
+  const root = await pebble.rootPem()
+  for (const d of tenants) await until(`B obtained ${d}`, obtainedFor(b, `mta-sts.${d}`))
+  const answeredByA = a.logs.filter(l => l.event === 'acme_challenge_answered').map(l => l.host)
+  t.same([...new Set(answeredByA)].sort(), tenants.map(d => `mta-sts.${d}`).sort(), 'A answered the challenges B stored')
+  t.notOk(b.logs.some(l => l.event === 'acme_challenge_answered'), 'B answered none (Pebble cannot reach it)')
+  // A picks B's certificates up from the store on its next pass, without an order of its own.
+  for (const d of tenants) await until(`A serves ${d}`, async () => (await fetchVerified(a, `mta-sts.${d}`, root).catch(() => undefined))?.status === 200)
+  t.equal(pebble.orders(), tenants.length)
+})
+
+t.test('two instances on one store asked for the same hosts place exactly one order per host', async t => {
+  const { pebble, p, dir, caFile } = await setup(t, { challenges: ['http-01'], tenants: [] })
+  const store = join(dir, 'shared-store')
+  const tenants = ['example.com', 'example.org', 'example.net']
+  const yamlA = acmeYaml({ ports: p, store, caFile, pebble, challenges: ['http-01'], tenants })
+  const yamlB = acmeYaml({ ports: await ports(), store, caFile, pebble, challenges: ['http-01'], tenants })
+  const [a, b] = await Promise.all([
+    startService(t, yamlA, { raw: true, deps: { certificateCheckMs: 200 } }),
+    startService(t, yamlB, { raw: true, deps: { certificateCheckMs: 200 } }),
+  ])
+  const root = await pebble.rootPem()
+  for (const d of tenants) {
+    for (const h of [a, b]) await until(`${d} on both`, async () => (await fetchVerified(h, `mta-sts.${d}`, root).catch(() => undefined))?.status === 200)
+  }
+  t.equal(pebble.orders(), tenants.length, 'exactly one order per host across both instances')
+  for (const d of tenants) {
+    const fa = new X509Certificate((await fetchVerified(a, `mta-sts.${d}`, root)).peer!.raw).fingerprint256
+    const fb = new X509Certificate((await fetchVerified(b, `mta-sts.${d}`, root)).peer!.raw).fingerprint256
+    t.equal(fa, fb, `${d}: both serve the same certificate`)
+  }
+  const obtained = [...a.logs, ...b.logs].filter(l => l.event === 'certificate_obtained').length
+  t.equal(obtained, tenants.length, 'each certificate obtained by one instance only')
+})
