@@ -1,0 +1,486 @@
+import { createPrivateKey, createHmac, X509Certificate } from 'node:crypto'
+import { createServer } from 'node:net'
+import { PassThrough } from 'node:stream'
+import * as acme from 'acme-client'
+import t from 'tap'
+import { AcmeIssuer } from '../../src/acme/acme-issuer.js'
+import { ariCertId } from '../../src/acme/ari.js'
+import { httpChallengeKey, tlsAlpnChallengeKey } from '../../src/acme/challenge-keys.js'
+import { ManualClock } from '../../src/clock.js'
+import type { AcmeSettings } from '../../src/config/types.js'
+import { createLogger } from '../../src/log.js'
+import { createMetrics } from '../../src/metrics.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { CertificateManager } from '../../src/tls/certificate-manager.js'
+import { inspectCertificate, type CertifiedKey } from '../../src/tls/certified-key.js'
+import type { IssuanceError } from '../../src/tls/issuer.js'
+import { RATE_LIMITED, startFakeAcme, type FakeAcme } from '../helpers/fake-acme.js'
+
+type Tap = { teardown (fn: () => unknown): void }
+
+const HOST = 'mta-sts.example.com'
+const silent = () => createLogger('silent', new PassThrough())
+
+/** A MemoryStore that remembers which keys were written as secrets. */
+class SpyStore extends MemoryStore {
+  readonly secrets = new Set<string>()
+  override async put (key: string, value: string | Buffer, opts?: { secret?: boolean }): Promise<void> {
+    if (opts?.secret) this.secrets.add(key)
+    return super.put(key, value, opts)
+  }
+}
+
+function settingsFor (fake: FakeAcme, extra: Partial<AcmeSettings> = {}): AcmeSettings {
+  return {
+    directory: fake.url + '/dir',
+    termsOfServiceAgreed: true,
+    challenges: ['http-01'],
+    keyType: 'ecdsa-p256',
+    caFile: fake.caFile,
+    concurrency: 1,
+    maxOrders: 5,
+    orderWindow: 3600,
+    email: 'ops@example.com',
+    ...extra,
+  }
+}
+
+function makeIssuer (t: Tap, fake: FakeAcme, opts: { settings?: Partial<AcmeSettings>; store?: SpyStore; clock?: ManualClock; onOrder?: (h: string) => void } = {}) {
+  const store = opts.store ?? new SpyStore()
+  const clock = opts.clock ?? new ManualClock(new Date('2026-03-01T12:00:00Z'))
+  const issuer = new AcmeIssuer({ settings: settingsFor(fake, opts.settings), store, clock, logger: silent(), ...(opts.onOrder ? { onOrder: opts.onOrder } : {}) })
+  t.teardown(() => issuer.close())
+  return { issuer, store, clock }
+}
+
+async function failure (p: Promise<unknown>): Promise<IssuanceError> {
+  try {
+    await p
+  } catch (err) {
+    return err as IssuanceError
+  }
+  throw new Error('expected a rejection')
+}
+
+async function certifiedKey (fake: FakeAcme, host = HOST): Promise<CertifiedKey> {
+  const { certPem, keyPem } = await fake.issue(host)
+  return inspectCertificate(host, certPem, keyPem)
+}
+
+function accountFolder (fake: FakeAcme): string {
+  return `acme/127.0.0.1_${new URL(fake.url).port}-dir`
+}
+
+const activeInterceptors = () => ({
+  request: (acme.axios.interceptors.request as unknown as { handlers: unknown[] }).handlers.filter(h => h !== null).length,
+  response: (acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers.filter(h => h !== null).length,
+})
+
+t.test('obtains a certificate over HTTP-01, the key authorization in the store while the CA validates', async t => {
+  const fake = await startFakeAcme(t)
+  const orders: string[] = []
+  const { issuer, store } = makeIssuer(t, fake, { onOrder: h => orders.push(h) })
+  const seen: string[] = []
+  fake.validate = async ({ type, token, identifier }) => {
+    const stored = (await store.get(httpChallengeKey(identifier, token)))?.toString()
+    seen.push(`${type} ${stored?.startsWith(`${token}.`) === true}`)
+    return true
+  }
+  t.equal(issuer.budget.remaining(), 5)
+  const issued = await issuer.obtain(HOST)
+  const cert = inspectCertificate(HOST, issued.certPem, issued.keyPem)
+  t.ok(cert.notAfter > new Date(), 'a usable certificate for the host')
+  t.equal(createPrivateKey(issued.keyPem).asymmetricKeyType, 'ec')
+  t.same(seen, ['http-01 true'], 'the key authorization was stored before validation')
+  t.same(await store.list('acme/challenges'), [], 'and removed afterwards')
+  t.same(orders, [HOST], 'onOrder called per order')
+  t.equal(issuer.budget.remaining(), 4, 'one order taken from the budget')
+  const order = fake.payloads('/new-order')[0]
+  t.same(order, { identifiers: [{ type: 'dns', value: HOST }] }, 'no replaces without renewalInfo')
+  const account = fake.payloads('/new-account')[0]
+  t.same(account, { termsOfServiceAgreed: true, contact: ['mailto:ops@example.com'] })
+})
+
+t.test('TLS-ALPN-01 preferred when configured first; RSA keys; no email', async t => {
+  const fake = await startFakeAcme(t)
+  const { issuer, store } = makeIssuer(t, fake, { settings: { challenges: ['tls-alpn-01', 'http-01'], keyType: 'rsa-2048', email: undefined } })
+  const seen: string[] = []
+  fake.validate = async ({ type, identifier, token }) => {
+    const stored = (await store.get(tlsAlpnChallengeKey(identifier)))?.toString()
+    seen.push(`${type} ${stored?.startsWith(`${token}.`) === true}`)
+    return true
+  }
+  const issued = await issuer.obtain(HOST)
+  t.same(seen, ['tls-alpn-01 true'])
+  t.equal(createPrivateKey(issued.keyPem).asymmetricKeyType, 'rsa')
+  t.equal(new X509Certificate(issued.certPem).publicKey.asymmetricKeyType, 'rsa')
+  t.same(fake.payloads('/new-account')[0], { termsOfServiceAgreed: true }, 'no contact without email')
+  t.notOk(await store.get(tlsAlpnChallengeKey(HOST)), 'challenge removed')
+})
+
+t.test('an authorization that is already valid needs no challenge', async t => {
+  const fake = await startFakeAcme(t)
+  fake.authzStatus = 'valid'
+  const { issuer } = makeIssuer(t, fake)
+  await issuer.obtain(HOST)
+  t.equal(fake.requests.filter(r => r.path.startsWith('/chall/')).length, 0)
+})
+
+t.test('failed validation: kind validation, challenge removed from the store', async t => {
+  const fake = await startFakeAcme(t)
+  fake.validate = () => false
+  const { issuer, store } = makeIssuer(t, fake)
+  const err = await failure(issuer.obtain(HOST))
+  t.equal(err.kind, 'validation')
+  t.match(err.message, `http-01 validation failed for ${HOST}: fake validation of http-01 failed`)
+  t.same(await store.list('acme/challenges'), [])
+})
+
+t.test('no configured challenge type offered', async t => {
+  const fake = await startFakeAcme(t)
+  fake.challengeTypes = ['dns-01']
+  const { issuer } = makeIssuer(t, fake, { settings: { challenges: ['http-01', 'tls-alpn-01'] } })
+  const err = await failure(issuer.obtain(HOST))
+  t.match(err.message, 'the CA offers none of the configured challenge types (http-01, tls-alpn-01)')
+  t.ok(err.kind, 'classified')
+})
+
+t.test('rate limit: one newOrder request, kind rate_limited, Retry-After from the clock', async t => {
+  const fake = await startFakeAcme(t)
+  fake.newOrderReply = () => RATE_LIMITED
+  const { issuer, clock } = makeIssuer(t, fake)
+  const started = Date.now()
+  const err = await failure(issuer.obtain(HOST))
+  t.ok(Date.now() - started < 10_000, 'not waited out inside the request')
+  t.equal(err.kind, 'rate_limited')
+  t.equal(err.message, 'too many new orders')
+  t.equal(err.retryAfter?.getTime(), clock.now().getTime() + 120_000)
+  t.equal(fake.count('/new-order'), 1, "acme-client's own retry is off")
+  t.equal(issuer.budget.remaining(), 4, 'the refused order still counts')
+})
+
+t.test('Retry-After: HTTP dates, 503, garbage, other statuses', async t => {
+  const fake = await startFakeAcme(t)
+  const at = new Date('2026-03-01T13:00:00Z')
+  const replies: Record<string, { status: number; headers?: Record<string, string>; body?: unknown }> = {
+    'date.example.com': { status: 503, headers: { 'retry-after': at.toUTCString() }, body: { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'down for maintenance' } },
+    'garbage.example.com': { status: 429, headers: { 'retry-after': 'soon' }, body: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many orders' } },
+    'none.example.com': { status: 429, body: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many orders' } },
+    'other.example.com': { status: 400, headers: { 'retry-after': '60' }, body: { type: 'urn:ietf:params:acme:error:malformed', detail: 'malformed request' } },
+    'timeout.example.com': { status: 500, body: { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'upstream ETIMEDOUT' } },
+  }
+  fake.newOrderReply = id => replies[id]
+  const results: Record<string, IssuanceError> = {}
+  for (const host of Object.keys(replies)) {
+    const { issuer } = makeIssuer(t, fake)
+    results[host] = await failure(issuer.obtain(host))
+  }
+  t.equal(results['date.example.com']?.retryAfter?.getTime(), at.getTime(), 'an HTTP date')
+  t.equal(results['garbage.example.com']?.retryAfter, undefined, 'an unparsable Retry-After is ignored')
+  t.equal(results['garbage.example.com']?.kind, 'rate_limited')
+  t.equal(results['none.example.com']?.retryAfter, undefined)
+  t.equal(results['other.example.com']?.retryAfter, undefined, 'Retry-After only counts on 429 and 503')
+  t.equal(results['other.example.com']?.kind, 'malformed')
+  t.equal(results['timeout.example.com']?.kind, 'network', 'network failures named by the CA')
+})
+
+t.test('malformed answers are classified, never a crash', async t => {
+  const fake = await startFakeAcme(t)
+  t.test('directory is an HTML page', async t => {
+    fake.directoryReply = { status: 200, headers: { 'content-type': 'text/html' }, body: '<html><body>maintenance</body></html>' }
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'malformed')
+    t.match(err.message, /ACME directory .*\/dir answered HTTP 200 without a usable directory/)
+    t.equal(fake.count('/new-account'), 0)
+    t.equal(issuer.budget.remaining(), 5, 'no order counted')
+    // The directory is fetched again next time (not cached as a failure).
+    fake.directoryReply = undefined
+    await issuer.obtain(HOST)
+    t.equal(fake.count('/new-order'), 1)
+  })
+  t.test('directory without newOrder', async t => {
+    fake.directoryReply = { status: 200, body: { newNonce: `${fake.url}/nonce`, newAccount: `${fake.url}/new-account` } }
+    t.teardown(() => { fake.directoryReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    t.equal((await failure(issuer.obtain(HOST))).kind, 'malformed')
+  })
+  t.test('order body is not JSON (201)', async t => {
+    fake.newOrderReply = () => ({ status: 201, headers: { location: `${fake.url}/order/1` }, body: 'not json' })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    t.equal((await failure(issuer.obtain(HOST))).kind, 'malformed')
+  })
+  t.test('order body is not JSON (200)', async t => {
+    fake.newOrderReply = () => ({ status: 200, body: 'not json' })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    t.equal((await failure(issuer.obtain(HOST))).kind, 'malformed')
+  })
+  t.test('REPORTED BUG: a non-JSON order body is malformed only when it happens to contain "json"', async t => {
+    fake.newOrderReply = () => ({ status: 201, headers: { location: `${fake.url}/order/1` }, body: '<html>oops</html>' })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'malformed', `message: ${err.message}`)
+  })
+  t.test('REPORTED BUG: a directory answering HTTP 404 is classified as a network failure', async t => {
+    fake.directoryReply = { status: 404, headers: { 'content-type': 'text/html' }, body: '<html>not found</html>' }
+    t.teardown(() => { fake.directoryReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'malformed', `message: ${err.message}`)
+  })
+})
+
+t.test('rejections and server errors', async t => {
+  const fake = await startFakeAcme(t)
+  t.test('503 directory with Retry-After', async t => {
+    fake.directoryReply = { status: 503, headers: { 'retry-after': '30' } }
+    t.teardown(() => { fake.directoryReply = undefined })
+    const { issuer, clock } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.retryAfter?.getTime(), clock.now().getTime() + 30_000)
+    t.ok(err.kind)
+  })
+  t.test('a problem document without detail names its type: rejected', async t => {
+    fake.newOrderReply = () => ({ status: 403, body: { type: 'urn:ietf:params:acme:error:rejectedIdentifier' } })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    t.equal((await failure(issuer.obtain(HOST))).kind, 'rejected')
+  })
+  t.test('a problem with a detail and no hints: other', async t => {
+    fake.newOrderReply = () => ({ status: 400, body: { type: 'urn:ietf:params:acme:error:caa', detail: 'CAA record forbids issuance' } })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.message, 'CAA record forbids issuance')
+    t.equal(err.kind, 'other')
+  })
+  t.test('REPORTED BUG: a rejectedIdentifier problem with a detail is kind other, not rejected', async t => {
+    fake.newOrderReply = () => ({ status: 403, body: { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'Cannot issue for this name' } })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    t.equal((await failure(issuer.obtain(HOST))).kind, 'rejected')
+  })
+  t.test('REPORTED BUG: a 429 rateLimited problem whose detail lacks "too many" is kind other', async t => {
+    fake.newOrderReply = () => ({ status: 429, headers: { 'retry-after': '120' }, body: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'slow down' } })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer, clock } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.retryAfter?.getTime(), clock.now().getTime() + 120_000, 'Retry-After is kept')
+    t.equal(err.kind, 'rate_limited', `message: ${err.message}`)
+  })
+  t.test('REPORTED BUG: newOrder HTTP 500 with an empty body rejects with an empty message', async t => {
+    fake.newOrderReply = () => ({ status: 500 })
+    t.teardown(() => { fake.newOrderReply = undefined })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.not(err.message, '', 'the operator gets a reason (e.g. the HTTP status)')
+  })
+})
+
+t.test('network failures', async t => {
+  const fake = await startFakeAcme(t)
+  const port = await new Promise<number>(resolve => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+  // Keep an issuer for the fake alive: its interceptor sees the other origin and leaves it alone.
+  makeIssuer(t, fake)
+  const { issuer } = makeIssuer(t, fake, { settings: { directory: `https://127.0.0.1:${port}/dir` } })
+  const err = await failure(issuer.obtain(HOST))
+  t.equal(err.kind, 'network')
+  t.equal(err.retryAfter, undefined)
+  // Without caFile the fake's private CA is not trusted. (A separate fake: the interceptors are
+  // shared, so a live issuer with caFile for the same origin would lend its agent.)
+  const other = await startFakeAcme(t)
+  const untrusted = makeIssuer(t, other, { settings: { caFile: undefined } }).issuer
+  const tlsErr = await failure(untrusted.obtain(HOST))
+  t.ok(tlsErr.kind, `classified (${tlsErr.kind}: ${tlsErr.message})`)
+  t.equal(other.requests.length, 0)
+})
+
+t.test('the account is created once, stored, and reused', async t => {
+  const fake = await startFakeAcme(t)
+  const store = new SpyStore()
+  const { issuer } = makeIssuer(t, fake, { store })
+  await Promise.all([issuer.obtain('a.example.com'), issuer.obtain('b.example.com')])
+  await issuer.obtain('c.example.com')
+  const second = makeIssuer(t, fake, { store }).issuer
+  await second.obtain('d.example.com')
+  t.equal(fake.count('/new-account'), 1, 'one newAccount request')
+  t.equal(fake.count('/new-order'), 4)
+  const folder = accountFolder(fake)
+  const key = await store.get(`${folder}/account.key`)
+  t.match(key?.toString(), /-----BEGIN PRIVATE KEY-----/)
+  t.ok(store.secrets.has(`${folder}/account.key`), 'the account key is a secret')
+  const meta = JSON.parse((await store.get(`${folder}/account.json`))!.toString()) as Record<string, unknown>
+  t.same(meta, { url: `${fake.url}/acct/1`, directory: `${fake.url}/dir`, email: 'ops@example.com' })
+  t.notOk(store.secrets.has(`${folder}/account.json`))
+  const kids = fake.requests.filter(r => r.path === '/new-order').map(r => r.protected?.kid)
+  t.same(kids, Array(4).fill(`${fake.url}/acct/1`), 'every order signed by the one account')
+})
+
+t.test('account creation failure is retried with the stored key', async t => {
+  const fake = await startFakeAcme(t)
+  let refuse = true
+  fake.newAccountReply = () => refuse ? { status: 403, body: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'account creation refused' } } : undefined
+  const { issuer, store } = makeIssuer(t, fake, { settings: { email: undefined } })
+  const err = await failure(issuer.obtain(HOST))
+  t.equal(err.message, 'account creation refused')
+  t.ok(await store.get(`${accountFolder(fake)}/account.key`), 'key kept')
+  t.notOk(await store.get(`${accountFolder(fake)}/account.json`), 'no account recorded')
+  refuse = false
+  await issuer.obtain(HOST)
+  const jwks = fake.requests.filter(r => r.path === '/new-account').map(r => JSON.stringify(r.protected?.jwk))
+  t.equal(jwks.length, 2)
+  t.equal(jwks[0], jwks[1], 'the same key both times')
+  t.same(JSON.parse((await store.get(`${accountFolder(fake)}/account.json`))!.toString()).email, null)
+})
+
+t.test('external account binding', async t => {
+  const fake = await startFakeAcme(t)
+  const hmacKey = Buffer.from('a-test-hmac-key-of-some-length-32b').toString('base64url')
+  const { issuer } = makeIssuer(t, fake, { settings: { eab: { kid: 'kid-1', hmacKey } } })
+  await issuer.obtain(HOST)
+  const req = fake.requests.find(r => r.path === '/new-account')!
+  const eab = req.payload?.externalAccountBinding as { protected: string; payload: string; signature: string }
+  t.ok(eab, 'newAccount carries externalAccountBinding')
+  const prot = JSON.parse(Buffer.from(eab.protected, 'base64url').toString()) as Record<string, unknown>
+  t.same(prot, { alg: 'HS256', url: `${fake.url}/new-account`, kid: 'kid-1' })
+  t.same(JSON.parse(Buffer.from(eab.payload, 'base64url').toString()), req.protected?.jwk, 'binds the account key')
+  const mac = createHmac('sha256', Buffer.from(hmacKey, 'base64')).update(`${eab.protected}.${eab.payload}`).digest('base64url')
+  t.equal(eab.signature, mac)
+})
+
+t.test('replaces: the ARI id of the certificate being renewed when the CA offers renewalInfo', async t => {
+  const withAri = await startFakeAcme(t, { renewalInfo: true })
+  const old = await certifiedKey(withAri)
+  const a = makeIssuer(t, withAri).issuer
+  await a.obtain(HOST, { replaces: old })
+  const id = ariCertId(old.certPem)
+  t.ok(id)
+  t.same(withAri.payloads('/new-order')[0], { identifiers: [{ type: 'dns', value: HOST }], replaces: id })
+  await a.obtain(HOST)
+  t.notOk('replaces' in (withAri.payloads('/new-order')[1] ?? {}), 'not for a first certificate')
+
+  const noAri = await startFakeAcme(t)
+  const b = makeIssuer(t, noAri).issuer
+  await b.obtain(HOST, { replaces: await certifiedKey(noAri) })
+  t.same(noAri.payloads('/new-order')[0], { identifiers: [{ type: 'dns', value: HOST }] })
+})
+
+t.test('renewalWindow()', async t => {
+  const fake = await startFakeAcme(t, { renewalInfo: true })
+  const cert = await certifiedKey(fake)
+  const id = ariCertId(cert.certPem) as string
+  const start = '2026-04-01T00:00:00Z'
+  const end = '2026-04-03T00:00:00Z'
+  const asked: string[] = []
+  let reply: { status: number; headers?: Record<string, string>; body?: unknown } = { status: 200, headers: { 'retry-after': '21600' }, body: { suggestedWindow: { start, end } } }
+  fake.renewalInfoReply = certId => { asked.push(certId); return reply }
+  const { issuer, clock } = makeIssuer(t, fake)
+  t.same(await issuer.renewalWindow(cert), { start: new Date(start), end: new Date(end), retryAfter: new Date(clock.now().getTime() + 21600_000) })
+  t.same(asked, [id], 'asks for the ARI id of the certificate')
+  t.equal(fake.count(`/renewal-info/${id}`, 'GET'), 1, 'no double slash')
+  reply = { status: 200, body: { suggestedWindow: { start, end } } }
+  t.same(await issuer.renewalWindow(cert), { start: new Date(start), end: new Date(end) }, 'no Retry-After')
+  reply = { status: 200, headers: { 'retry-after': '0' }, body: { suggestedWindow: { start, end } } }
+  t.notOk('retryAfter' in ((await issuer.renewalWindow(cert)) ?? {}), 'Retry-After 0 is ignored')
+  for (const [label, r] of [
+    ['no window', { status: 200, body: {} }],
+    ['bad dates', { status: 200, body: { suggestedWindow: { start: 'soon', end } } }],
+    ['end before start', { status: 200, body: { suggestedWindow: { start: end, end: start } } }],
+    ['not JSON', { status: 200, body: 'not json' }],
+    ['HTTP 404', { status: 404 }],
+    ['HTTP 429', { status: 429, headers: { 'retry-after': '60' }, body: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many' } }],
+  ] as const) {
+    reply = r
+    const err = await failure(issuer.renewalWindow(cert))
+    t.equal(err.kind, 'malformed', label)
+  }
+  const ca = { ...cert, certPem: fake.caPem }
+  t.equal(await issuer.renewalWindow(ca), undefined, 'a certificate without AKI cannot be named')
+
+  const plain = await startFakeAcme(t)
+  t.equal(await makeIssuer(t, plain).issuer.renewalWindow(cert), undefined, 'no renewalInfo in the directory')
+  t.equal(plain.requests.filter(r => r.path.startsWith('/renewal-info')).length, 0)
+})
+
+t.test('the order budget is consumed per order', async t => {
+  const fake = await startFakeAcme(t)
+  const { issuer, clock } = makeIssuer(t, fake, { settings: { maxOrders: 2, orderWindow: 60 } })
+  await issuer.obtain('a.example.com')
+  t.equal(issuer.budget.remaining(), 1)
+  await issuer.obtain('b.example.com')
+  t.equal(issuer.budget.remaining(), 0)
+  t.equal(issuer.budget.nextSlot().getTime(), clock.now().getTime() + 60_000)
+  clock.advance(60_000)
+  t.equal(issuer.budget.remaining(), 2, 'the window slides')
+})
+
+t.test('close() ejects the interceptors; other issuers keep working', async t => {
+  const fake = await startFakeAcme(t)
+  const before = activeInterceptors()
+  const first = new AcmeIssuer({ settings: settingsFor(fake), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
+  t.same(activeInterceptors(), { request: before.request + 1, response: before.response + 1 })
+  await first.obtain(HOST)
+  await first.close()
+  t.same(activeInterceptors(), before, 'ejected')
+  const noCa = new AcmeIssuer({ settings: settingsFor(fake, { caFile: undefined }), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
+  await noCa.close()
+  t.same(activeInterceptors(), before, 'an issuer without caFile has nothing else to release')
+  const second = makeIssuer(t, fake).issuer
+  await second.obtain(HOST)
+  t.equal(fake.count('/new-order'), 2)
+})
+
+t.test('certificate manager: a Retry-After for one host does not hold up another', async t => {
+  const fake = await startFakeAcme(t)
+  const A = 'mta-sts.a.example'
+  const B = 'mta-sts.b.example'
+  let limitA = true
+  let failB = true
+  fake.newOrderReply = id => {
+    if (id === A && limitA) return RATE_LIMITED
+    if (id === B && failB) return { status: 500, body: { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'internal error' } }
+    return undefined
+  }
+  const store = new MemoryStore()
+  const clock = new ManualClock(new Date())
+  const issuer = new AcmeIssuer({ settings: settingsFor(fake), store, clock, logger: silent() })
+  t.teardown(() => issuer.close())
+  const manager = new CertificateManager({ issuer, store, clock, logger: silent(), metrics: createMetrics(() => undefined), backoffMs: [1000, 2000], concurrency: 2 })
+  t.teardown(() => manager.close())
+  manager.setHosts([A, B])
+  const t0 = clock.now().getTime()
+  const status = (host: string) => manager.status().find(s => s.host === host)!
+
+  await manager.check()
+  await manager.idle()
+  t.match(status(A), { state: 'failing', failures: 1, lastError: 'too many new orders', next: { action: 'retry', at: new Date(t0 + 120_000) } }, 'Retry-After honoured over the 1 s back-off')
+  t.match(status(B), { state: 'failing', failures: 1, lastError: 'internal error', next: { action: 'retry', at: new Date(t0 + 1000) } }, 'B on its own back-off')
+
+  clock.advance(1000)
+  await manager.check()
+  await manager.idle()
+  t.match(status(B), { state: 'failing', failures: 2, next: { action: 'retry', at: new Date(t0 + 1000 + 2000) } }, 'second back-off step')
+  t.equal(fake.payloads('/new-order').filter(p => (p?.identifiers as { value: string }[])[0]?.value === A).length, 1, 'A not retried before its Retry-After')
+
+  failB = false
+  clock.advance(2000)
+  await manager.check()
+  await manager.idle()
+  t.match(status(B), { state: 'valid', failures: 0 })
+  t.match(status(A), { state: 'failing' })
+
+  limitA = false
+  clock.advance(117_000)
+  await manager.check()
+  await manager.idle()
+  t.match(status(A), { state: 'valid', failures: 0 })
+  t.equal(fake.payloads('/new-order').filter(p => (p?.identifiers as { value: string }[])[0]?.value === A).length, 2)
+})
