@@ -25,11 +25,16 @@ export interface AcmeIssuerOptions {
 
 interface RequestContext {
   retryAfter?: Date
+  /** The last HTTP error answer from the CA: status and problem document (RFC 7807) when there is one. */
+  lastHttp?: { status: number; url: string; type?: string; detail?: string }
+  /** The last answer was not JSON where the protocol wants JSON (all but certificate downloads). */
+  lastNotJson?: boolean
   /** The transport error of the last failed request (acme-client replaces it with a TypeError). */
   networkError?: Error & { code?: string }
 }
 
 type AxiosInterceptors = typeof acme.axios.interceptors
+interface HttpAnswer { status: number; headers: Record<string, unknown>; data?: unknown; config?: { url?: string } }
 
 /**
  * Obtains certificates over ACME (RFC 8555) with acme-client. One account
@@ -67,7 +72,8 @@ export class AcmeIssuer implements Issuer {
     const http = axios.getAdapter('http') as AxiosAdapter
     this.#interceptors = {
       request: interceptors.request.use(config => {
-        if (!config.url?.startsWith(this.#origin)) return config
+        // Only this issuer's own requests (other issuers share acme-client's axios instance).
+        if (!config.url?.startsWith(this.#origin) || this.#context.getStore() === undefined) return config
         if (this.#agent) config.httpsAgent = this.#agent
         // Keep the transport error: past its retries acme-client turns it into "reading 'config'" of undefined.
         config.adapter = async (cfg: InternalAxiosRequestConfig) => {
@@ -82,18 +88,32 @@ export class AcmeIssuer implements Issuer {
         return config
       }),
       response: interceptors.response.use(response => {
-        this.#noteRetryAfter(response.status, response.headers['retry-after'] as string | undefined)
+        this.#noteResponse(response)
         return response
-      }, (error: { response?: { status: number; headers: Record<string, string> } }) => {
-        if (error.response) this.#noteRetryAfter(error.response.status, error.response.headers['retry-after'])
+      }, (error: { response?: HttpAnswer }) => {
+        if (error.response) this.#noteResponse(error.response)
         return Promise.reject(error)
       }),
     }
   }
 
-  #noteRetryAfter (status: number, header: string | undefined): void {
+  #noteResponse (res: HttpAnswer): void {
     const ctx = this.#context.getStore()
-    if (!ctx || header === undefined || (status !== 429 && status !== 503)) return
+    if (!ctx) return
+    ctx.lastNotJson = typeof res.data !== 'object' && !String(res.headers['content-type'] ?? '').includes('pem-certificate-chain')
+    if (res.status < 400) {
+      delete ctx.lastHttp
+      return
+    }
+    const problem = typeof res.data === 'object' && res.data !== null ? res.data as { type?: unknown; detail?: unknown } : {}
+    ctx.lastHttp = {
+      status: res.status,
+      url: String(res.config?.url ?? ''),
+      ...(typeof problem.type === 'string' ? { type: problem.type } : {}),
+      ...(typeof problem.detail === 'string' ? { detail: problem.detail } : {}),
+    }
+    const header = res.headers['retry-after'] as string | undefined
+    if (header === undefined || (res.status !== 429 && res.status !== 503)) return
     const seconds = Number(header)
     const at = Number.isFinite(seconds) ? this.#opts.clock.now().getTime() + seconds * 1000 : Date.parse(header)
     if (Number.isFinite(at)) ctx.retryAfter = new Date(at)
@@ -150,7 +170,11 @@ export class AcmeIssuer implements Issuer {
     return { certPem, keyPem: keyPem.toString() }
   }
 
-  async renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
+  renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
+    return this.#context.run({}, () => this.#renewalWindow(cert))
+  }
+
+  async #renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
     const base = (await this.#directoryInfo()).renewalInfo
     const id = typeof base === 'string' ? ariCertId(cert.certPem) : undefined
     if (id === undefined) return undefined
@@ -238,22 +262,44 @@ export class AcmeIssuer implements Issuer {
   }
 }
 
-/** Attach `kind` and `retryAfter` to an ACME failure. */
+const PROBLEM_KINDS: Readonly<Record<string, FailureKind>> = {
+  rateLimited: 'rate_limited',
+  rejectedIdentifier: 'rejected',
+  unsupportedIdentifier: 'rejected',
+  caa: 'rejected',
+  unauthorized: 'rejected',
+  externalAccountRequired: 'rejected',
+  connection: 'validation',
+  dns: 'validation',
+  incorrectResponse: 'validation',
+  tls: 'validation',
+  malformed: 'malformed',
+  badCSR: 'malformed',
+}
+
+/**
+ * Attach `kind` and `retryAfter` to an ACME failure, from what the CA
+ * actually answered (status and problem type) rather than from error text,
+ * which acme-client reduces to the problem's detail.
+ */
 function classify (err: Error, ctx: RequestContext): IssuanceError {
+  const http = ctx.lastHttp
+  let e = err as IssuanceError & { code?: string }
   if (ctx.networkError && err instanceof TypeError) {
-    const cause = ctx.networkError
-    return Object.assign(new Error(`cannot reach the ACME server: ${cause.code ?? cause.message}`), { kind: 'network' as FailureKind })
+    const cause = ctx.networkError as Error & { code?: string }
+    e = new Error(`cannot reach the ACME server: ${cause.code ?? cause.message}`)
+    e.kind = 'network'
+  } else if (e.message === '' || (http && /status code \d+/.test(e.message))) {
+    e = new Error(http ? `the ACME server answered HTTP ${http.status} for ${http.url}${http.detail ? `: ${http.detail}` : ''}` : 'the ACME request failed without a reason')
   }
-  const e = err as IssuanceError & { code?: string }
   if (ctx.retryAfter && e.retryAfter === undefined) e.retryAfter = ctx.retryAfter
-  if (e.kind === undefined) {
-    const text = e.message
-    if (/rateLimited|HTTP 429|status code 429|too many/i.test(text)) e.kind = 'rate_limited'
-    else if (e.code && /^E[A-Z]+/.test(e.code)) e.kind = 'network'
-    else if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up/i.test(text)) e.kind = 'network'
-    else if (/unexpected token|JSON|Unable to locate|not a valid|malformed|undefined|null/i.test(text)) e.kind = 'malformed'
-    else if (/urn:ietf:params:acme:error/i.test(text)) e.kind = 'rejected'
-    else e.kind = 'other'
-  }
+  if (e.kind !== undefined) return e
+  const problem = http?.type?.replace('urn:ietf:params:acme:error:', '')
+  if (http?.status === 429 || problem === 'rateLimited') e.kind = 'rate_limited'
+  else if (problem !== undefined && PROBLEM_KINDS[problem] !== undefined) e.kind = PROBLEM_KINDS[problem]
+  else if (http && http.status >= 500) e.kind = 'network'
+  else if (http) e.kind = 'malformed'
+  else if (err instanceof TypeError || err instanceof SyntaxError || ctx.lastNotJson === true) e.kind = 'malformed'
+  else e.kind = 'other'
   return e
 }
