@@ -1,0 +1,62 @@
+// Human-readable tables of the benchmark results.
+
+const fmt = (v, digits = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-')
+const int = v => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-')
+const mib = kib => (typeof kib === 'number' ? (kib / 1024).toFixed(1) : '-')
+const x = v => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(2)}x` : '-')
+
+/** Render rows (arrays of strings) as an aligned table; first row is the header. */
+export function table (rows, rightFrom = 1) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map(r => String(r[c] ?? '').length)))
+  const line = r => r.map((cell, c) => (c >= rightFrom ? String(cell).padStart(widths[c]) : String(cell).padEnd(widths[c]))).join('  ')
+  return [line(rows[0]), widths.map(w => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+export function formatReport (results) {
+  const out = []
+  const m = results.meta
+  out.push('', `mta-sts-host benchmark  (${m.started_at}; node ${m.node}; ${m.cpus} CPU(s) ${m.cpu_model ?? ''}; nginx ${m.nginx ?? '?'}; ${(m.wrk_version ?? 'wrk').replace(/ Copyright.*/, '')})`)
+  out.push(`load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'}${m.loadavg_start > m.cpus / 4 ? '  (WARNING: other load on the machine; numbers are noisy)' : ''}`)
+  const tp = results.throughput
+  if (tp) {
+    out.push('', `Policy fetch over HTTPS: wrk -t${m.wrk.threads} -c${m.wrk.connections} -d${m.wrk.duration_s}s --latency (after ${m.wrk.warmup_s}s warm-up), median of ${m.wrk.rounds} rounds, host ${tp.host}, ${tp.body_bytes}-byte body,`,
+      `${tp.tenants} tenants configured, EC P-256 leaf + internal CA chain on both servers, nginx worker_processes ${tp.nginx_workers}`)
+    const rows = [['mode', 'server', 'req/s', 'req/s range', 'p50 ms', 'p75 ms', 'p90 ms', 'p99 ms', 'requests', 'server CPU', 'wrk CPU', 'errors']]
+    for (const mode of Object.values(tp.modes)) {
+      for (const [name, r] of Object.entries(mode.results)) {
+        rows.push([mode.label, name, int(r.rps), `${int(r.rps_min)}-${int(r.rps_max)}`, fmt(r.p50_ms, 3), fmt(r.p75_ms, 3), fmt(r.p90_ms, 3), fmt(r.p99_ms, 3), int(r.requests),
+          `${fmt(r.server_cpu_pct, 0)}%`, `${fmt(r.client_cpu_pct, 0)}%`, r.problems.length ? r.problems.join('; ') : '0'])
+      }
+      rows.push([mode.label, 'service/nginx', x(mode.ratio.rps), '', x(mode.ratio.p50), '', '', x(mode.ratio.p99), '', '', '', ''])
+    }
+    out.push('', table(rows, 2))
+    if (tp.tls) out.push('', 'TLS negotiated by a default client: ' + Object.entries(tp.tls).map(([k, v]) => `${k} ${v.protocol} ${v.cipher} ${v.key_exchange} ${v.certificate_key} ${v.alpn ?? ''}`).join('; '))
+    out.push('', `service RSS: ${mib(tp.service_rss_kib.before_load)} MiB before load, ${mib(tp.service_rss_kib.after_load)} MiB after load`)
+  }
+  const sc = results.scale
+  if (sc) {
+    out.push('', `Scale (issuer internal; start-up = spawn until GET /readyz is 200; reload = in-place rewrite until the "reload" log event; ratios vs ${sc.reference_tenants} tenants)`)
+    const rows = [['tenants', 'config', 'start-up ms', 'RSS ready MiB', 'RSS +fetches MiB', 'first fetch ms', 'reload ms', 'reload duration_ms', 'max stall ms', 'start-up ratio', 'RSS ratio', 'RSS+f ratio', 'reload ratio', 'status']]
+    for (const s of sc.sizes) {
+      const r = s.ratio_vs_reference ?? {}
+      const firstFetch = s.fetches?.length ? Math.max(...s.fetches.map(f => f.first_fetch_ms)) : undefined
+      rows.push([
+        int(s.tenants), s.config_bytes ? `${(s.config_bytes / 1024).toFixed(0)} KiB` : '-', int(s.startup_ms), mib(s.rss_ready_kib), mib(s.rss_after_fetches_kib),
+        firstFetch === undefined ? '-' : `<=${int(firstFetch)}`, int(s.reload_ms), fmt(s.reload_duration_ms, 1), int(s.max_probe_ms_during_reload),
+        x(r.startup), x(r.rss_ready), x(r.rss_after_fetches), x(r.reload), s.error ? `FAILED: ${s.error}` : 'ok',
+      ])
+    }
+    out.push('', table(rows, 1))
+    out.push('(max stall = slowest GET /healthz answer while the reload ran: how long the event loop was blocked)')
+    for (const s of sc.sizes) {
+      if (s.rss_at_failure_kib) out.push(`${s.tenants} tenants at failure: RSS ${mib(s.rss_at_failure_kib)} MiB, ${fmt(s.cpu_s_at_failure, 1)} CPU s used`)
+    }
+  }
+  if (results.failures.length > 0) {
+    out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
+  } else {
+    out.push('', 'all checks passed')
+  }
+  out.push('')
+  return out.join('\n')
+}
