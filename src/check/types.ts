@@ -1,0 +1,63 @@
+import type { TenantEntry } from '../tenants/tenant-snapshot.js'
+
+/** Outcome of one check: `warn` does not break mail today but needs a look; `fail` does or will. */
+export type CheckStatus = 'pass' | 'warn' | 'fail'
+
+/** One check of one domain, with a one-line reason and a fix hint. */
+export interface CheckResult {
+  /** Stable id: `sts-txt`, `policy`, `mx-coverage`, `mx-tls:<mx host>`, `tlsrpt-txt`. */
+  readonly id: string
+  /** Short human name for tables. */
+  readonly name: string
+  readonly status: CheckStatus
+  /** One line: what was found. */
+  readonly reason: string
+  /** One line: how to fix it (absent on pass). */
+  readonly hint?: string
+  /** Machine-readable facts (records seen, certificate expiry...). */
+  readonly details?: Readonly<Record<string, unknown>>
+}
+
+/** The DNS lookups the checks need; {@link createResolver} makes one on a configurable server list. */
+export interface DnsResolver {
+  resolveTxt (name: string): Promise<string[][]>
+  resolveMx (name: string): Promise<{ exchange: string; priority: number }[]>
+  resolve4 (name: string): Promise<string[]>
+  resolve6 (name: string): Promise<string[]>
+  resolveCname (name: string): Promise<string[]>
+}
+
+/** Everything a check needs about one domain and how to reach the world. */
+export interface CheckContext {
+  /** The tenant as this service serves it now (policy text, id, mx patterns, rua). */
+  readonly tenant: TenantEntry
+  readonly resolver: DnsResolver
+  /** Limit for every single network step (DNS query, connect, TLS, HTTP, SMTP). */
+  readonly timeoutMs: number
+  /** Port of the policy host's HTTPS (443; tests point it elsewhere). */
+  readonly httpsPort: number
+  /** Port of the MX hosts' SMTP (25; tests point it elsewhere). */
+  readonly smtpPort: number
+  /** Extra CA certificates (PEM) to trust besides the public roots, for policy hosts and MX hosts. */
+  readonly ca?: string
+  /** An MX certificate expiring within this many days is a warning. */
+  readonly expiryWarningDays: number
+  readonly now: () => Date
+}
+
+/** A check: one or more results (the MX TLS check gives one per MX host). */
+export type Check = (ctx: CheckContext) => Promise<CheckResult[]>
+
+/** All results of one domain and the verdict. */
+export interface DomainReport {
+  readonly domain: string
+  readonly checkedAt: string
+  readonly durationMs: number
+  readonly results: readonly CheckResult[]
+  /** Worst status of all results. */
+  readonly status: CheckStatus
+  /** Safe to switch to (or stay in) `mode: enforce`: no failure, and MX coverage and MX TLS pass. */
+  readonly readyForEnforce: boolean
+  /** Why not ready (empty when ready). */
+  readonly reasons: readonly string[]
+}
