@@ -5,6 +5,9 @@
 //     TLS connection per request, for the service and for nginx serving the
 //     same bodies with the same certificates, both loaded by wrk.
 //  2. Scale: start-up time, RSS and reload time with 10 / 10k / 100k tenants.
+//  3. ACME (bench/lib/acme.mjs, also alone as bench/acme.mjs): time to obtain
+//     certificates for 100 tenants from a local Pebble at concurrency 2 and 8,
+//     and keep-alive throughput on another tenant during issuance vs. idle.
 //
 // Results: a table on stdout and bench/results/latest.json. Exit status 1 when
 // any check or measurement failed.
@@ -16,6 +19,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { acmePhase, acmeRuns } from './lib/acme.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
 import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, stopChild } from './lib/proc.mjs'
@@ -34,8 +38,12 @@ const USAGE = `usage: node bench/run.mjs [options]
   --connections N      wrk connections (default 8)
   --threads N          wrk threads (default 1)
   --max-wait S         limit for start-up and for reload of one instance (default 180)
-  --skip-throughput    only the scale part
-  --skip-scale         only the throughput part`
+  --skip-throughput    skip the throughput part
+  --skip-scale         skip the scale part
+  --skip-acme          skip the ACME part (Pebble)
+  --acme-tenants N     tenants ordered in the ACME part (default 100)
+  --acme-concurrency LIST  certificates.acme.concurrency values (default 2,8)
+  --acme-max-wait S    limit for one ACME issuance run (default 300)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -49,6 +57,10 @@ const { values: opts } = parseArgs({
     'max-wait': { type: 'string', default: '180' },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-scale': { type: 'boolean', default: false },
+    'skip-acme': { type: 'boolean', default: false },
+    'acme-tenants': { type: 'string', default: '100' },
+    'acme-concurrency': { type: 'string', default: '2,8' },
+    'acme-max-wait': { type: 'string', default: '300' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -68,6 +80,9 @@ const MAX_WAIT_MS = posInt('max-wait', opts['max-wait']) * 1000
 const SIZES = (opts.sizes ?? '10,10000,100000').split(',').map(s => posInt('sizes', s.trim()))
   .filter(n => !(opts.quick && n >= 100000))
 const THROUGHPUT_TENANTS = 10
+const ACME_TENANTS = posInt('acme-tenants', opts['acme-tenants'])
+const ACME_CONCURRENCY = opts['acme-concurrency'].split(',').map(s => posInt('acme-concurrency', s.trim()))
+const ACME_MAX_WAIT_MS = posInt('acme-max-wait', opts['acme-max-wait']) * 1000
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const failures = []
@@ -95,6 +110,7 @@ const results = {
   },
   throughput: null,
   scale: null,
+  acme: null,
   failures,
 }
 
@@ -109,6 +125,19 @@ try {
   }
   if (!opts['skip-scale']) {
     try { results.scale = await scalePhase() } catch (err) { fail('scale', err) }
+  }
+  if (!opts['skip-acme']) {
+    try {
+      results.acme = await acmePhase({
+        root,
+        tenants: ACME_TENANTS,
+        runs: acmeRuns(ACME_CONCURRENCY),
+        wrk: { threads: THREADS, connections: CONNECTIONS, duration_s: DURATION },
+        maxWaitMs: ACME_MAX_WAIT_MS,
+        log,
+        fail,
+      })
+    } catch (err) { fail('acme', err) }
   }
 } catch (err) {
   fail('setup', err)

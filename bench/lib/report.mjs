@@ -52,11 +52,46 @@ export function formatReport (results) {
       if (s.rss_at_failure_kib) out.push(`${s.tenants} tenants at failure: RSS ${mib(s.rss_at_failure_kib)} MiB, ${fmt(s.cpu_s_at_failure, 1)} CPU s used`)
     }
   }
+  if (results.acme) out.push(formatAcme(results.acme))
   if (results.failures.length > 0) {
     out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
   } else {
     out.push('', 'all checks passed')
   }
   out.push('')
+  return out.join('\n')
+}
+
+/** Tables of the ACME part (bench/lib/acme.mjs acmePhase results). */
+export function formatAcme (a) {
+  const out = []
+  const w = a.wrk
+  out.push('', `ACME issuance from a local Pebble ${a.pebble ?? ''} (${Object.entries(a.pebble_env).map(([k, v]) => `${k}=${v}`).join(' ')}); ${a.tenants} tenants to order + 1 load target whose`,
+    `certificate is in the store already; challenges: ${Array.isArray(a.challenges) ? a.challenges.join(',') : a.challenges}. Time from spawn until the ${a.tenants}th certificate_obtained log event.`)
+  const rows = [['concurrency', 'wrk during', 'ready ms', 'first order ms', `all ${a.tenants} s`, 'orders/s', 'per cert p50 ms', 'p90 ms', 'max ms', 'service CPU s', 'pebble CPU s', 'challenges', 'failures', 'status']]
+  for (const r of a.runs) {
+    rows.push([String(r.concurrency ?? 'default'), r.load ? 'yes' : 'no', int(r.ready_ms), int(r.first_order_ms), fmt(r.issuance_ms / 1000, 2), fmt(r.orders_per_s, 1),
+      int(r.cert_duration_ms?.p50), int(r.cert_duration_ms?.p90), int(r.cert_duration_ms?.max), fmt(r.cpu_s_until_done?.service, 1), fmt(r.cpu_s_until_done?.pebble, 1),
+      r.challenges_answered ? Object.entries(r.challenges_answered).map(([k, v]) => `${k} ${v}`).join(', ') : '-', String(r.failures ?? '-'), r.error ? `FAILED: ${r.error}` : 'ok'])
+  }
+  out.push('', table(rows, 2))
+  for (const [k, v] of Object.entries(a.ratios ?? {})) out.push(`${k.replace(/_/g, ' ')}: ${x(v)} the time`)
+  const loaded = a.runs.filter(r => r.wrk_during || r.wrk_idle)
+  if (loaded.length) {
+    out.push('', `Policy fetch of ${a.load_host} over HTTPS keep-alive, wrk -t${w.threads} -c${w.connections} -d${w.duration_s}s --latency: while the ${a.tenants} orders run vs. the same service idle afterwards`)
+    const trows = [['concurrency', 'phase', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'requests', 'service CPU', 'pebble CPU', 'wrk CPU', 'certs obtained during run', 'errors']]
+    for (const r of loaded) {
+      for (const [phase, m] of [['during issuance', r.wrk_during], ['idle', r.wrk_idle]]) {
+        if (!m) continue
+        trows.push([String(r.concurrency ?? 'default'), phase, int(m.rps), fmt(m.p50_ms, 3), fmt(m.p90_ms, 3), fmt(m.p99_ms, 3), int(m.requests),
+          `${fmt(m.server_cpu_pct, 0)}%`, `${fmt(m.pebble_cpu_pct, 0)}%`, `${fmt(m.client_cpu_pct, 0)}%`, `${m.obtained_at_end - m.obtained_at_start} (${m.obtained_at_start}->${m.obtained_at_end})`,
+          m.problems.length ? m.problems.join('; ') : '0'])
+      }
+      const q = r.ratio_during_vs_idle
+      if (q) trows.push([String(r.concurrency ?? 'default'), 'during/idle', x(q.rps), x(q.p50), '', x(q.p99), '', '', '', '', '', ''])
+    }
+    out.push('', table(trows, 2))
+    for (const r of loaded) if (r.wrk_during?.note) out.push(`c=${r.concurrency}: ${r.wrk_during.note}`)
+  }
   return out.join('\n')
 }

@@ -36,6 +36,9 @@ export function configYaml ({ n, ports, storage, modes = {} }) {
     '  mode: testing',
     `  max_age: ${MAX_AGE}`,
     `  mx: [${DEFAULT_MX.map(m => JSON.stringify(m)).join(', ')}]`,
+    // The set-up monitor would look the (made-up) tenant domains up in real DNS.
+    'check:',
+    '  monitor: { interval: 0 }',
     'tenants:',
   ]
   for (let i = 1; i <= n; i++) {
@@ -112,6 +115,15 @@ export async function startService ({ dir, n, modes }) {
   const storage = join(dir, 'storage')
   const configFile = join(dir, 'config.yaml')
   writeFileSync(configFile, configYaml({ n, ports, storage, modes }))
+  return { ...spawnService({ dir, configFile, storage }), n, ports }
+}
+
+/**
+ * Spawn the service on an existing `configFile` (whose certificate store is
+ * `storage`), stdout/stderr to files in `dir`. Returns handles and `spawnedAt` (performance.now()).
+ */
+export function spawnService ({ dir, configFile, storage }) {
+  mkdirSync(dir, { recursive: true })
   const stdoutFile = join(dir, 'service.stdout.jsonl')
   const stderrFile = join(dir, 'service.stderr.log')
   const out = openSync(stdoutFile, 'w')
@@ -122,7 +134,7 @@ export async function startService ({ dir, n, modes }) {
   closeSync(err)
   const logs = new LogFollower(stdoutFile)
   return {
-    child, n, dir, ports, storage, configFile, logs, spawnedAt, stderrFile,
+    child, dir, configFile, storage, logs, spawnedAt, stderrFile,
     caFile: join(storage, 'internal-ca', 'ca.crt'),
     bundleFile: host => join(storage, 'certificates', 'internal', `${host}.pem`),
     rss: () => rssKiB(child.pid),

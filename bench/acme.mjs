@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// ACME part of the mta-sts-host benchmark (also run by `npm run bench`,
+// see bench/README.md): time to obtain certificates for 100 tenants from a
+// local Pebble at ACME concurrency 2 (the default) and 8, and policy fetch
+// throughput on another tenant while that issuance runs vs. once idle.
+//
+// Results: a table on stdout and bench/results/acme.json. Exit status 1 when
+// any check or measurement failed.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { acmePhase, acmeRuns } from './lib/acme.mjs'
+import { formatAcme } from './lib/report.mjs'
+import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run } from './lib/proc.mjs'
+
+const USAGE = `usage: node bench/acme.mjs [options]   (run npm run build first)
+  --tenants N          tenants to order certificates for (default 100; plus 1 load target)
+  --concurrency LIST   values of certificates.acme.concurrency, comma-separated (default 2,8)
+  --challenges LIST    certificates.acme.challenges, e.g. http-01 (default: the service's default)
+  --no-quiet           skip the runs without load (issuance time is then measured under wrk load only)
+  --duration S         seconds per wrk run (default 5)
+  --connections N      wrk connections (default 8)
+  --threads N          wrk threads (default 1)
+  --max-wait S         limit for the issuance of one run (default 300)`
+
+const { values: opts } = parseArgs({
+  options: {
+    tenants: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '2,8' },
+    challenges: { type: 'string' },
+    'no-quiet': { type: 'boolean', default: false },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '8' },
+    threads: { type: 'string', default: '1' },
+    'max-wait': { type: 'string', default: '300' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (opts.help) { console.log(USAGE); process.exit(0) }
+const posInt = (name, v) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) { console.error(`bench: --${name} must be a positive integer\n${USAGE}`); process.exit(2) }
+  return n
+}
+const CONCURRENCY = opts.concurrency.split(',').map(s => posInt('concurrency', s.trim()))
+const CHALLENGES = opts.challenges?.split(',').map(s => s.trim())
+const WRK = { threads: posInt('threads', opts.threads), connections: posInt('connections', opts.connections), duration_s: posInt('duration', opts.duration) }
+const TENANTS = posInt('tenants', opts.tenants)
+const MAX_WAIT_MS = posInt('max-wait', opts['max-wait']) * 1000
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
+const failures = []
+const fail = (where, err) => {
+  const message = `${where}: ${err?.message ?? err}`
+  failures.push(message)
+  console.error(`bench: FAILED ${message}`)
+}
+const log = msg => console.error(`bench: ${msg}`)
+
+installCleanup()
+const results = {
+  meta: {
+    started_at: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    kernel: os.release(),
+    loadavg_start: loadAverage(),
+  },
+  acme: null,
+  failures,
+}
+const root = makeTempDir()
+let exitCode = 0
+try {
+  if (process.getuid?.() !== 0) throw new Error('run as root (apt-get, unshare -m and mount --bind need it)')
+  for (const cmd of ['wrk', 'curl', 'unshare', 'mount']) if (!have(cmd)) throw new Error(`${cmd} not found on PATH (npm run bench installs wrk)`)
+  results.meta.wrk_version = (await run('wrk', ['-v'], { timeoutMs: 5000 })).stdout.split('\n')[0].trim()
+  results.acme = await acmePhase({
+    root, tenants: TENANTS, runs: acmeRuns(CONCURRENCY, !opts['no-quiet']), challenges: CHALLENGES, wrk: WRK, maxWaitMs: MAX_WAIT_MS, log, fail,
+  })
+} catch (err) {
+  fail('acme', err)
+} finally {
+  results.meta.finished_at = new Date().toISOString()
+  results.meta.loadavg_end = loadAverage()
+  const m = results.meta
+  console.log(`\nmta-sts-host ACME benchmark  (${m.started_at}; node ${m.node}; ${m.cpus} CPU(s) ${m.cpu_model ?? ''}; ${(m.wrk_version ?? 'wrk').replace(/ Copyright.*/, '')})`)
+  console.log(`load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'}${m.loadavg_start > m.cpus / 4 ? '  (WARNING: other load on the machine; numbers are noisy)' : ''}`)
+  if (results.acme) console.log(formatAcme(results.acme))
+  console.log(failures.length ? `\nFAILURES (${failures.length}):\n${failures.map(f => `  - ${f.split('\n')[0]}`).join('\n')}\n` : '\nall checks passed\n')
+  try {
+    mkdirSync(RESULTS_DIR, { recursive: true })
+    writeFileSync(join(RESULTS_DIR, 'acme.json'), JSON.stringify(results, null, 2) + '\n')
+    log(`results written to ${join(RESULTS_DIR, 'acme.json')}`)
+  } catch (err) {
+    fail('results', err)
+  }
+  exitCode = failures.length > 0 ? 1 : 0
+  cleanupSync()
+}
+process.exit(exitCode)

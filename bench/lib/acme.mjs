@@ -1,0 +1,332 @@
+// ACME part of the benchmark: the time the service takes to obtain
+// certificates for N tenants from a local Pebble (PEBBLE_VA_NOSLEEP=1), and
+// policy fetch throughput (wrk, keep-alive) on one more tenant while that
+// issuance runs, compared with the same load once the service is idle.
+//
+// Each run gets a fresh Pebble (new roots, no orders), a fresh store and
+// fresh ports. The load-target tenant's certificate is obtained first by a
+// short-lived service instance on the same store, so the measured instance
+// serves it at once (from the store, no order) and orders only the N others.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cpuSeconds, freePort, have, run, stopChild } from './proc.mjs'
+import { pebbleVersion, startPebble } from './pebble.mjs'
+import { DEFAULT_MX, MAX_AGE, expectedPolicy, fetchPolicy, POLICY_PATH, spawnService, tenantDomain, tenantHost, waitReady } from './service.mjs'
+import { curlFetch, runWrk, wrkProblems } from './wrk.mjs'
+
+export const LOAD_DOMAIN = 'load.bench.example'
+export const LOAD_HOST = `mta-sts.${LOAD_DOMAIN}`
+const PRE_ISSUE_TIMEOUT_MS = 60_000
+const IDLE_SETTLE_MS = 1000
+
+/** The service configuration: ACME issuer against Pebble, `domains` as tenants inheriting the defaults. */
+export function acmeConfigYaml ({ ports, storage, directoryUrl, caFile, concurrency, challenges, domains }) {
+  return [
+    'listen:',
+    `  https: { host: "127.0.0.1", port: ${ports.https} }`,
+    `  http: { host: "127.0.0.1", port: ${ports.http} }`,
+    `  ops: { host: "127.0.0.1", port: ${ports.ops} }`,
+    'log:',
+    '  level: info',
+    'certificates:',
+    '  issuer: acme',
+    `  storage: ${JSON.stringify(storage)}`,
+    '  acme:',
+    `    directory: ${directoryUrl}`,
+    '    email: hostmaster@bench.example',
+    '    terms_of_service_agreed: true',
+    `    ca_file: ${JSON.stringify(caFile)}`,
+    ...(concurrency === undefined ? [] : [`    concurrency: ${concurrency}`]),
+    ...(challenges === undefined ? [] : [`    challenges: [${challenges.join(', ')}]`]),
+    '    max_orders: 10000',
+    'defaults:',
+    '  mode: testing',
+    `  max_age: ${MAX_AGE}`,
+    `  mx: [${DEFAULT_MX.map(m => JSON.stringify(m)).join(', ')}]`,
+    // The set-up monitor would look the (made-up) tenant domains up in real DNS.
+    'check:',
+    '  monitor: { interval: 0 }',
+    'tenants:',
+    ...domains.map(d => `  ${d}:`),
+    '',
+  ].join('\n')
+}
+
+/** Install Debian's pebble (pebble + pebble-challtestsrv) if missing. */
+export async function ensurePebble (log) {
+  if (have('pebble') && have('pebble-challtestsrv')) return
+  log('installing pebble with apt-get')
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  let r = await run('apt-get', ['install', '-y', 'pebble'], { env, timeoutMs: 600_000 })
+  if (r.code !== 0) {
+    log('apt-get install failed; running apt-get update and retrying')
+    await run('apt-get', ['update'], { env, timeoutMs: 600_000 })
+    r = await run('apt-get', ['install', '-y', 'pebble'], { env, timeoutMs: 600_000 })
+    if (r.code !== 0) throw new Error(`apt-get install -y pebble failed:\n${r.stderr}`)
+  }
+  for (const cmd of ['pebble', 'pebble-challtestsrv']) if (!have(cmd)) throw new Error(`${cmd} not found on PATH after installing pebble`)
+}
+
+/**
+ * Follow the service's log: certificate events per host, with times taken
+ * from the log lines (`time`, ms since the epoch or ISO) relative to spawn.
+ * `done` resolves when every host in `hosts` has a certificate_obtained.
+ */
+function trackIssuance (svc, hosts, spawnWallMs) {
+  const want = new Set(hosts)
+  const obtaining = new Map()
+  const obtained = new Map()
+  const failed = []
+  const challenges = {}
+  let running = true
+  let resolveDone
+  const done = new Promise(resolve => { resolveDone = resolve })
+  const rel = e => {
+    const t = typeof e.time === 'number' ? e.time : Date.parse(e.time)
+    return Number.isFinite(t) ? t - spawnWallMs : Date.now() - spawnWallMs
+  }
+  const loop = (async () => {
+    while (running) {
+      for (const line of svc.logs.poll()) {
+        if (!line.includes('"event":"certificate_') && !line.includes('"event":"acme_challenge_answered"')) continue
+        let e
+        try { e = JSON.parse(line) } catch { continue }
+        if (e.event === 'certificate_obtaining') obtaining.set(e.host, rel(e))
+        else if (e.event === 'certificate_obtained') obtained.set(e.host, { at_ms: rel(e), duration_ms: e.duration_ms })
+        else if (e.event === 'certificate_failed') failed.push({ host: e.host, kind: e.kind, error: e.error ?? e.msg, at_ms: rel(e) })
+        else if (e.event === 'acme_challenge_answered') challenges[e.type] = (challenges[e.type] ?? 0) + 1
+      }
+      if ([...want].every(h => obtained.has(h))) resolveDone(performance.now())
+      await sleep(5)
+    }
+  })()
+  const count = () => [...want].filter(h => obtained.has(h)).length
+  return { obtaining, obtained, failed, challenges, done, count, stop: async () => { running = false; await loop } }
+}
+
+function httpGetJson (port, path) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, res => {
+      const chunks = []
+      res.on('data', c => chunks.push(c))
+      res.on('end', () => {
+        try { resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) } ) } catch (err) { reject(err) }
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timeout`)))
+    req.on('error', reject)
+  })
+}
+
+const percentile = (values, p) => {
+  const v = values.filter(x => typeof x === 'number').sort((a, b) => a - b)
+  if (v.length === 0) return undefined
+  return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]
+}
+
+/** The runs for `concurrencies`: per value, one without load (if `quiet`) and one with wrk. */
+export function acmeRuns (concurrencies, quiet = true) {
+  return concurrencies.flatMap(c => [...(quiet ? [{ concurrency: c, load: false }] : []), { concurrency: c, load: true }])
+}
+
+/**
+ * The ACME benchmark. `runs`: [{concurrency, load}] — `load: true` runs wrk
+ * during issuance and once idle. Returns the results object; problems go to
+ * `fail(where, err)` and into the run's `error`.
+ */
+export async function acmePhase ({ root, tenants = 100, runs, challenges, wrk, maxWaitMs, log, fail }) {
+  await ensurePebble(log)
+  const out = {
+    tenants,
+    load_host: LOAD_HOST,
+    pebble: await pebbleVersion(),
+    pebble_env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
+    challenges: challenges ?? 'service default',
+    wrk,
+    runs: [],
+  }
+  for (const spec of runs) {
+    const name = `c${spec.concurrency ?? 'default'}-${spec.load ? 'load' : 'quiet'}`
+    const entry = { concurrency: spec.concurrency, load: spec.load }
+    out.runs.push(entry)
+    try {
+      await oneRun({ dir: join(root, `acme-${name}`), entry, tenants, concurrency: spec.concurrency, load: spec.load, challenges, wrk, maxWaitMs, log })
+    } catch (err) {
+      entry.error = err.message.split('\n')[0]
+      fail(`acme ${name}`, err)
+    }
+  }
+  const find = (c, load) => out.runs.find(r => r.concurrency === c && r.load === load && !r.error)
+  const concs = [...new Set(runs.map(r => r.concurrency))]
+  out.ratios = {}
+  if (concs.length > 1) {
+    const [base, ...others] = concs
+    for (const c of others) {
+      for (const load of [false, true]) {
+        const a = find(base, load)
+        const b = find(c, load)
+        if (a && b) out.ratios[`issuance_c${c}_vs_c${base}${load ? '_under_load' : ''}`] = b.issuance_ms / a.issuance_ms
+      }
+    }
+  }
+  return out
+}
+
+async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk, maxWaitMs, log }) {
+  mkdirSync(dir, { recursive: true })
+  const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
+  const storage = join(dir, 'store')
+  const label = `acme c=${concurrency ?? 'default'}${load ? ' +wrk' : ''}`
+  log(`${label}: starting pebble (VA on ${ports.http}/${ports.https})`)
+  mkdirSync(join(dir, 'pebble'), { recursive: true })
+  const pebble = await startPebble({ dir: join(dir, 'pebble'), httpPort: ports.http, tlsPort: ports.https })
+  const services = []
+  try {
+    const common = { ports, storage, directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, concurrency, challenges }
+
+    // 1. The load target's certificate, by a short-lived instance on the same store.
+    const preConfig = join(dir, 'pre.yaml')
+    writeFileSync(preConfig, acmeConfigYaml({ ...common, domains: [LOAD_DOMAIN] }))
+    const pre = { ...spawnService({ dir: join(dir, 'pre'), configFile: preConfig, storage }), ports }
+    services.push(pre)
+    const preTrack = trackIssuance(pre, [LOAD_HOST], Date.now())
+    try {
+      await Promise.race([
+        preTrack.done,
+        sleep(PRE_ISSUE_TIMEOUT_MS).then(() => { throw new Error(`no certificate for ${LOAD_HOST} within ${PRE_ISSUE_TIMEOUT_MS / 1000} s: ${pre.stderrTail()}\n${pebble.logs().slice(-10).join('\n')}`) }),
+        pre.child.exited.then(r => { throw new Error(`pre-issuing service exited (${r.code ?? r.signal}): ${pre.stderrTail()}`) }),
+      ])
+      entry.load_target_first_ms = preTrack.obtained.get(LOAD_HOST)?.at_ms
+    } finally {
+      await preTrack.stop()
+      await stopChild(pre.child, 15_000)
+      pre.logs.close()
+    }
+    const ordersBefore = pebble.orders()
+
+    // 2. The measured instance: load target (from the store) + `tenants` to order.
+    const configFile = join(dir, 'config.yaml')
+    const domains = Array.from({ length: tenants }, (_, i) => tenantDomain(i + 1))
+    const hosts = domains.map(d => `mta-sts.${d}`)
+    writeFileSync(configFile, acmeConfigYaml({ ...common, domains: [LOAD_DOMAIN, ...domains] }))
+    log(`${label}: spawning the service with ${tenants + 1} tenants`)
+    const spawnWallMs = Date.now()
+    const svc = { ...spawnService({ dir: join(dir, 'main'), configFile, storage }), ports }
+    services.push(svc)
+    const track = trackIssuance(svc, hosts, spawnWallMs)
+    const deadline = svc.spawnedAt + maxWaitMs
+    const cpu = () => ({ service: cpuSeconds(svc.child.pid), pebble: cpuSeconds(pebble.pid()) })
+    let doneAt
+    track.done.then(at => { doneAt = at })
+    const waitDone = async () => {
+      for (;;) {
+        if (doneAt !== undefined) return doneAt
+        if (svc.child.exitCode !== null || svc.child.signalCode !== null) throw new Error(`service exited (${svc.child.exitCode ?? svc.child.signalCode}) during issuance: ${svc.stderrTail()}`)
+        if (performance.now() > deadline) {
+          const last = track.failed.at(-1)
+          throw new Error(`${track.count()}/${tenants} certificates within ${Math.round(maxWaitMs / 1000)} s, ${track.failed.length} failure(s)${last ? `, last: ${last.host} ${last.kind} ${last.error}` : ''}`)
+        }
+        await sleep(10)
+      }
+    }
+    try {
+      const readyAt = await waitReady(svc, maxWaitMs)
+      entry.ready_ms = readyAt - svc.spawnedAt
+      const rootPem = await pebble.rootPem()
+      const rootFile = join(dir, 'pebble-root.pem')
+      writeFileSync(rootFile, rootPem)
+      const body = expectedPolicy('testing')
+      const hostsFile = join(dir, 'hosts')
+      writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${LOAD_HOST}\n`)
+
+      if (load) {
+        // Through wrk's path (hosts file namespace, SNI): 200, exact body, chain to Pebble's root.
+        const res = await curlFetch({ hostsFile, url: `https://${LOAD_HOST}:${ports.https}${POLICY_PATH}`, caFile: rootFile, workDir: dir, tag: 'load-target' })
+        if (!res.ok) throw new Error(`curl ${LOAD_HOST}: ${res.curlExit} ${res.error}`)
+        if (res.status !== 200 || !res.body.equals(body)) throw new Error(`curl ${LOAD_HOST}: status ${res.status}, body ${JSON.stringify(res.body.toString('latin1'))}`)
+        const url = `https://${LOAD_HOST}:${ports.https}${POLICY_PATH}`
+        log(`${label}: wrk during issuance (${wrk.duration_s}s; ${track.count()}/${tenants} obtained so far)`)
+        entry.wrk_during = await measuredWrk({ hostsFile, url, wrk, svc, pebble, track })
+        if (entry.wrk_during.obtained_at_end >= tenants) entry.wrk_during.note = 'issuance finished before wrk did: the run overlaps only partly'
+      }
+      const at = await waitDone()
+      entry.issuance_ms = at - svc.spawnedAt
+      const cpuDone = cpu()
+      entry.cpu_s_until_done = { service: cpuDone.service, pebble: cpuDone.pebble }
+      entry.rss_done_kib = svc.rss()
+
+      const obtainedTimes = hosts.map(h => track.obtained.get(h).at_ms)
+      const durations = hosts.map(h => track.obtained.get(h).duration_ms)
+      const firstObtaining = Math.min(...hosts.map(h => track.obtaining.get(h)).filter(x => typeof x === 'number'))
+      entry.first_order_ms = Number.isFinite(firstObtaining) ? firstObtaining : undefined
+      entry.last_obtained_log_ms = Math.max(...obtainedTimes)
+      entry.orders_per_s = tenants / (entry.issuance_ms / 1000)
+      entry.orders_per_s_after_first = entry.first_order_ms !== undefined ? tenants / ((entry.last_obtained_log_ms - entry.first_order_ms) / 1000) : undefined
+      entry.cert_duration_ms = { p50: percentile(durations, 50), p90: percentile(durations, 90), max: percentile(durations, 100) }
+      entry.failures = track.failed.length
+      if (track.failed.length) entry.failure_samples = track.failed.slice(0, 5)
+      entry.challenges_answered = { ...track.challenges }
+      entry.pebble_orders = pebble.orders() - ordersBefore
+      entry.load_target_ordered_again = track.obtaining.has(LOAD_HOST)
+
+      // Checks: Pebble saw one order per tenant; /certificates says all valid; chains verify against Pebble's root.
+      const problems = []
+      await sleep(200) // Pebble's log is read asynchronously
+      entry.pebble_orders = pebble.orders() - ordersBefore
+      if (entry.pebble_orders !== tenants) problems.push(`Pebble logged ${entry.pebble_orders} orders, expected ${tenants}`)
+      if (entry.load_target_ordered_again) problems.push(`${LOAD_HOST} was ordered again instead of loaded from the store`)
+      const status = await httpGetJson(ports.ops, '/certificates')
+      const states = {}
+      for (const c of status.json.certificates ?? []) states[c.state] = (states[c.state] ?? 0) + 1
+      entry.certificate_states = states
+      if (states.valid !== tenants + 1) problems.push(`GET /certificates: ${JSON.stringify(states)}, expected ${tenants + 1} valid`)
+      for (const h of [LOAD_HOST, tenantHost(1), tenantHost(tenants)]) {
+        const res = await fetchPolicy({ port: ports.https, host: h, ca: rootPem })
+        if (res.status !== 200 || !res.body.equals(body)) problems.push(`${h}: status ${res.status} or wrong body`)
+      }
+      if (problems.length) throw new Error(problems.join('; '))
+
+      if (load) {
+        await sleep(IDLE_SETTLE_MS)
+        log(`${label}: wrk idle (${wrk.duration_s}s)`)
+        const url = `https://${LOAD_HOST}:${ports.https}${POLICY_PATH}`
+        entry.wrk_idle = await measuredWrk({ hostsFile, url, wrk, svc, pebble, track })
+        const d = entry.wrk_during
+        const i = entry.wrk_idle
+        entry.ratio_during_vs_idle = { rps: d.rps / i.rps, p50: d.p50_ms / i.p50_ms, p99: d.p99_ms / i.p99_ms }
+        const bad = [...d.problems.map(p => `during: ${p}`), ...i.problems.map(p => `idle: ${p}`)]
+        if (bad.length) throw new Error(`wrk: ${bad.join('; ')}`)
+      }
+      log(`${label}: ${tenants} certificates in ${(entry.issuance_ms / 1000).toFixed(1)} s (${entry.orders_per_s.toFixed(1)} orders/s)`)
+    } finally {
+      await track.stop()
+    }
+  } finally {
+    for (const s of services) {
+      await stopChild(s.child, 15_000)
+      try { s.logs.close() } catch { /* closed */ }
+    }
+    await pebble.close()
+  }
+}
+
+/** One wrk run with server/Pebble CPU and issuance progress around it. */
+async function measuredWrk ({ hostsFile, url, wrk, svc, pebble, track }) {
+  const cpu0 = { service: cpuSeconds(svc.child.pid), pebble: cpuSeconds(pebble.pid()) }
+  const obtainedAtStart = track.count()
+  const wall0 = performance.now()
+  const r = await runWrk({ hostsFile, url, durationS: wrk.duration_s, connections: wrk.connections, threads: wrk.threads })
+  const wall = (performance.now() - wall0) / 1000
+  const { raw, client_cpu_s: clientCpu, client_wall_s: clientWall, ...parsed } = r
+  return {
+    ...parsed,
+    server_cpu_pct: ((cpuSeconds(svc.child.pid) - cpu0.service) / wall) * 100,
+    pebble_cpu_pct: ((cpuSeconds(pebble.pid()) - cpu0.pebble) / wall) * 100,
+    client_cpu_pct: clientCpu !== undefined && clientWall > 0 ? (clientCpu / clientWall) * 100 : undefined,
+    obtained_at_start: obtainedAtStart,
+    obtained_at_end: track.count(),
+    problems: wrkProblems(r),
+  }
+}
