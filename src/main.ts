@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander'
+import { checkCommand } from './cli/check.js'
 import { dnsCommand, type DnsFormat } from './cli/dns.js'
 import { serveCommand } from './cli/serve.js'
 import { validateCommand } from './cli/validate.js'
@@ -29,5 +30,20 @@ program.command('dns')
   .requiredOption('-c, --config <file>', 'YAML configuration file')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'zone', 'json']).default('text'))
   .action(async (opts: { config: string; format: DnsFormat }) => exit(await dnsCommand(opts.config, opts.format, io)))
+
+program.command('check')
+  .description('check each tenant\'s MTA-STS set-up like a sender would, and whether it is safe to enforce')
+  .requiredOption('-c, --config <file>', 'YAML configuration file')
+  .argument('[domains...]', 'tenant domains to check (default: all)')
+  .option('--json', 'machine-readable output')
+  .option('--resolver <ip[:port]...>', 'DNS servers to ask (default: check.resolvers, else the system\'s)')
+  .addHelpText('after', '\nExit status: 0 all pass, 1 the worst result is a warning, 2 any failure.')
+  .action(async (domains: string[], opts: { config: string; json?: boolean; resolver?: string[] }) => exit(await checkCommand({
+    config: opts.config,
+    domains,
+    ...(opts.json ? { json: true } : {}),
+    ...(opts.resolver ? { resolvers: opts.resolver } : {}),
+    colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  }, io)))
 
 await program.parseAsync()

@@ -19,6 +19,11 @@ export interface Metrics {
   readonly acmeOrders: Counter
 }
 
+/** What the check gauges read at scrape time. */
+export interface CheckView {
+  reports (): Iterable<{ domain: string; readyForEnforce: boolean; results: readonly { id: string; status: 'pass' | 'warn' | 'fail' }[] }>
+}
+
 /** What the certificate gauges read at scrape time. */
 export interface CertificateView {
   expiries (): Iterable<{ host: string; notAfter: Date }>
@@ -29,7 +34,7 @@ export interface CertificateView {
  * Create the metrics. `certificates` is a callback so the certificate gauges
  * are computed at scrape time from the certificate manager's state.
  */
-export function createMetrics (certificates: () => CertificateView | undefined): Metrics {
+export function createMetrics (certificates: () => CertificateView | undefined, checks: () => CheckView | undefined = () => undefined): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
@@ -51,6 +56,29 @@ export function createMetrics (certificates: () => CertificateView | undefined):
       const counts: Record<string, number> = { valid: 0, pending: 0, failing: 0, missing: 0 }
       for (const { state } of certificates()?.status() ?? []) counts[state] = (counts[state] ?? 0) + 1
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n)
+    },
+  })
+  const STATUS = { pass: 0, warn: 1, fail: 2 } as const
+  new Gauge({
+    name: 'mta_sts_check_status',
+    help: 'Latest set-up check result per tenant and check: 0 pass, 1 warn, 2 fail',
+    labelNames: ['tenant', 'check'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const report of checks()?.reports() ?? []) {
+        for (const r of report.results) this.set({ tenant: report.domain, check: r.id }, STATUS[r.status])
+      }
+    },
+  })
+  new Gauge({
+    name: 'mta_sts_tenant_ready_for_enforce',
+    help: '1 when the latest checks say the tenant is safe to enforce',
+    labelNames: ['tenant'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const report of checks()?.reports() ?? []) this.set({ tenant: report.domain }, report.readyForEnforce ? 1 : 0)
     },
   })
   new Gauge({

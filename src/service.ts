@@ -18,6 +18,11 @@ import { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './acme/challenge-keys.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
 import { routeByClientHello } from './tls/client-hello-router.js'
+import { readFileSync } from 'node:fs'
+import { ALL_CHECKS } from './check/all-checks.js'
+import { createResolver } from './check/dns-resolver.js'
+import { CheckMonitor } from './check/monitor.js'
+import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 
 /** Side effects of a service, replaceable in tests. */
@@ -32,6 +37,10 @@ export interface ServiceDeps {
   readonly certificateCheckMs?: number
   /** Back-off after consecutive certificate failures (default about 1 min, 10 min, 100 min, daily). */
   readonly certificateBackoffMs?: readonly number[]
+  /** The set-up checks the monitor runs (default all). */
+  readonly checks?: readonly (readonly [string, Check])[]
+  /** How often the monitor looks for tenants due for a check. */
+  readonly monitorTickMs?: number
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -48,6 +57,8 @@ export interface Service {
   readonly metrics: Metrics
   readonly issuer: Issuer
   readonly apps: Readonly<Record<AppRole, FastifyInstance>>
+  /** The set-up check monitor, when `check.monitor.interval` is not 0. */
+  readonly monitor: CheckMonitor | undefined
   readiness (): Readiness
   listen (): Promise<ListenAddresses>
   /** Stop accepting, finish requests in flight, stop timers and watchers. */
@@ -61,7 +72,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const store = deps.store ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
   let certificates: CertificateManager | undefined
-  const metrics = createMetrics(() => certificates)
+  let monitor: CheckMonitor | undefined
+  const metrics = createMetrics(() => certificates, () => monitor)
   logWarnings(logger, config.warnings)
   const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics })
 
@@ -118,6 +130,31 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     }
   }
 
+  const settings = config.check
+  if (settings.monitor.interval > 0) {
+    const resolver = createResolver({ servers: [...settings.resolvers], timeoutMs: settings.timeoutMs })
+    const ca = settings.caFile === undefined ? undefined : readFileSync(settings.caFile, 'utf8')
+    monitor = new CheckMonitor({
+      interval: settings.monitor.interval,
+      concurrency: settings.monitor.concurrency,
+      tenants: () => holder.snapshot,
+      checks: deps.checks ?? ALL_CHECKS,
+      logger,
+      ...(deps.monitorTickMs ? { tickMs: deps.monitorTickMs } : {}),
+      context: tenant => ({
+        tenant,
+        resolver,
+        timeoutMs: settings.timeoutMs,
+        httpsPort: settings.httpsPort,
+        smtpPort: settings.smtpPort,
+        ...(ca === undefined ? {} : { ca }),
+        expiryWarningDays: settings.expiryWarningDays,
+        now: () => clock.now(),
+      }),
+    })
+  }
+  const checkMonitor = monitor
+
   const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
   const appDeps = {
     logger,
@@ -125,6 +162,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     tenants: () => holder.snapshot,
     readiness,
     certificates: () => manager.status(),
+    ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
     ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
       ? { acmeHttpChallenge: async (host: string, token: string) => (await store.get(httpChallengeKey(host, token)))?.toString('utf8') }
       : {}),
@@ -145,21 +183,25 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     metrics,
     issuer,
     apps,
+    monitor: checkMonitor,
     readiness,
     async listen () {
-      if (deps.watch ?? true) holder.watch()
+      if (deps.watch ?? true) await holder.watch()
       manager.start()
       const out: Partial<ListenAddresses> = {}
-      for (const role of ['ops', 'http', 'https'] as const) {
+      // HTTPS first: once /readyz answers (http, ops), policies are being served.
+      for (const role of ['https', 'http', 'ops'] as const) {
         await apps[role].listen({ ...config.listen[role], listenTextResolver: address => `${role} listener on ${address}` })
         out[role] = apps[role].server.address() as AddressInfo
       }
+      checkMonitor?.start()
       return out as ListenAddresses
     },
     async close () {
       closing = true
       await Promise.all([apps.https.close(), apps.http.close(), apps.ops.close()])
       await holder.close()
+      await checkMonitor?.close()
       await manager.close()
       await issuer.close?.()
     },

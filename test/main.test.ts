@@ -19,7 +19,8 @@ interface Cli {
 
 /** Run the real CLI (`src/main.ts` through tsx) as a child process. */
 function run (t: { teardown (fn: () => unknown): void }, args: string[]): Cli {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // The same loader and coverage hooks tap gave this process, so the child's coverage is counted like ours.
+  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = []
   let stderr = ''
@@ -63,7 +64,7 @@ t.test('validate and serve refuse an invalid file with file:line:column errors',
   await writeFile(file, preamble(dir) + 'tenants:\n  example.com:\n    mode: enforcing\n    mx: [mx1.example.com]\n')
   const validate = run(t, ['validate', file])
   t.equal((await validate.exit).code, 1)
-  t.match(validate.stderr(), `${file}:10:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)`)
+  t.match(validate.stderr(), `${file}:12:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)`)
   const serve = run(t, ['serve', '--config', file])
   t.equal((await serve.exit).code, 1)
   t.match(serve.stderr(), /not starting: 1 error\(s\)/)

@@ -36,6 +36,7 @@ const PATTERN_MESSAGES: Record<string, [string, string]> = {
   email: ['an email address', 'e.g. hostmaster@example.net'],
   directory: ['letsencrypt, letsencrypt-staging or an https:// URL', "the CA's ACME directory URL"],
   hmac_key: ['base64url text', 'as the CA gave it for External Account Binding'],
+  resolvers: ['an IP address, optionally with :port', 'e.g. 127.0.0.1:53 or [2001:db8::53]:53'],
 }
 
 /** Turn one ajv error into a message and hint an operator can act on. */

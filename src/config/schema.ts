@@ -76,6 +76,27 @@ export const configSchema = {
         },
       },
     },
+    check: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        resolvers: { type: 'array', items: { type: 'string', pattern: String.raw`^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:[0-9]{1,5})?$` } },
+        timeout_ms: { type: 'integer', minimum: 100, maximum: 60000 },
+        concurrency: { type: 'integer', minimum: 1, maximum: 256 },
+        smtp_port: { type: 'integer', minimum: 1, maximum: 65535 },
+        https_port: { type: 'integer', minimum: 1, maximum: 65535 },
+        ca_file: { type: 'string', minLength: 1 },
+        expiry_warning_days: { type: 'integer', minimum: 0, maximum: 365 },
+        monitor: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            interval: { type: 'integer', minimum: 0, maximum: 604800 },
+            concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+          },
+        },
+      },
+    },
     dns: {
       type: 'object',
       additionalProperties: false,

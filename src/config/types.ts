@@ -54,6 +54,8 @@ export interface Config {
   }
   /** What `mta-sts.<domain>` should point at: host names (CNAME) or addresses (A/AAAA). */
   readonly dns: { readonly target: readonly string[] }
+  /** How `check` and the monitor in `serve` look at each tenant's setup. */
+  readonly check: CheckSettings
   readonly tenants: readonly Tenant[]
   /** Non-fatal findings (low max_age, deduplicated mx...). */
   readonly warnings: readonly ConfigProblem[]
@@ -80,4 +82,21 @@ export interface AcmeSettings {
   /** At most `maxOrders` new orders per `orderWindow` seconds (Let's Encrypt allows 300 per 3 hours). */
   readonly maxOrders: number
   readonly orderWindow: number
+}
+
+/** Settings of the setup checks (the `check` command and the monitor in `serve`). */
+export interface CheckSettings {
+  /** DNS servers (`ip` or `ip:port`); empty means the system's. */
+  readonly resolvers: readonly string[]
+  /** Limit for each network step, in milliseconds. */
+  readonly timeoutMs: number
+  /** Domains checked at once. */
+  readonly concurrency: number
+  readonly smtpPort: number
+  readonly httpsPort: number
+  /** Extra CA certificates (PEM file) to trust besides the public roots. */
+  readonly caFile?: string
+  readonly expiryWarningDays: number
+  /** Re-check every tenant every `interval` seconds in `serve` (0: off), `concurrency` at a time. */
+  readonly monitor: { readonly interval: number; readonly concurrency: number }
 }

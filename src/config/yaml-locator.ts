@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 
 /** A 1-based line and column in the YAML text. */
 export interface Position {
@@ -13,6 +13,8 @@ export interface Position {
 export class YamlLocator {
   readonly #doc: Document
   readonly #lines: LineCounter
+  /** Key index per mapping, built on first use: locating thousands of tenants stays linear. */
+  readonly #index = new WeakMap<object, Map<string, Pair>>()
 
   constructor (doc: Document, lines: LineCounter) {
     this.#doc = doc
@@ -36,7 +38,7 @@ export class YamlLocator {
     for (let i = 0; i < path.length; i++) {
       const segment = path[i] as string
       if (isMap(node)) {
-        const pair = node.items.find(p => isPair(p) && String(isScalar(p.key) ? p.key.value : p.key) === segment)
+        const pair = this.#keys(node).get(segment)
         if (!pair) break
         const last = i === path.length - 1
         const keyStart = rangeStart(pair.key)
@@ -55,6 +57,20 @@ export class YamlLocator {
       }
     }
     return this.at(offset)
+  }
+
+  #keys (map: YAMLMap): Map<string, Pair> {
+    let index = this.#index.get(map)
+    if (!index) {
+      index = new Map()
+      for (const pair of map.items) {
+        const key = String(isScalar(pair.key) ? pair.key.value : pair.key)
+        // The first occurrence wins, as for lookups of duplicated keys before.
+        if (isPair(pair) && !index.has(key)) index.set(key, pair)
+      }
+      this.#index.set(map, index)
+    }
+    return index
   }
 }
 

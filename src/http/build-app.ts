@@ -2,6 +2,7 @@ import type { ServerOptions } from 'node:https'
 import helmet from '@fastify/helmet'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import type { DomainReport } from '../check/types.js'
 import type { Metrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-manager.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly tenants: () => TenantSnapshot
   readonly readiness: () => Readiness
   readonly certificates: () => readonly CertificateStatus[]
+  /** Latest set-up check reports, for the ops listener. */
+  readonly checks?: () => readonly DomainReport[]
   /** ACME HTTP-01 answers on the `http` listener (issuer `acme` only). */
   readonly acmeHttpChallenge?: HttpChallengeLookup
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { DomainReport } from '../check/types.js'
 import type { Metrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-manager.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
@@ -8,13 +9,18 @@ export interface OpsRouteDeps {
   readonly metrics: Metrics
   readonly tenants: () => TenantSnapshot
   readonly certificates: () => readonly CertificateStatus[]
+  /** Latest set-up check reports (empty when the monitor is off). */
+  readonly checks?: () => readonly DomainReport[]
 }
 
-/** `/metrics` (Prometheus text format), `/status` (per-tenant JSON) and `/certificates` (per-host certificate state) for operators. */
+/** `/metrics` (Prometheus text format), `/status` (per-tenant JSON), `/certificates` (per-host certificate state) and `/checks` (latest set-up checks) for operators. */
 export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
   app.get('/metrics', async (_request, reply) => {
     const body = await deps.metrics.registry.metrics()
     return reply.header('content-type', deps.metrics.registry.contentType).send(body)
+  })
+  app.get('/checks', (_request, reply) => {
+    return reply.header('cache-control', 'no-store').send({ monitor: deps.checks !== undefined, domains: deps.checks?.() ?? [] })
   })
   app.get('/certificates', (_request, reply) => {
     return reply.header('cache-control', 'no-store').send({ certificates: deps.certificates() })

@@ -126,8 +126,12 @@ export class ConfigHolder {
     return this.#status
   }
 
-  /** Reload whenever the configuration file changes (including editors that replace it by rename). */
-  watch (): void {
+  /**
+   * Reload whenever the configuration file changes (including editors that
+   * replace it by rename). Resolves once the watcher is armed, so an edit
+   * right after start-up is not missed.
+   */
+  async watch (): Promise<void> {
     const debounceMs = this.#opts.debounceMs ?? 100
     this.#watcher = watch(this.#snapshot.config.file, { ignoreInitial: true, atomic: true })
     const schedule = (): void => {
@@ -137,6 +141,7 @@ export class ConfigHolder {
     }
     this.#watcher.on('change', schedule).on('add', schedule)
     this.#watcher.on('error', err => this.#opts.logger.error({ event: 'watch_error', err }, 'configuration watcher failed'))
+    await new Promise<void>(resolve => this.#watcher?.once('ready', resolve))
   }
 
   /** Stop watching and wait for a running reload. */

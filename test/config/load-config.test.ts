@@ -48,7 +48,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -499,7 +499,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'alias that resolves to a list where a map is required',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
       '2:10: tenants must be an object',
     ],
   },
@@ -551,7 +551,7 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, dns, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')

@@ -37,6 +37,9 @@ export function preamble (dir: string, issuer = 'internal'): string {
     '  https: { host: "127.0.0.1", port: 0 }',
     '  http: { host: "127.0.0.1", port: 0 }',
     '  ops: { host: "127.0.0.1", port: 0 }',
+    // The set-up monitor would look up the test domains in real DNS: off unless a test turns it on.
+    'check:',
+    '  monitor: { interval: 0 }',
     'certificates:',
     `  issuer: ${issuer}`,
     `  storage: ${JSON.stringify(join(dir, 'store'))}`,
@@ -84,7 +87,8 @@ export interface FetchOptions {
 export async function startService (t: Teardown, yaml: string, opts: { raw?: boolean; deps?: Partial<ServiceDeps>; issuer?: string } = {}): Promise<Harness> {
   const dir = await tempDir(t)
   const configFile = join(dir, 'config.yaml')
-  await writeFile(configFile, opts.raw ? yaml : preamble(dir, opts.issuer) + yaml)
+  const text = opts.raw ? (yaml.includes('\ncheck:') ? yaml : `${yaml.trimEnd()}\ncheck:\n  monitor: { interval: 0 }\n`) : preamble(dir, opts.issuer) + yaml
+  await writeFile(configFile, text)
   const result = parseConfig(await readFile(configFile, 'utf8'), configFile)
   if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.errors)}`)
   const logs: Record<string, unknown>[] = []
@@ -110,7 +114,7 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
   const service = await createService(result.config, { logger, ...opts.deps })
   const addresses = await service.listen()
   t.teardown(() => service.close())
-  const caPem = service.issuer.name === 'internal' ? await readFile(join(dir, 'store', 'internal-ca', 'ca.crt'), 'utf8') : ''
+  const caPem = service.issuer.name === 'internal' ? await readFile(join(result.config.certificates.storage, 'internal-ca', 'ca.crt'), 'utf8') : ''
 
   const harness: Harness = {
     service,

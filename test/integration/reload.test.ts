@@ -65,7 +65,7 @@ t.test('a bad edit keeps the last good configuration and shows in readiness', as
     const details = JSON.parse(ready.body.toString()) as { config: { last_reload: { ok: boolean; errors: string[] } } }
     t.equal(details.config.last_reload.ok, false)
     t.equal(details.config.last_reload.errors.length, 2)
-    t.match(details.config.last_reload.errors[0], /config\.yaml:11:11: tenants/)
+    t.match(details.config.last_reload.errors[0], /config\.yaml:13:11: tenants/)
   }
   const metrics = (await h.get('ops', '/metrics')).body.toString()
   t.match(metrics, /mta_sts_config_reloads_total\{result="failure"\} 1/)

@@ -1,0 +1,113 @@
+import type { Logger } from 'pino'
+import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { checkDomain } from './check-domain.js'
+import type { Check, CheckContext, DomainReport } from './types.js'
+
+/** Options of {@link CheckMonitor}. */
+export interface MonitorOptions {
+  /** Seconds between checks of one tenant (jittered by ±10%). */
+  readonly interval: number
+  /** Tenants checked at once. */
+  readonly concurrency: number
+  readonly tenants: () => TenantSnapshot
+  readonly context: (tenant: TenantEntry) => CheckContext
+  readonly checks: readonly (readonly [string, Check])[]
+  readonly logger: Logger
+  /** How often to look for tenants that are due (default: a tenth of the interval, at most 5 s). */
+  readonly tickMs?: number
+}
+
+/**
+ * Re-checks every tenant in `serve` on an interval, with jitter and a
+ * concurrency bound, so the operator sees a set-up break (TXT id drift, an MX
+ * certificate about to expire) without running `check`. Results are kept in
+ * memory for the ops listener and metrics; changes are logged. Readiness
+ * never depends on them: a tenant's DNS is not this instance's health.
+ */
+export class CheckMonitor {
+  readonly #opts: MonitorOptions
+  readonly #reports = new Map<string, DomainReport>()
+  readonly #due = new Map<string, number>()
+  readonly #running = new Set<string>()
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (opts: MonitorOptions) {
+    this.#opts = opts
+  }
+
+  /** The latest report of each tenant checked so far. */
+  reports (): DomainReport[] {
+    return [...this.#reports.values()]
+  }
+
+  /** Start checking: new tenants are spread over the first minute (or interval, if shorter). */
+  start (): void {
+    const tick = this.#opts.tickMs ?? Math.min(5000, Math.max(50, this.#opts.interval * 100))
+    this.#timer = setInterval(() => this.#tick(), tick)
+    this.#timer.unref()
+    this.#tick()
+  }
+
+  /** Stop the timer and wait for checks in flight. */
+  async close (): Promise<void> {
+    this.#closed = true
+    if (this.#timer) clearInterval(this.#timer)
+    while (this.#running.size > 0) await new Promise(resolve => setTimeout(resolve, 10))
+  }
+
+  #tick (): void {
+    const now = Date.now()
+    const tenants = this.#opts.tenants().tenants
+    const present = new Set<string>()
+    const spread = Math.min(60_000, this.#opts.interval * 1000)
+    for (const tenant of tenants) {
+      present.add(tenant.domain)
+      if (!this.#due.has(tenant.domain)) this.#due.set(tenant.domain, now + Math.random() * spread)
+    }
+    for (const domain of this.#due.keys()) {
+      if (!present.has(domain)) {
+        this.#due.delete(domain)
+        this.#reports.delete(domain)
+      }
+    }
+    for (const tenant of tenants) {
+      if (this.#closed || this.#running.size >= this.#opts.concurrency) return
+      if (this.#running.has(tenant.domain) || (this.#due.get(tenant.domain) ?? 0) > now) continue
+      this.#run(tenant)
+    }
+  }
+
+  #run (tenant: TenantEntry): void {
+    const { logger, interval } = this.#opts
+    this.#running.add(tenant.domain)
+    checkDomain(this.#opts.context(tenant), this.#opts.checks).then(report => {
+      if (!this.#due.has(tenant.domain)) return
+      this.#logChanges(this.#reports.get(tenant.domain), report)
+      this.#reports.set(tenant.domain, report)
+    }, (err: Error) => {
+      logger.error({ event: 'check_error', tenant: tenant.domain, error: err.message }, `checking ${tenant.domain} failed`)
+    }).finally(() => {
+      this.#running.delete(tenant.domain)
+      if (this.#due.has(tenant.domain)) this.#due.set(tenant.domain, Date.now() + interval * 1000 * (0.9 + Math.random() * 0.2))
+    })
+  }
+
+  #logChanges (previous: DomainReport | undefined, report: DomainReport): void {
+    const { logger } = this.#opts
+    if (!previous) {
+      logger.info({ event: 'check', tenant: report.domain, status: report.status, ready_for_enforce: report.readyForEnforce, reasons: report.reasons, duration_ms: report.durationMs }, `${report.domain}: ${report.status}${report.readyForEnforce ? ', ready for enforce' : ', not ready for enforce'}`)
+      return
+    }
+    const before = new Map(previous.results.map(r => [r.id, r]))
+    for (const result of report.results) {
+      const old = before.get(result.id)
+      if (old?.status === result.status) continue
+      const level = result.status === 'pass' ? 'info' : 'warn'
+      logger[level]({ event: 'check_changed', tenant: report.domain, check: result.id, from: old?.status ?? null, to: result.status, reason: result.reason }, `${report.domain} ${result.name}: ${old?.status ?? 'new'} -> ${result.status}: ${result.reason}`)
+    }
+    for (const id of before.keys()) {
+      if (!report.results.some(r => r.id === id)) logger.info({ event: 'check_changed', tenant: report.domain, check: id, from: before.get(id)?.status, to: null }, `${report.domain} ${id}: no longer checked`)
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises'
+import { ALL_CHECKS } from '../check/all-checks.js'
+import { checkDomain, checkDomains } from '../check/check-domain.js'
+import { createResolver } from '../check/dns-resolver.js'
+import { exitCode, formatJson, formatTable } from '../check/format-report.js'
+import type { CheckContext } from '../check/types.js'
+import { formatProblem, loadConfig } from '../config/load-config.js'
+import { normalizeDomain } from '../config/normalize-domain.js'
+import { buildSnapshot } from '../tenants/tenant-snapshot.js'
+import type { CommandIo } from './validate.js'
+
+/** Options of `check`. */
+export interface CheckOptions {
+  readonly config: string
+  /** Domains to check; all tenants when empty. */
+  readonly domains: readonly string[]
+  readonly json?: boolean
+  /** DNS servers overriding `check.resolvers`. */
+  readonly resolvers?: readonly string[]
+  /** Colour the table (the CLI passes whether stdout is a terminal). */
+  readonly colour?: boolean
+}
+
+/**
+ * `check --config FILE [DOMAIN...]`: check each tenant's whole MTA-STS set-up
+ * the way a sender would and say whether it is safe to enforce. Returns the
+ * exit code: 0 all pass, 1 worst is a warning, 2 any failure (or bad input).
+ */
+export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<number> {
+  const result = await loadConfig(opts.config)
+  if (!result.ok) {
+    for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
+    return 2
+  }
+  const { config } = result
+  const snapshot = buildSnapshot(config)
+  const byDomain = new Map(snapshot.tenants.map(t => [t.domain, t]))
+  const wanted = opts.domains.length === 0 ? [...snapshot.tenants] : []
+  for (const name of opts.domains) {
+    const domain = normalizeDomain(name)
+    const tenant = domain.ok ? byDomain.get(domain.value) : undefined
+    if (!tenant) {
+      io.stderr.write(`error: ${name} is not a tenant in ${config.file}\n`)
+      return 2
+    }
+    wanted.push(tenant)
+  }
+  const settings = config.check
+  const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, 'utf8')
+  const resolver = createResolver({ servers: [...(opts.resolvers ?? settings.resolvers)], timeoutMs: settings.timeoutMs })
+  const reports = await checkDomains(wanted, tenant => {
+    const ctx: CheckContext = {
+      tenant,
+      resolver,
+      timeoutMs: settings.timeoutMs,
+      httpsPort: settings.httpsPort,
+      smtpPort: settings.smtpPort,
+      ...(ca === undefined ? {} : { ca }),
+      expiryWarningDays: settings.expiryWarningDays,
+      now: () => new Date(),
+    }
+    return checkDomain(ctx, ALL_CHECKS)
+  }, settings.concurrency)
+  io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
+  return exitCode(reports)
+}

@@ -1,0 +1,74 @@
+import t from 'tap'
+import { parseConfig } from '../../src/config/load-config.js'
+import { checkDomain, checkDomains, worst } from '../../src/check/check-domain.js'
+import type { Check, CheckContext, CheckResult } from '../../src/check/types.js'
+import { buildSnapshot } from '../../src/tenants/tenant-snapshot.js'
+
+const result = (id: string, status: CheckResult['status']): CheckResult => ({ id, name: id.toUpperCase(), status, reason: `${id} is ${status}` })
+
+function context (): CheckContext {
+  const parsed = parseConfig('tenants:\n  example.com:\n    mx: [mx.example.com]\n', '/x.yaml')
+  if (!parsed.ok) throw new Error('fixture')
+  const tenant = buildSnapshot(parsed.config).tenants[0]!
+  const fail = async (): Promise<never> => { throw new Error('no network in this test') }
+  return {
+    tenant,
+    resolver: { resolveTxt: fail, resolveMx: fail, resolve4: fail, resolve6: fail, resolveCname: fail },
+    timeoutMs: 100,
+    httpsPort: 443,
+    smtpPort: 25,
+    expiryWarningDays: 14,
+    now: () => new Date('2026-11-28T00:00:00Z'),
+  }
+}
+
+t.test('worst status', async t => {
+  t.equal(worst('pass', 'warn'), 'warn')
+  t.equal(worst('fail', 'warn'), 'fail')
+  t.equal(worst('warn', 'pass'), 'warn')
+})
+
+t.test('verdict: ready only without failures and with MX coverage and MX TLS passing', async t => {
+  const run = (results: CheckResult[]) => checkDomain(context(), [['all', async () => results]])
+  const ready = await run([result('sts-txt', 'pass'), result('tlsrpt-txt', 'warn'), result('mx-tls:mx.example.com', 'pass')])
+  t.match(ready, { domain: 'example.com', status: 'warn', readyForEnforce: true, reasons: [], checkedAt: '2026-11-28T00:00:00.000Z' })
+  t.ok(Object.isFrozen(ready))
+  const mxWarn = await run([result('mx-tls:mx.example.com', 'warn'), result('mx-coverage', 'pass')])
+  t.same(mxWarn.reasons, ['MX-TLS:MX.EXAMPLE.COM: mx-tls:mx.example.com is warn'], 'an MX TLS warning blocks enforce')
+  const coverageWarn = await run([result('mx-coverage', 'warn')])
+  t.equal(coverageWarn.readyForEnforce, false)
+  const failed = await run([result('sts-txt', 'fail'), result('policy', 'pass')])
+  t.match(failed, { status: 'fail', readyForEnforce: false, reasons: ['STS-TXT: sts-txt is fail'] })
+})
+
+t.test('checks run in parallel; a crashing check becomes a failure, the others still report', async t => {
+  let running = 0
+  let peak = 0
+  const slow = (id: string): Check => async () => {
+    running++
+    peak = Math.max(peak, running)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    running--
+    return [result(id, 'pass')]
+  }
+  const report = await checkDomain(context(), [['a', slow('a')], ['boom', async () => { throw new Error('kaput') }], ['b', slow('b')]])
+  t.equal(peak, 2, 'both slow checks ran at once')
+  t.same(report.results.map(r => [r.id, r.status]), [['a', 'pass'], ['boom', 'fail'], ['b', 'pass']])
+  t.match(report.results[1], { reason: 'the check itself failed: kaput' })
+})
+
+t.test('checkDomains keeps order and bounds concurrency', async t => {
+  let running = 0
+  let peak = 0
+  const items = Array.from({ length: 9 }, (_, i) => i)
+  const reports = await checkDomains(items, async i => {
+    running++
+    peak = Math.max(peak, running)
+    await new Promise(resolve => setTimeout(resolve, 5 + (9 - i)))
+    running--
+    return { domain: `d${i}.example`, checkedAt: '', durationMs: 0, results: [], status: 'pass', readyForEnforce: true, reasons: [] }
+  }, 3)
+  t.same(reports.map(r => r.domain), items.map(i => `d${i}.example`))
+  t.equal(peak, 3)
+  t.same(await checkDomains([], async () => { throw new Error('never') }, 4), [])
+})

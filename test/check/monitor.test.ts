@@ -1,0 +1,55 @@
+import t from 'tap'
+import type { Check, CheckResult } from '../../src/check/types.js'
+import { preamble, replaceFile, startService, tempDir } from '../helpers/service-harness.js'
+
+const tenants = (extra = ''): string => `tenants:
+  example.com:
+    mx: [mx.example.com]
+  example.org:
+    mx: [mx.example.org]
+${extra}`
+
+t.test('serve re-checks tenants on an interval, logs changes, exposes results; readiness does not care', async t => {
+  const dir = await tempDir(t)
+  const head = preamble(dir).replace('monitor: { interval: 0 }', 'monitor: { interval: 1, concurrency: 1 }')
+  const runs = new Map<string, number>()
+  let running = 0
+  let peak = 0
+  const flaky: Check = async ctx => {
+    running++
+    peak = Math.max(peak, running)
+    const n = (runs.get(ctx.tenant.domain) ?? 0) + 1
+    runs.set(ctx.tenant.domain, n)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    running--
+    const status: CheckResult['status'] = ctx.tenant.domain === 'example.org' && n >= 2 ? 'fail' : 'pass'
+    return [{ id: 'sts-txt', name: 'MTA-STS TXT', status, reason: status === 'pass' ? 'id matches' : 'published id differs' }]
+  }
+  const h = await startService(t, head + tenants(), { raw: true, deps: { checks: [['sts-txt', flaky]], monitorTickMs: 20 } })
+  const first = await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.org', 10_000)
+  t.match(first, { status: 'pass', ready_for_enforce: true })
+  const changed = await h.waitForLog(l => l.event === 'check_changed' && l.tenant === 'example.org', 10_000)
+  t.match(changed, { check: 'sts-txt', from: 'pass', to: 'fail', reason: 'published id differs', level: 'warn' })
+  t.equal(peak, 1, 'concurrency bound respected')
+
+  const checks = JSON.parse((await h.get('ops', '/checks')).body.toString()) as { monitor: boolean; domains: { domain: string; status: string; readyForEnforce: boolean }[] }
+  t.equal(checks.monitor, true)
+  t.same(checks.domains.map(d => [d.domain, d.status, d.readyForEnforce]).sort(), [['example.com', 'pass', true], ['example.org', 'fail', false]])
+  const metrics = (await h.get('ops', '/metrics')).body.toString()
+  t.match(metrics, 'mta_sts_check_status{tenant="example.org",check="sts-txt"} 2')
+  t.match(metrics, 'mta_sts_check_status{tenant="example.com",check="sts-txt"} 0')
+  t.match(metrics, 'mta_sts_tenant_ready_for_enforce{tenant="example.org"} 0')
+  t.equal((await h.get('http', '/readyz')).status, 200, 'a failing tenant check does not touch readiness')
+
+  // A removed tenant's results go away; a new tenant gets checked.
+  await replaceFile(h.configFile, head + tenants().replace('  example.org:\n    mx: [mx.example.org]\n', '  example.net:\n    mx: [mx.example.net]\n'))
+  await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.net', 10_000)
+  const after = JSON.parse((await h.get('ops', '/checks')).body.toString()) as { domains: { domain: string }[] }
+  t.same(after.domains.map(d => d.domain).sort(), ['example.com', 'example.net'])
+})
+
+t.test('without the monitor, /checks says so', async t => {
+  const h = await startService(t, tenants())
+  t.same(JSON.parse((await h.get('ops', '/checks')).body.toString()), { monitor: false, domains: [] })
+  t.equal(h.service.monitor, undefined)
+})

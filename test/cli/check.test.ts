@@ -1,0 +1,132 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import { checkCommand } from '../../src/cli/check.js'
+import { startDnsServer } from '../helpers/dns-server.js'
+import { startService, tempDir } from '../helpers/service-harness.js'
+import { startSmtpServer } from '../helpers/smtp-servers.js'
+
+function capture () {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (c: Buffer) => { out += c.toString() })
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  return { io: { stdout, stderr }, out: () => out, err: () => err }
+}
+
+const TENANTS = `tenants:
+  example.com:
+    mode: testing
+    mx: [mx1.example.com]
+    rua: ["mailto:tlsrpt@example.com"]
+  example.org:
+    mx: ["*.mx.example.org"]
+`
+
+t.test('check: a complete set-up passes; drift, an uncovered MX and a missing record are found', async t => {
+  // The service under test serves the policies; the same config drives `check`.
+  const h = await startService(t, TENANTS)
+  const snapshot = h.service.holder.snapshot
+  const idOf = (domain: string) => snapshot.byHost.get(`mta-sts.${domain}`)!.id
+  const mxCert = await h.service.issuer.obtain('mx1.example.com')
+  const smtp = await startSmtpServer(t, { key: mxCert.keyPem, cert: mxCert.certPem })
+  const dns = await startDnsServer(t, {
+    '_mta-sts.example.com': { TXT: [[`v=STSv1; id=${idOf('example.com')}`]] },
+    'mta-sts.example.com': { A: ['127.0.0.1'] },
+    'example.com': { MX: [{ exchange: 'mx1.example.com', priority: 10 }] },
+    'mx1.example.com': { A: ['127.0.0.1'] },
+    '_smtp._tls.example.com': { TXT: [['v=TLSRPTv1; rua=mailto:tlsrpt@example.com']] },
+    // example.org: the TXT id is stale, one MX is not covered, no TLS-RPT record.
+    '_mta-sts.example.org': { TXT: [['v=STSv1; id=20240101000000']] },
+    'mta-sts.example.org': { A: ['127.0.0.1'] },
+    'example.org': { MX: [{ exchange: 'a.mx.example.org', priority: 10 }, { exchange: 'legacy.example.net', priority: 20 }] },
+    'a.mx.example.org': { A: ['127.0.0.1'] },
+    'legacy.example.net': { A: ['127.0.0.1'] },
+  })
+  const dir = await tempDir(t)
+  const caFile = join(dir, 'ca.pem')
+  await writeFile(caFile, h.caPem)
+  const config = join(dir, 'check.yaml')
+  await writeFile(config, [
+    'check:',
+    `  resolvers: ["${dns.address}"]`,
+    `  https_port: ${h.addresses.https.port}`,
+    `  smtp_port: ${smtp.port}`,
+    `  ca_file: ${JSON.stringify(caFile)}`,
+    '  expiry_warning_days: 0',
+    '  timeout_ms: 3000',
+    '  monitor: { interval: 0 }',
+    TENANTS,
+  ].join('\n'))
+
+  const good = capture()
+  t.equal(await checkCommand({ config, domains: ['Example.COM.'] }, good.io), 0, 'all pass: exit 0')
+  t.match(good.out(), /example\.com\n  PASS {2}/)
+  t.match(good.out(), /=> ready for enforce/)
+  t.notMatch(good.out(), /FAIL|WARN/)
+  t.notMatch(good.out(), /\u001b\[/, 'no colour when not asked')
+
+  const bad = capture()
+  t.equal(await checkCommand({ config, domains: ['example.org'], json: true }, bad.io), 2, 'a failure: exit 2')
+  const report = JSON.parse(bad.out()) as { exitCode: number; domains: { domain: string; readyForEnforce: boolean; results: { id: string; status: string; reason: string }[] }[] }
+  t.equal(report.exitCode, 2)
+  const org = report.domains[0]!
+  t.equal(org.readyForEnforce, false)
+  const byId = new Map(org.results.map(r => [r.id, r]))
+  t.equal(byId.get('sts-txt')?.status, 'fail', 'TXT id drift fails')
+  t.match(byId.get('sts-txt')?.reason, idOf('example.org'))
+  t.equal(byId.get('mx-coverage')?.status, 'fail', 'legacy.example.net is not covered')
+  t.match(byId.get('mx-coverage')?.reason, /legacy\.example\.net/)
+  t.equal(byId.get('tlsrpt-txt')?.status, 'warn', 'no TLS-RPT record is a warning')
+  t.equal(byId.get('policy')?.status, 'pass', 'the policy host itself is fine')
+  t.ok(org.results.some(r => r.id === 'mx-tls:a.mx.example.org'), 'each MX host probed')
+
+  const all = capture()
+  t.equal(await checkCommand({ config, domains: [], colour: true }, all.io), 2, 'all tenants, worst is a failure')
+  t.match(all.out(), /2 domain\(s\): 1 pass, 0 warn, 1 fail; 1 ready for enforce/)
+  t.match(all.out(), '\u001b[31m')
+
+  const unknown = capture()
+  t.equal(await checkCommand({ config, domains: ['example.net'] }, unknown.io), 2)
+  t.match(unknown.err(), 'example.net is not a tenant')
+
+  const invalid = capture()
+  await writeFile(join(dir, 'bad.yaml'), 'tenants: {}\n')
+  t.equal(await checkCommand({ config: join(dir, 'bad.yaml'), domains: [] }, invalid.io), 2)
+  t.match(invalid.err(), /bad\.yaml:1:10: tenants must not be empty/)
+
+  const warnOnly = capture()
+  // Resolvers from the command line win over the file; the same server here.
+  t.equal(await checkCommand({ config, domains: ['example.com'], resolvers: [dns.address] }, warnOnly.io), 0)
+})
+
+t.test('check over 1,000 tenants whose DNS never answers finishes, every step bounded', async t => {
+  const domains = Array.from({ length: 1000 }, (_, i) => `t${i}.example`)
+  const zone: Record<string, { silent: true }> = {}
+  for (const d of domains) for (const name of [d, `_mta-sts.${d}`, `mta-sts.${d}`, `_smtp._tls.${d}`]) zone[name] = { silent: true }
+  const dns = await startDnsServer(t, zone)
+  const dir = await tempDir(t)
+  const config = join(dir, 'many.yaml')
+  await writeFile(config, [
+    'check:',
+    `  resolvers: ["${dns.address}"]`,
+    '  timeout_ms: 150',
+    '  concurrency: 250',
+    '  monitor: { interval: 0 }',
+    'defaults:',
+    '  mx: [mx.example.net]',
+    'tenants:',
+    ...domains.map(d => `  ${d}: {}`),
+    '',
+  ].join('\n'))
+  const out = capture()
+  const started = Date.now()
+  t.equal(await checkCommand({ config, domains: [], json: true }, out.io), 2)
+  const report = JSON.parse(out.out()) as { domains: { domain: string; results: { status: string; reason: string }[] }[] }
+  t.equal(report.domains.length, 1000, 'every tenant reported')
+  t.ok(report.domains.every(d => d.results.every(r => r.status !== 'pass')), 'nothing passes without DNS answers')
+  t.comment(`1,000 tenants checked in ${Date.now() - started} ms`)
+})
