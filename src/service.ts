@@ -18,9 +18,8 @@ import { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './acme/challenge-keys.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
 import { routeByClientHello } from './tls/client-hello-router.js'
-import { readFileSync } from 'node:fs'
 import { ALL_CHECKS } from './check/all-checks.js'
-import { createResolver } from './check/dns-resolver.js'
+import { checkContextFactory } from './check/check-context.js'
 import { CheckMonitor } from './check/monitor.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
@@ -132,8 +131,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
 
   const settings = config.check
   if (settings.monitor.interval > 0) {
-    const resolver = createResolver({ servers: [...settings.resolvers], timeoutMs: settings.timeoutMs })
-    const ca = settings.caFile === undefined ? undefined : readFileSync(settings.caFile, 'utf8')
+    const context = await checkContextFactory(settings, () => clock.now())
     monitor = new CheckMonitor({
       interval: settings.monitor.interval,
       concurrency: settings.monitor.concurrency,
@@ -141,16 +139,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       checks: deps.checks ?? ALL_CHECKS,
       logger,
       ...(deps.monitorTickMs ? { tickMs: deps.monitorTickMs } : {}),
-      context: tenant => ({
-        tenant,
-        resolver,
-        timeoutMs: settings.timeoutMs,
-        httpsPort: settings.httpsPort,
-        smtpPort: settings.smtpPort,
-        ...(ca === undefined ? {} : { ca }),
-        expiryWarningDays: settings.expiryWarningDays,
-        now: () => clock.now(),
-      }),
+      context,
     })
   }
   const checkMonitor = monitor

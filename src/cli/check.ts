@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { ALL_CHECKS } from '../check/all-checks.js'
 import { checkDomain, checkDomains } from '../check/check-domain.js'
-import { createResolver } from '../check/dns-resolver.js'
+import { checkContextFactory } from '../check/check-context.js'
 import { exitCode, formatJson, formatTable } from '../check/format-report.js'
-import type { CheckContext } from '../check/types.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { normalizeDomain } from '../config/normalize-domain.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
@@ -45,22 +43,8 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
     }
     wanted.push(tenant)
   }
-  const settings = config.check
-  const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, 'utf8')
-  const resolver = createResolver({ servers: [...(opts.resolvers ?? settings.resolvers)], timeoutMs: settings.timeoutMs })
-  const reports = await checkDomains(wanted, tenant => {
-    const ctx: CheckContext = {
-      tenant,
-      resolver,
-      timeoutMs: settings.timeoutMs,
-      httpsPort: settings.httpsPort,
-      smtpPort: settings.smtpPort,
-      ...(ca === undefined ? {} : { ca }),
-      expiryWarningDays: settings.expiryWarningDays,
-      now: () => new Date(),
-    }
-    return checkDomain(ctx, ALL_CHECKS)
-  }, settings.concurrency)
+  const context = await checkContextFactory(config.check, () => new Date(), opts.resolvers)
+  const reports = await checkDomains(wanted, tenant => checkDomain(context(tenant), ALL_CHECKS), config.check.concurrency)
   io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
   return exitCode(reports)
 }
