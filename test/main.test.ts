@@ -50,7 +50,7 @@ function run (t: { teardown (fn: () => unknown): void }, args: string[]): Cli {
 }
 
 t.test('every command has --help', async t => {
-  for (const args of [['--help'], ['serve', '--help'], ['validate', '--help'], ['dns', '--help']]) {
+  for (const args of [['--help'], ['serve', '--help'], ['validate', '--help'], ['dns', '--help'], ['check', '--help']]) {
     const cli = run(t, args)
     const { code } = await cli.exit
     t.equal(code, 0, args.join(' '))
@@ -65,6 +65,9 @@ t.test('validate and serve refuse an invalid file with file:line:column errors',
   const validate = run(t, ['validate', file])
   t.equal((await validate.exit).code, 1)
   t.match(validate.stderr(), `${file}:12:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)`)
+  const check = run(t, ['check', '--config', file, '--json', '--resolver', '127.0.0.1:9'])
+  t.equal((await check.exit).code, 2, 'check: exit 2 on an invalid file')
+  t.match(check.stderr(), 'mode must be one of enforce, testing, none')
   const serve = run(t, ['serve', '--config', file])
   t.equal((await serve.exit).code, 1)
   t.match(serve.stderr(), /not starting: 1 error\(s\)/)
