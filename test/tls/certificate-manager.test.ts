@@ -189,3 +189,45 @@ t.test('files issuer: operator files are loaded, and replacing them takes effect
   t.ok(lines.some(l => l.event === 'certificate_failed' && l.serving_old === true), 'a broken replacement is rejected')
   t.notOk(m.context(HOST) instanceof Promise, 'the previous certificate keeps serving')
 })
+
+t.test('queued issuer with renewal information: renews inside the CA window, sending the old certificate', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const replaced: (string | undefined)[] = []
+  let window: (() => Promise<{ start: Date; end: Date } | undefined>) = async () => undefined
+  const issuer: Issuer = {
+    name: 'acme',
+    managed: true,
+    onDemand: false,
+    obtain: async (host, opts) => { replaced.push(opts?.replaces?.fingerprint); return ca.obtain(host) },
+    renewalWindow: () => window(),
+  }
+  const { logger, lines } = logSink()
+  const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => undefined), backoffMs: [1000] })
+  m.setHosts([HOST])
+  t.teardown(() => m.close())
+  await t.rejects(resolveContext(m.context(HOST)), { code: 'MTA_STS_CERT_UNAVAILABLE' }, 'a handshake never waits for a queued issuer')
+  await m.idle()
+  const first = m.status()[0]!
+  t.equal(first.state, 'valid')
+  t.same(replaced, [undefined], 'first order replaces nothing')
+
+  // The CA says: renew now (its window is already over), long before a third of the lifetime is left.
+  window = async () => ({ start: new Date(clock.now().getTime() - 2 * DAY), end: new Date(clock.now().getTime() - DAY) })
+  clock.advance(DAY)
+  await m.check()
+  await m.idle()
+  t.equal(replaced.length, 2, 'renewed inside the ARI window')
+  t.equal(replaced[1], [...lines].reverse().find(l => l.event === 'certificate_obtained')?.fingerprint, 'the order names the certificate it replaces')
+  t.ok(lines.some(l => l.event === 'certificate_renewed'))
+
+  // Renewal information failing falls back to the default schedule, logged once per poll.
+  window = async () => { throw new Error('ARI down') }
+  clock.advance(7 * 3600_000)
+  await m.check()
+  await m.idle()
+  t.ok(lines.some(l => l.event === 'ari_failed' && l.error === 'ARI down'))
+  t.equal(replaced.length, 2, 'no renewal without a reason')
+  t.ok(m.status()[0]!.renewAt!.getTime() > clock.now().getTime(), 'next renewal on the default schedule')
+})
