@@ -354,7 +354,7 @@ export class CertificateManager {
     if (pem === undefined) return undefined
     try {
       const { certPem, keyPem } = splitBundle(pem)
-      return this.#prepare(host, inspectCertificate(host, certPem, keyPem, this.#opts.clock.now()))
+      return this.#prepare(inspectCertificate(host, certPem, keyPem, this.#opts.clock.now()))
     } catch (err) {
       logger.warn({ event: 'certificate_store_invalid', host, error: (err as Error).message }, `stored certificate for ${host} is unusable; obtaining a new one`)
       return undefined
@@ -366,7 +366,7 @@ export class CertificateManager {
     if (!issuer.managed) {
       const version = await issuer.version?.(host)
       const issued = await issuer.obtain(host)
-      const loaded = this.#prepare(host, inspectCertificate(host, issued.certPem, issued.keyPem, clock.now()), version)
+      const loaded = this.#prepare(inspectCertificate(host, issued.certPem, issued.keyPem, clock.now()), version)
       metrics.certificateEvents.inc({ issuer: issuer.name, event: 'loaded' })
       logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: loaded.cert.notAfter.toISOString(), fingerprint: loaded.cert.fingerprint }, `certificate loaded for ${host}`)
       return loaded
@@ -396,19 +396,18 @@ export class CertificateManager {
       await store.put(storeKey('certificates', issuer.name, `${host}.pem`), joinBundle(cert), { secret: true })
       metrics.certificateEvents.inc({ issuer: issuer.name, event: renewing ? 'renewed' : 'obtained' })
       logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: Date.now() - started }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
-      return this.#prepare(host, cert)
+      return this.#prepare(cert)
     } finally {
       await unlock()
     }
   }
 
-  #prepare (host: string, cert: CertifiedKey, version?: string): Loaded {
+  #prepare (cert: CertifiedKey, version?: string): Loaded {
     const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
     const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
     // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
     const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
     const renewAt = new Date(renewalTime(cert).getTime() - jitter)
-    void host
     return { cert, context, renewAt, ...(version === undefined ? {} : { version }) }
   }
 }
