@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
-import { formatProblem, loadConfig } from '../config/load-config.js'
+import { formatProblem } from '../config/load-config.js'
+import { loadConfigOffThread } from '../config/load-config-off-thread.js'
 import type { ConfigProblem } from '../config/types.js'
 import type { Metrics } from '../metrics.js'
 import { buildSnapshot, diffSnapshots, type TenantSnapshot } from './tenant-snapshot.js'
@@ -87,7 +88,8 @@ export class ConfigHolder {
     const { logger, metrics } = this.#opts
     const started = process.hrtime.bigint()
     const file = this.#snapshot.config.file
-    const result = await loadConfig(file)
+    // Parsed in a worker: a large file must not stall the requests being served meanwhile.
+    const result = await loadConfigOffThread(file)
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6
     if (!result.ok) {
       const errors = result.errors.map(formatProblem)
