@@ -129,7 +129,9 @@ export function spawnService ({ dir, configFile, storage }) {
   const out = openSync(stdoutFile, 'w')
   const err = openSync(stderrFile, 'w')
   const spawnedAt = performance.now()
-  const child = spawnChild(process.execPath, [MAIN, 'serve', '--config', configFile], { stdout: out, stderr: err })
+  // BENCH_SERVICE_NODE_ARGS adds node flags to the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  const child = spawnChild(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile], { stdout: out, stderr: err })
   closeSync(out)
   closeSync(err)
   const logs = new LogFollower(stdoutFile)
