@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
@@ -72,6 +73,28 @@ t.test('validate and serve refuse an invalid file with file:line:column errors',
   t.equal((await serve.exit).code, 1)
   t.match(serve.stderr(), /not starting: 1 error\(s\)/)
   t.equal(serve.lines.length, 0, 'nothing was served')
+})
+
+t.test('serve: a port in use or unusable storage is one clear line and exit 1', async t => {
+  const dir = await tempDir(t)
+  const blocker = createServer().listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  const port = (blocker.address() as AddressInfo).port
+  const busy = join(dir, 'busy.yaml')
+  await writeFile(busy, preamble(dir).replace('https: { host: "127.0.0.1", port: 0 }', `https: { host: "127.0.0.1", port: ${port} }`) + TENANTS)
+  const cli = run(t, ['serve', '--config', busy])
+  t.equal((await cli.exit).code, 1)
+  t.match(cli.stderr(), /not starting: .*EADDRINUSE/)
+  t.notMatch(cli.stderr(), /\n\s+at /, 'no stack trace')
+  t.ok(cli.lines.some(l => l.event === 'start_failed' && l.code === 'EADDRINUSE'))
+
+  const file = join(dir, 'storage.yaml')
+  await writeFile(join(dir, 'not-a-dir'), 'a file where the storage directory should be')
+  await writeFile(file, preamble(dir).replace(JSON.stringify(join(dir, 'store')), JSON.stringify(join(dir, 'not-a-dir', 'store'))) + TENANTS)
+  const storage = run(t, ['serve', '--config', file])
+  t.equal((await storage.exit).code, 1)
+  t.match(storage.stderr(), /not starting: .*(ENOTDIR|EEXIST)/)
 })
 
 t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exits 0', async t => {

@@ -29,7 +29,26 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   }
   const { config } = result
   const logger = createLogger(opts.logLevel ?? config.log.level)
-  const service = await createService(config, { logger })
+  const refuse = (err: Error): number => {
+    // A storage directory that cannot be written, a port in use...: one clear line, no stack trace.
+    logger.fatal({ event: 'start_failed', error: err.message, code: (err as NodeJS.ErrnoException).code }, `not starting: ${err.message}`)
+    logger.flush()
+    io.stderr.write(`not starting: ${err.message}\n`)
+    return 1
+  }
+  let service: Awaited<ReturnType<typeof createService>>
+  try {
+    service = await createService(config, { logger })
+  } catch (err) {
+    return refuse(err as Error)
+  }
+  let addresses: Awaited<ReturnType<typeof service.listen>>
+  try {
+    addresses = await service.listen()
+  } catch (err) {
+    await service.close()
+    return refuse(err as Error)
+  }
 
   // SIGHUP means reload here, not shutdown.
   closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, skip: ['SIGHUP'], logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
@@ -41,7 +60,6 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   })
   process.on('SIGHUP', () => { void service.holder.reload('SIGHUP') })
 
-  const addresses = await service.listen()
   logger.info({
     event: 'start',
     config: config.file,
