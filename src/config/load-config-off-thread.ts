@@ -17,7 +17,9 @@ export async function loadConfigOffThread (file: string, minBytes = OFF_THREAD_M
   return new Promise(resolve => {
     let worker: Worker
     try {
-      worker = new Worker(new URL(`./config-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: { file } })
+      // Run from source (tests, .ts) or built (dist, .js); the URL may carry a query string.
+      const ext = new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'
+      worker = new Worker(new URL(`./config-worker${ext}`, import.meta.url), { workerData: { file } })
     } catch {
       resolve(loadConfig(file))
       return
