@@ -9,22 +9,20 @@
 // listen exactly there. Pebble's own HTTPS certificate is made here by a
 // throw-away CA (`caPem`); the root Pebble issues from is another one, made
 // at every Pebble start (`rootPem()`).
-import 'reflect-metadata' // before @peculiar/x509
-import { KeyObject, randomBytes, webcrypto } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import https from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import * as x509 from '@peculiar/x509'
+import { systemClock } from '../../dist/clock.js'
+import { MemoryStore } from '../../dist/store/memory-store.js'
+import { InternalCa } from '../../dist/tls/internal-ca.js'
 import { freePort, run, spawnChild, stopChild } from './proc.mjs'
 
 const READY_TIMEOUT_MS = 10_000
 const LOG_LINES_KEPT = 300
 const ORDER_LINE = /Added order "[^"]*" to the db/
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-const crypto = webcrypto
 
 /** `pebble -version` (first line) or the Debian package version. */
 export async function pebbleVersion () {
@@ -159,55 +157,8 @@ function get (url, agent) {
   })
 }
 
-/** A throw-away CA and a certificate for localhost / 127.0.0.1 signed by it (ECDSA P-256, valid one day). */
+/** A throw-away CA and a certificate for localhost / 127.0.0.1 signed by it (the service's internal CA, built, in memory). */
 async function makeTlsCertificate () {
-  const now = Date.now()
-  const notBefore = new Date(now - 60_000)
-  const notAfter = new Date(now + 86400_000)
-  const caKeys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `CN=bench pebble CA ${randomBytes(4).toString('hex')}`,
-    notBefore,
-    notAfter,
-    keys: caKeys,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
-    ],
-  }, crypto)
-  const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: 'CN=localhost',
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-      ]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca, false, crypto),
-    ],
-  }, crypto)
-  return {
-    caPem: `${ca.toString('pem')}\n`,
-    certPem: `${cert.toString('pem')}\n`,
-    keyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
-  }
-}
-
-function randomSerial () {
-  const bytes = randomBytes(16)
-  bytes[0] &= 0x7f
-  return bytes.toString('hex')
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
+  return { caPem: ca.caPem, ...await ca.issue(['localhost', '127.0.0.1']) }
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata'
 import { createPrivateKey, KeyObject, randomBytes, type webcrypto } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
+import { isIP } from 'node:net'
 import type { Clock } from '../clock.js'
 import type { Store } from '../store/store.js'
 import type { IssuedCertificate, Issuer } from './issuer.js'
@@ -66,12 +67,20 @@ export class InternalCa implements Issuer {
     return this.#caCert.toString('pem')
   }
 
-  async obtain (host: string): Promise<IssuedCertificate> {
+  obtain (host: string): Promise<IssuedCertificate> {
+    return this.issue([host])
+  }
+
+  /**
+   * A leaf certificate for several names; IP addresses become IP SANs. Tests
+   * and benchmarks use it for servers reached by address (a local ACME CA).
+   */
+  async issue (names: readonly string[]): Promise<IssuedCertificate> {
     const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
     const now = this.#opts.clock.now()
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
-      subject: `CN=${host}`,
+      subject: `CN=${names[0] as string}`,
       issuer: this.#caCert.subject,
       // Back-dated a little so clients with a slightly slow clock accept it.
       notBefore: new Date(now.getTime() - 60_000),
@@ -83,7 +92,7 @@ export class InternalCa implements Issuer {
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }]),
+        new x509.SubjectAlternativeNameExtension(names.map(name => ({ type: isIP(name) === 0 ? 'dns' : 'ip', value: name }))),
         await x509.AuthorityKeyIdentifierExtension.create(this.#caCert, false, crypto),
       ],
     }, crypto)

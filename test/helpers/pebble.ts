@@ -10,17 +10,17 @@
  * ({@link Pebble.caPem}); the issuing root Pebble signs certificates with is a
  * different one, regenerated at every Pebble start ({@link Pebble.rootPem}).
  */
-import 'reflect-metadata'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { KeyObject, randomBytes, type webcrypto } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request as httpsRequest, Agent } from 'node:https'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import * as x509 from '@peculiar/x509'
 import acme from 'acme-client'
+import { systemClock } from '../../src/clock.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { InternalCa } from '../../src/tls/internal-ca.js'
 
 /** Minimal tap-like teardown registration, so the helper works with any (sub)test. */
 interface Teardown {
@@ -79,10 +79,6 @@ const READY_TIMEOUT_MS = 10_000
 const STOP_TIMEOUT_MS = 3_000
 const LOG_LINES_KEPT = 200
 const ORDER_LINE = /Added order "[^"]*" to the db/
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
-const subtle = globalThis.crypto
-type CryptoKey = webcrypto.CryptoKey
 
 /** Children still running in this process, killed synchronously if the process exits without teardown. */
 const live = new Set<ChildProcess>()
@@ -317,59 +313,8 @@ async function distinctFreePorts (n: number): Promise<number[]> {
   return [...ports]
 }
 
-/** A throw-away CA and a certificate for localhost / 127.0.0.1 signed by it (ECDSA P-256, valid one day). */
+/** A throw-away CA and a certificate for localhost / 127.0.0.1 signed by it (the project's internal CA, in memory). */
 async function makeTlsCertificate (): Promise<{ caPem: string, certPem: string, keyPem: string }> {
-  const now = Date.now()
-  const notBefore = new Date(now - 60_000)
-  const notAfter = new Date(now + 86400_000)
-  const caKeys = await subtle.subtle.generateKey(EC, true, ['sign', 'verify'])
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `CN=pebble harness CA ${randomBytes(4).toString('hex')}`,
-    notBefore,
-    notAfter,
-    keys: caKeys,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, subtle),
-    ],
-  }, subtle)
-  const keys = await subtle.subtle.generateKey(EC, true, ['sign', 'verify'])
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: 'CN=localhost',
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-      ]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca, false, subtle),
-    ],
-  }, subtle)
-  return {
-    caPem: `${ca.toString('pem')}\n`,
-    certPem: `${cert.toString('pem')}\n`,
-    keyPem: exportKey(keys.privateKey),
-  }
-}
-
-function exportKey (key: CryptoKey): string {
-  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString()
-}
-
-function randomSerial (): string {
-  const bytes = randomBytes(16)
-  bytes[0] = (bytes[0] as number) & 0x7f
-  return bytes.toString('hex')
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
+  return { caPem: ca.caPem, ...await ca.issue(['localhost', '127.0.0.1']) }
 }

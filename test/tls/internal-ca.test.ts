@@ -40,3 +40,14 @@ t.test('leaf certificates: ECDSA P-256, serverAuth, one SAN, chain included', as
   const second = new X509Certificate((await ca.obtain('mta-sts.example.com')).certPem)
   t.not(second.serialNumber, leaf.serialNumber, 'random serials')
 })
+
+t.test('several names, IP addresses as IP SANs', async t => {
+  const dir = await tempDir(t)
+  const ca = await InternalCa.open({ store: new FileStore(dir), clock: systemClock, leafLifetime: 3600 })
+  const issued = await ca.issue(['localhost', '127.0.0.1', '::1'])
+  const leaf = new X509Certificate(issued.certPem)
+  t.equal(leaf.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1')
+  t.ok(leaf.checkIP('127.0.0.1'), 'valid for the address')
+  t.ok(leaf.checkHost('localhost'))
+  t.match(leaf.subject, 'CN=localhost')
+})
