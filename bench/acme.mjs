@@ -7,13 +7,12 @@
 // Results: a table on stdout and bench/results/acme.json. Exit status 1 when
 // any check or measurement failed.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
 import { formatAcme } from './lib/report.mjs'
-import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run } from './lib/proc.mjs'
+import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
 
 const USAGE = `usage: node bench/acme.mjs [options]   (run npm run build first)
   --tenants N          tenants to order certificates for (default 100; plus 1 load target)
@@ -51,24 +50,12 @@ const TENANTS = posInt('tenants', opts.tenants)
 const MAX_WAIT_MS = posInt('max-wait', opts['max-wait']) * 1000
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
-const failures = []
-const fail = (where, err) => {
-  const message = `${where}: ${err?.message ?? err}`
-  failures.push(message)
-  console.error(`bench: FAILED ${message}`)
-}
-const log = msg => console.error(`bench: ${msg}`)
+const { failures, fail, log } = runLog()
 
 installCleanup()
 const results = {
   meta: {
-    started_at: new Date().toISOString(),
-    argv: process.argv.slice(2),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpu_model: os.cpus()[0]?.model,
-    kernel: os.release(),
-    loadavg_start: loadAverage(),
+    ...runMeta(),
   },
   acme: null,
   failures,

@@ -15,14 +15,13 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
-import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, stopChild } from './lib/proc.mjs'
+import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, runLog, runMeta, stopChild } from './lib/proc.mjs'
 import {
   configYaml, expectedPolicy, fetchPolicy, POLICY_PATH, splitBundle, startService, tenantDomain, tenantHost, tlsParameters, waitReady,
 } from './lib/service.mjs'
@@ -85,26 +84,14 @@ const ACME_CONCURRENCY = opts['acme-concurrency'].split(',').map(s => posInt('ac
 const ACME_MAX_WAIT_MS = posInt('acme-max-wait', opts['acme-max-wait']) * 1000
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
-const failures = []
-const fail = (where, err) => {
-  const message = `${where}: ${err?.message ?? err}`
-  failures.push(message)
-  console.error(`bench: FAILED ${message}`)
-}
-const log = msg => console.error(`bench: ${msg}`)
+const { failures, fail, log } = runLog()
 
 installCleanup()
 
 const results = {
   meta: {
-    started_at: new Date().toISOString(),
-    argv: process.argv.slice(2),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpu_model: os.cpus()[0]?.model,
-    kernel: os.release(),
+    ...runMeta(),
     wrk: { threads: THREADS, connections: CONNECTIONS, duration_s: DURATION, warmup_s: WARMUP, rounds: ROUNDS },
-    loadavg_start: loadAverage(),
     sizes: SIZES,
     max_wait_s: MAX_WAIT_MS / 1000,
   },

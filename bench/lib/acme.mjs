@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuSeconds, freePort, have, run, stopChild } from './proc.mjs'
 import { pebbleVersion, startPebble } from './pebble.mjs'
-import { DEFAULT_MX, MAX_AGE, expectedPolicy, fetchPolicy, POLICY_PATH, spawnService, tenantDomain, tenantHost, waitReady } from './service.mjs'
+import { expectedPolicy, fetchPolicy, POLICY_PATH, serviceYaml, spawnService, tenantDomain, tenantHost, waitReady } from './service.mjs'
 import { curlFetch, runWrk, wrkProblems } from './wrk.mjs'
 
 export const LOAD_DOMAIN = 'load.bench.example'
@@ -23,35 +23,22 @@ const IDLE_SETTLE_MS = 1000
 
 /** The service configuration: ACME issuer against Pebble, `domains` as tenants inheriting the defaults. */
 export function acmeConfigYaml ({ ports, storage, directoryUrl, caFile, concurrency, challenges, domains }) {
-  return [
-    'listen:',
-    `  https: { host: "127.0.0.1", port: ${ports.https} }`,
-    `  http: { host: "127.0.0.1", port: ${ports.http} }`,
-    `  ops: { host: "127.0.0.1", port: ${ports.ops} }`,
-    'log:',
-    '  level: info',
-    'certificates:',
-    '  issuer: acme',
-    `  storage: ${JSON.stringify(storage)}`,
-    '  acme:',
-    `    directory: ${directoryUrl}`,
-    '    email: hostmaster@bench.example',
-    '    terms_of_service_agreed: true',
-    `    ca_file: ${JSON.stringify(caFile)}`,
-    ...(concurrency === undefined ? [] : [`    concurrency: ${concurrency}`]),
-    ...(challenges === undefined ? [] : [`    challenges: [${challenges.join(', ')}]`]),
-    '    max_orders: 10000',
-    'defaults:',
-    '  mode: testing',
-    `  max_age: ${MAX_AGE}`,
-    `  mx: [${DEFAULT_MX.map(m => JSON.stringify(m)).join(', ')}]`,
-    // The set-up monitor would look the (made-up) tenant domains up in real DNS.
-    'check:',
-    '  monitor: { interval: 0 }',
-    'tenants:',
-    ...domains.map(d => `  ${d}:`),
-    '',
-  ].join('\n')
+  return serviceYaml({
+    ports,
+    certificates: [
+      '  issuer: acme',
+      `  storage: ${JSON.stringify(storage)}`,
+      '  acme:',
+      `    directory: ${directoryUrl}`,
+      '    email: hostmaster@bench.example',
+      '    terms_of_service_agreed: true',
+      `    ca_file: ${JSON.stringify(caFile)}`,
+      ...(concurrency === undefined ? [] : [`    concurrency: ${concurrency}`]),
+      ...(challenges === undefined ? [] : [`    challenges: [${challenges.join(', ')}]`]),
+      '    max_orders: 10000',
+    ],
+    tenants: domains.map(d => `  ${d}:`),
+  })
 }
 
 /** Install Debian's pebble (pebble + pebble-challtestsrv) if missing. */

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -159,4 +159,31 @@ export function cpuSeconds (pid) {
 /** 1-minute load average. */
 export function loadAverage () {
   try { return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) } catch { return undefined }
+}
+
+/** Failure bookkeeping of a benchmark run: `fail` records and prints, `log` prints progress (stderr). */
+export function runLog () {
+  const failures = []
+  return {
+    failures,
+    fail (where, err) {
+      const message = `${where}: ${err?.message ?? err}`
+      failures.push(message)
+      console.error(`bench: FAILED ${message}`)
+    },
+    log: msg => console.error(`bench: ${msg}`),
+  }
+}
+
+/** What a results file records about the machine and the invocation. */
+export function runMeta () {
+  return {
+    started_at: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    kernel: os.release(),
+    loadavg_start: loadAverage(),
+  }
 }

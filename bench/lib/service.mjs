@@ -18,11 +18,12 @@ export const tenantDomain = i => `t${i}.bench.example`
 export const tenantHost = i => `mta-sts.${tenantDomain(i)}`
 
 /**
- * The configuration file for `n` tenants (t1..tn), all inheriting the
- * defaults except those in `modes` (index -> mode).
+ * Configuration text every benchmark shares: loopback listeners on `ports`, the given
+ * `certificates` lines, default policy fields, the set-up monitor off (it would look the
+ * made-up tenant domains up in real DNS), and the `tenants` lines.
  */
-export function configYaml ({ n, ports, storage, modes = {} }) {
-  const parts = [
+export function serviceYaml ({ ports, certificates, tenants }) {
+  return [
     'listen:',
     `  https: { host: "127.0.0.1", port: ${ports.https} }`,
     `  http: { host: "127.0.0.1", port: ${ports.http} }`,
@@ -30,21 +31,27 @@ export function configYaml ({ n, ports, storage, modes = {} }) {
     'log:',
     '  level: info',
     'certificates:',
-    '  issuer: internal',
-    `  storage: ${JSON.stringify(storage)}`,
+    ...certificates,
     'defaults:',
     '  mode: testing',
     `  max_age: ${MAX_AGE}`,
     `  mx: [${DEFAULT_MX.map(m => JSON.stringify(m)).join(', ')}]`,
-    // The set-up monitor would look the (made-up) tenant domains up in real DNS.
     'check:',
     '  monitor: { interval: 0 }',
     'tenants:',
-  ]
-  for (let i = 1; i <= n; i++) {
-    parts.push(modes[i] ? `  ${tenantDomain(i)}: { mode: ${modes[i]} }` : `  ${tenantDomain(i)}:`)
-  }
-  return parts.join('\n') + '\n'
+    ...tenants,
+    '',
+  ].join('\n')
+}
+
+/**
+ * The configuration of a scale or throughput run: `n` tenants with the internal CA, all on the
+ * defaults except those in `modes` (index -> mode).
+ */
+export function configYaml ({ n, ports, storage, modes = {} }) {
+  const tenants = []
+  for (let i = 1; i <= n; i++) tenants.push(modes[i] ? `  ${tenantDomain(i)}: { mode: ${modes[i]} }` : `  ${tenantDomain(i)}:`)
+  return serviceYaml({ ports, certificates: ['  issuer: internal', `  storage: ${JSON.stringify(storage)}`], tenants })
 }
 
 /** The policy body RFC 8461 and the service's renderer prescribe, computed independently. */
