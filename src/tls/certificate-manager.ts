@@ -224,7 +224,7 @@ export class CertificateManager {
       if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) await this.#pollRenewalInfo(host, state, loaded)
       if (this.#renewAt(state, loaded).getTime() <= now) {
         if (issuer.onDemand) work.push(this.#ensure(host, true).catch(() => {}))
-        else this.#enqueue(host, true)
+        else this.#enqueue(host)
       }
     }
     await Promise.all(work)
@@ -278,15 +278,15 @@ export class CertificateManager {
     this.#opts.logger.debug({ event: 'ari_window', host, start: window.start.toISOString(), end: window.end.toISOString(), renew_at: new Date(at).toISOString() }, `renewal window for ${host}`)
   }
 
-  #enqueue (host: string, refresh = false): void {
+  #enqueue (host: string): void {
     const state = this.#states.get(host)
     if (!state || state.queued || state.pending || this.#closed) return
     state.queued = true
     this.#queue.push(host)
-    this.#pump(refresh)
+    this.#pump()
   }
 
-  #pump (refresh: boolean): void {
+  #pump (): void {
     const limit = this.#opts.concurrency ?? 2
     while (this.#running < limit && this.#queue.length > 0 && !this.#closed) {
       const host = this.#queue.shift() as string
@@ -294,9 +294,10 @@ export class CertificateManager {
       if (!state) continue
       state.queued = false
       this.#running++
-      this.#ensure(host, refresh || state.loaded !== undefined).catch(() => {}).finally(() => {
+      // A host with a certificate is queued for renewal: skip the store's copy, which is the one due.
+      this.#ensure(host, state.loaded !== undefined).catch(() => {}).finally(() => {
         this.#running--
-        this.#pump(false)
+        this.#pump()
       })
     }
   }
@@ -381,8 +382,10 @@ export class CertificateManager {
     try {
       const stored = await this.#fromStore(host)
       const previous = state.loaded
-      if (usable(stored) && stored.cert.fingerprint !== previous?.cert.fingerprint) return stored
-      if (usable(stored) && !state.ari?.renewAt) return stored
+      // Adopt the stored certificate when another instance renewed it meanwhile, or when it is not
+      // due; the CA's ARI window can make even a not-yet-due certificate due.
+      const renewedElsewhere = stored?.cert.fingerprint !== previous?.cert.fingerprint
+      if (usable(stored) && (renewedElsewhere || !state.ari?.renewAt)) return stored
       const started = Date.now()
       const renewing = previous !== undefined
       logger.info({ event: 'certificate_obtaining', host, issuer: issuer.name, renewal: renewing }, `${renewing ? 'renewing' : 'obtaining'} certificate for ${host}`)
