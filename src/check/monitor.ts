@@ -30,6 +30,7 @@ export class CheckMonitor {
   readonly #due = new Map<string, number>()
   readonly #running = new Set<string>()
   #timer: NodeJS.Timeout | undefined
+  #scheduled: TenantSnapshot | undefined
   #closed = false
 
   constructor (opts: MonitorOptions) {
@@ -58,10 +59,21 @@ export class CheckMonitor {
 
   #tick (): void {
     const now = Date.now()
-    const tenants = this.#opts.tenants().tenants
+    const snapshot = this.#opts.tenants()
+    // The tenant list only changes on reload: sync the schedule then, not on every tick.
+    if (snapshot !== this.#scheduled) this.#schedule(snapshot, now)
+    for (const tenant of snapshot.tenants) {
+      if (this.#closed || this.#running.size >= this.#opts.concurrency) return
+      if (this.#running.has(tenant.domain) || (this.#due.get(tenant.domain) ?? 0) > now) continue
+      this.#run(tenant)
+    }
+  }
+
+  #schedule (snapshot: TenantSnapshot, now: number): void {
+    this.#scheduled = snapshot
     const present = new Set<string>()
     const spread = Math.min(60_000, this.#opts.interval * 1000)
-    for (const tenant of tenants) {
+    for (const tenant of snapshot.tenants) {
       present.add(tenant.domain)
       if (!this.#due.has(tenant.domain)) this.#due.set(tenant.domain, now + Math.random() * spread)
     }
@@ -70,11 +82,6 @@ export class CheckMonitor {
         this.#due.delete(domain)
         this.#reports.delete(domain)
       }
-    }
-    for (const tenant of tenants) {
-      if (this.#closed || this.#running.size >= this.#opts.concurrency) return
-      if (this.#running.has(tenant.domain) || (this.#due.get(tenant.domain) ?? 0) > now) continue
-      this.#run(tenant)
     }
   }
 
