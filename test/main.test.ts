@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
@@ -114,11 +115,24 @@ t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exi
   const reload = await cli.waitFor(l => l.event === 'reload')
   t.equal(reload.reason, 'SIGHUP')
 
+  // A request whose headers are half sent when SIGTERM arrives is in flight for certain: it must
+  // still be answered once its last line arrives.
+  const slow = tlsConnect({ host: '127.0.0.1', port, servername: 'mta-sts.example.com', ca })
+  await once(slow, 'secureConnect')
+  slow.write('GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\n')
+  let slowResponse = ''
+  slow.on('data', (c: Buffer) => { slowResponse += c.toString() })
+  const slowEnded = once(slow, 'close')
   // A burst of requests; SIGTERM lands while they are in flight.
   const results = Array.from({ length: 40 }, () => httpsFetch(port, 'mta-sts.example.com', { ca }).then(r => r, (e: Error) => e))
   await Promise.race(results)
   const signalled = Date.now()
   cli.child.kill('SIGTERM')
+  await cli.waitFor(l => l.event === 'shutdown')
+  slow.write('Connection: close\r\n\r\n')
+  await slowEnded
+  t.match(slowResponse, /^HTTP\/1\.1 200 OK\r\n/, 'the half-sent request was answered after SIGTERM')
+  t.ok(slowResponse.endsWith(body), 'with the whole policy')
   const { code, signal } = await cli.exit
   const tookMs = Date.now() - signalled
   t.equal(code, 0, 'exit status 0')
