@@ -80,6 +80,8 @@ export interface FetchOptions {
   agent?: Agent | false
   minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
   maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+  /** OpenSSL cipher string (`DEFAULT@SECLEVEL=0` lets this client offer TLS 1.0/1.1). */
+  ciphers?: string
   ca?: string
 }
 
@@ -160,6 +162,7 @@ export function httpsFetch (port: number, host: string, opts: FetchOptions = {})
       agent: opts.agent ?? false,
       ...(opts.minVersion ? { minVersion: opts.minVersion } : {}),
       ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}),
+      ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
     }, res => {
       const socket = res.socket as TLSSocket
       const tlsVersion = socket.getProtocol?.() ?? null
