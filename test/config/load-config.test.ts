@@ -48,7 +48,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -217,14 +217,14 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'tenant with an invalid domain that is a scalar',
     yaml: 'tenants:\n  "bad domain.com": hello\n',
     errors: [
-      '2:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '2:21: tenants."bad domain.com" must be an object or null',
     ],
   },
   {
     name: 'invalid tenant domain: space',
     yaml: 'tenants:\n  "exa mple.com":\n' + MX,
-    errors: ['2:3: tenant domain "exa mple.com" must be a bare host name (no scheme, port, path or spaces)'],
+    errors: ['2:3: tenant domain "exa mple.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)'],
   },
   {
     name: 'invalid tenant domain: single label',
@@ -239,13 +239,13 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'invalid tenant domain: URL',
     yaml: 'tenants:\n  https://example.com:\n' + MX,
-    errors: ['2:3: tenant domain "https://example.com" must be a bare host name (no scheme, port, path or spaces)'],
+    errors: ['2:3: tenant domain "https://example.com" has invalid characters (":", "/"): it must be a bare host name (no scheme, port, path or spaces)'],
   },
   {
     name: 'tenant domain with a slash still locates its schema errors',
     yaml: 'tenants:\n  "a/b.com":\n    mode: bad\n' + MX,
     errors: [
-      '2:3: tenant domain "a/b.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "a/b.com" has invalid characters ("/"): it must be a bare host name (no scheme, port, path or spaces)',
       '3:11: tenants."a/b.com".mode must be one of enforce, testing, none (got "bad")',
     ],
   },
@@ -253,7 +253,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'an invalid tenant domain does not hide the errors in its body',
     yaml: 'tenants:\n  "bad domain.com":\n    mx: [a.*.b.net]\n',
     errors: [
-      '2:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '3:10: tenants."bad domain.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
     ],
   },
@@ -269,7 +269,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'an invalid tenant domain with issuer files still needs certificate files',
     yaml: 'certificates:\n  issuer: files\ntenants:\n  "a b.com":\n' + MX,
     errors: [
-      '4:3: tenant domain "a b.com" must be a bare host name (no scheme, port, path or spaces)',
+      '4:3: tenant domain "a b.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '4:3: tenant "a b.com" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)',
     ],
   },
@@ -406,7 +406,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'invalid dns.target entries',
     yaml: 'dns:\n  target: ["bad host", "-x.example.com", 1.2.3]\ntenants:\n  example.com:\n' + MX,
     errors: [
-      '2:12: dns.target "bad host" must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:12: dns.target "bad host" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
       '2:24: dns.target "-x.example.com" has an invalid label "-x" (letters, digits and inner hyphens only) (use a host name (CNAME) or an IP address (A/AAAA))',
       '2:42: dns.target "1.2.3" looks like an IP address, not a domain (use a host name (CNAME) or an IP address (A/AAAA))',
     ],
@@ -430,7 +430,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'dns.target: one invalid host name beside an address',
     yaml: 'dns:\n  target: [192.0.2.1, "bad host"]\ntenants:\n  example.com:\n' + MX,
     errors: [
-      '2:23: dns.target "bad host" must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:23: dns.target "bad host" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
     ],
   },
   {
@@ -447,19 +447,39 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     ],
   },
   {
-    name: 'alias to an undefined anchor',
+    name: 'alias to an undefined anchor is located at the alias',
     yaml: 'tenants: *nope\n',
-    errors: ['1:1: YAML error: Unresolved alias (the anchor must be set before the alias): nope'],
+    errors: ['1:10: YAML alias "*nope" names no anchor defined before it (define &nope earlier in the file, or quote the value if it is not an alias)'],
   },
   {
-    name: 'alias error after comments is located at the document start',
+    name: 'alias error after comments is located at the alias',
     yaml: '# config\n\ntenants: *nope\n',
-    errors: ['3:1: YAML error: Unresolved alias (the anchor must be set before the alias): nope'],
+    errors: ['3:10: YAML alias "*nope" names no anchor defined before it (define &nope earlier in the file, or quote the value if it is not an alias)'],
   },
   {
-    name: 'alias bomb',
-    yaml: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\ntenants: {example.com: {mx: [a.example.com]}}\n',
-    errors: ['1:1: YAML error: Excessive alias count indicates a resource exhaustion attack'],
+    name: 'alias bomb: stopped at the alias that crosses the expansion limit, before conversion',
+    yaml: 'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
+      ['b', 'c', 'd', 'e', 'f', 'g'].map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]\n`).join('') +
+      'tenants: {example.com: {mx: [a.example.com]}}\n',
+    errors: ['6:36: YAML aliases expand to 1012328 nodes up to here, over the limit of 1000000 (write a list shared by most tenants once, in defaults.mx, or raise limits.alias_nodes (now 1000000, default 1000000))'],
+  },
+  {
+    name: 'alias bomb under a lower limits.alias_nodes',
+    yaml: 'limits: {alias_nodes: 100}\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\ntenants: {example.com: {mx: [a.example.com]}}\n',
+    errors: ['3:44: YAML aliases expand to 110 nodes up to here, over the limit of 100 (write a list shared by most tenants once, in defaults.mx, or raise limits.alias_nodes (now 100, default 1000000))'],
+  },
+  {
+    name: 'an unquoted wildcard mx pattern is an alias: located at its own line, with a hint to quote it',
+    yaml: '# comment\n# comment\n# comment\ntenants:\n  example.com:\n    mode: testing\n    mx: [*.*.example.com]\n  example.org:\n    mx:\n      - *.mx.example.net\n',
+    errors: [
+      '7:10: YAML alias "*.*.example.com" names no anchor defined before it (a value starting with * is read as an alias: quote it, e.g. "*.*.example.com")',
+      '10:9: YAML alias "*.mx.example.net" names no anchor defined before it (a value starting with * is read as an alias: quote it, e.g. "*.mx.example.net")',
+    ],
+  },
+  {
+    name: 'an alias inside the node it repeats',
+    yaml: 'tenants: &t\n  example.com: {mx: [mx.example.com]}\n  example.org: *t\n',
+    errors: ['3:16: YAML alias "*t" stands inside the node it repeats (an endless value)'],
   },
   {
     name: 'an empty value is located at its key',
@@ -499,7 +519,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'alias that resolves to a list where a map is required',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
       '2:10: tenants must be an object',
     ],
   },
@@ -545,13 +565,13 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '6:12: defaults.max_age must be between 0 and 31557600 (got -1) (max_age is in seconds: 86400 is one day, 604800 one week)',
     '9:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)',
     '10:9: tenants."example.com".mx must be a list (write a list, e.g. mx: [value] or one "- value" per line)',
-    '11:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+    '11:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
     '12:10: tenants."bad domain.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
     '13:3: tenant "Example.COM." duplicates "example.com" (both are example.com) (first defined at line 8)',
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
@@ -607,7 +627,7 @@ t.test('warnings', async t => {
   })
   t.test('tenant starting with mta-sts. that is also an invalid domain', async t => {
     const result = parseConfig('certificates:\n  issuer: internal\ntenants:\n  "mta-sts.bad domain.com":\n' + MX, FILE)
-    t.same(errorsOf(result), ['4:3: tenant domain "mta-sts.bad domain.com" must be a bare host name (no scheme, port, path or spaces)'])
+    t.same(errorsOf(result), ['4:3: tenant domain "mta-sts.bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)'])
     t.same(warningsOf(result), ['4:3: tenant "mta-sts.bad domain.com" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant> (did you mean "bad domain.com"?)'])
   })
   t.test('missing issuer', async t => {
