@@ -223,7 +223,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
       seen.set(domain.value, earlier ?? key)
       const long = tooLongTenantName(domain.value)
       if (long !== undefined) {
-        errors.push(problem(at, `tenant domain "${key}" is too long: ${long.slice(0, long.indexOf('.') + 1)}${domain.value} would be ${long.length} characters, over the DNS limit of ${MAX_DNS_NAME}`, `a tenant domain may have at most ${MAX_DNS_NAME - '_smtp._tls.'.length} characters`, true))
+        errors.push(problem(at, `tenant domain "${key}" is too long: ${long} would be ${long.length} characters, over the DNS limit of ${MAX_DNS_NAME}`, `a tenant domain may have at most ${MAX_DNS_NAME - '_smtp._tls.'.length} characters`, true))
       }
     }
     const name = domain.ok ? domain.value : key
