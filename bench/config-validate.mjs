@@ -40,6 +40,9 @@ const CASES = {
   'mx-20000-same': () => head + `  example.com:\n    mx:\n${'      - mx.example.net\n'.repeat(20000)}`,
   // Just under the default per-tenant limit.
   'mx-1000': () => head + `  example.com:\n    mx:\n${mxList(1000).map(m => `      - ${m}\n`).join('')}`,
+  // 20,000 tenants sharing one 2-entry mx list by alias (yaml's own alias lookup is quadratic).
+  'alias-20000-tenants': () => head + '  t.example.com: {mx: &s [a.example.net, b.example.net]}\n' +
+    Array.from({ length: 20000 }, (_, i) => `  t${i}.example.com: {mx: *s}\n`).join(''),
   // The product's scale: 100,000 tenants on the defaults.
   'tenants-100000': () => head + Array.from({ length: 100000 }, (_, i) => `  t${i}.example.com:\n`).join(''),
 }
