@@ -1,12 +1,17 @@
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { Ajv } from 'ajv'
-import { isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { normalizeMxPattern } from '../policy/mx-pattern.js'
+import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
+import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
+import { decodeConfigText } from './decode-config-text.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
-import { normalizeDomain } from './normalize-domain.js'
+import { normalizeDomain, type DomainResult } from './normalize-domain.js'
+import { resolveAliases } from './resolve-aliases.js'
 import { configSchema } from './schema.js'
+import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
 import type { AcmeSettings, ChallengeType, CheckSettings, Config, ConfigProblem, IssuerName, ListenAddress, PolicyMode, Tenant } from './types.js'
 import { YamlLocator } from './yaml-locator.js'
 
@@ -40,17 +45,43 @@ const ONE_WEEK = 604800
 const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true })
 const validateSchema = ajv.compile(configSchema)
 
-/** Read, parse, validate and normalise the configuration file at `file`. */
-export async function loadConfig (file: string): Promise<ConfigResult> {
+/** Options of {@link loadConfig}. */
+export interface LoadOptions {
+  /** File-size limit in bytes; default: {@link MAX_CONFIG_BYTES_ENV} from `env`, else 16 MiB. */
+  readonly maxFileBytes?: number
+  /** Where {@link MAX_CONFIG_BYTES_ENV} is read (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Read, parse, validate and normalise the configuration file at `file`. The
+ * size is checked before the file is read, and the bytes must be UTF-8.
+ */
+export async function loadConfig (file: string, options: LoadOptions = {}): Promise<ConfigResult> {
   const path = resolve(file)
-  let text: string
+  const fail = (message: string, hint?: string, line = 0, column = 0): ConfigResult =>
+    ({ ok: false, errors: [{ file: path, line, column, message, ...(hint ? { hint } : {}) }], warnings: [] })
+  const limit = options.maxFileBytes === undefined ? maxConfigBytes(options.env) : { ok: true as const, value: options.maxFileBytes }
+  if (!limit.ok) return fail(`cannot check the configuration file's size: ${limit.reason}`, 'unset it (default 16 MiB) or set a number of bytes')
+  let bytes: Buffer
   try {
-    text = await readFile(path, 'utf8')
+    const handle = await open(path, 'r')
+    try {
+      const { size } = await handle.stat()
+      // Checked again after reading: the file may grow in between.
+      bytes = size > limit.value ? Buffer.alloc(0) : await handle.readFile()
+      if (size > limit.value || bytes.length > limit.value) {
+        return fail(`the configuration file is ${Math.max(size, bytes.length)} bytes, over the limit of ${limit.value}`, `raise it with the environment variable ${MAX_CONFIG_BYTES_ENV}=<bytes>`)
+      }
+    } finally {
+      await handle.close()
+    }
   } catch (err) {
-    const problem = { file: path, line: 0, column: 0, message: `cannot read the configuration file: ${(err as Error).message}` }
-    return { ok: false, errors: [problem], warnings: [] }
+    return fail(`cannot read the configuration file: ${(err as Error).message}`)
   }
-  return parseConfig(text, path)
+  const decoded = decodeConfigText(bytes)
+  if (!decoded.ok) return fail(decoded.message, decoded.hint, decoded.line, decoded.column)
+  return parseConfig(decoded.text, path)
 }
 
 /** Formats a problem as `file:line:column: message (hint)`. */
@@ -94,6 +125,7 @@ interface RawConfig {
     expiry_warning_days?: number
     monitor?: { interval?: number; concurrency?: number }
   }
+  limits?: unknown
   defaults?: RawTenant
   tenants?: Record<string, RawTenant | null>
 }
@@ -124,11 +156,24 @@ export function parseConfig (text: string, file: string): ConfigResult {
   }
   if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings }
 
+  // Limits are checked on the parsed document, before the work they bound: no conversion of an
+  // alias bomb, no schema run over a million tenants.
+  const limits = configLimits(doc)
+  // Every alias starts with "*": most files have none, and skip the walk.
+  for (const p of text.includes('*') ? resolveAliases(doc, limits.aliasNodes) : []) {
+    errors.push({ file, ...locator.at(p.offset), message: p.message, ...(p.hint ? { hint: p.hint } : {}) })
+  }
+  const tenantsNode = doc.get('tenants', true)
+  if (isMap(tenantsNode) && tenantsNode.items.length > limits.tenants) {
+    errors.push(problem(['tenants'], `${tenantsNode.items.length} tenants, over the limit of ${limits.tenants}`, raiseHint('tenants', limits), true))
+  }
+  if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings }
+
   let raw: RawConfig
   try {
-    raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as RawConfig
+    // resolveAliases replaced every alias by its (bounded) target: no alias is left to count.
+    raw = (doc.toJS({ maxAliasCount: -1 }) ?? {}) as RawConfig
   } catch (err) {
-    // Unresolved aliases and alias bombs surface only when the document is converted.
     errors.push({ file, ...locator.locate([]), message: `YAML error: ${(err as Error).message.split('\n')[0]}` })
     return { ok: false, errors, warnings }
   }
@@ -146,7 +191,8 @@ export function parseConfig (text: string, file: string): ConfigResult {
 
   const configDir = dirname(file)
   const defaults = isObject(raw.defaults) ? raw.defaults : {}
-  const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], errors, warnings, problem)
+  const mxLists: MxLists = { limits, patterns: new Map(), errors, warnings, problem }
+  const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], mxLists)
   const issuer: IssuerName = raw.certificates?.issuer ?? 'internal'
   if (raw.certificates?.issuer === undefined) {
     warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: acme (or files) for production'))
@@ -175,6 +221,10 @@ export function parseConfig (text: string, file: string): ConfigResult {
         errors.push(problem(at, `tenant "${key}" duplicates "${earlier}" (both are ${domain.value})`, `first defined at line ${first.line}`, true))
       }
       seen.set(domain.value, earlier ?? key)
+      const long = tooLongTenantName(domain.value)
+      if (long !== undefined) {
+        errors.push(problem(at, `tenant domain "${key}" is too long: ${long} would be ${long.length} characters, over the DNS limit of ${MAX_DNS_NAME}`, `a tenant domain may have at most ${MAX_DNS_NAME - '_smtp._tls.'.length} characters`, true))
+      }
     }
     const name = domain.ok ? domain.value : key
     if (name.startsWith('mta-sts.')) {
@@ -184,7 +234,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
     const t: RawTenant = value ?? {}
     const mode = t.mode ?? defaults.mode ?? CONFIG_DEFAULTS.mode
     const maxAge = t.max_age ?? defaults.max_age ?? CONFIG_DEFAULTS.maxAge
-    const mx = Array.isArray(t.mx) ? normalizeMxList(t.mx, [...at, 'mx'], errors, warnings, problem) : defaultMx
+    const mx = Array.isArray(t.mx) ? normalizeMxList(t.mx, [...at, 'mx'], mxLists) : defaultMx
     if (mx.length === 0 && t.mx === undefined) {
       errors.push(problem(at, `tenant "${key}" has no mx patterns`, 'add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants', true))
     }
@@ -200,6 +250,10 @@ export function parseConfig (text: string, file: string): ConfigResult {
       if (issuer !== 'files') warnings.push(problem([...at, 'certificate'], `tenant "${key}" names certificate files, but the issuer is ${issuer}: they are ignored`, 'set certificates.issuer: files', true))
     } else if (issuer === 'files' && filesDirectory === undefined) {
       errors.push(problem(at, `tenant "${key}" has no certificate files`, 'add certificate: {cert, key} to the tenant or set certificates.files.directory', true))
+    }
+    const policyBytes = renderPolicy({ mode, mx, maxAge }).length
+    if (policyBytes > MAX_POLICY_BYTES) {
+      errors.push(problem(at, `tenant "${key}" has a policy of ${policyBytes} bytes, over the ${MAX_POLICY_BYTES}-byte (64 KiB) limit`, 'senders such as Postfix and mox stop reading at 64 KiB: use fewer mx patterns, e.g. one wildcard (*.mx.example.net) for many hosts', true))
     }
     if (!domain.ok) continue
     tenants.push(Object.freeze({
@@ -293,27 +347,46 @@ function acmeSettings (raw: RawAcme, configDir: string): AcmeSettings {
   })
 }
 
-function normalizeMxList (
-  list: unknown[],
-  at: string[],
-  errors: ConfigProblem[],
-  warnings: ConfigProblem[],
-  problem: (path: string[], message: string, hint?: string) => ConfigProblem,
-): string[] {
+/** What normalising the mx lists of one file shares. */
+interface MxLists {
+  readonly limits: ConfigLimits
+  /** Patterns already normalised: tenants sharing a list (defaults, YAML aliases) repeat the same ones. */
+  readonly patterns: Map<string, DomainResult>
+  readonly errors: ConfigProblem[]
+  readonly warnings: ConfigProblem[]
+  readonly problem: (path: string[], message: string, hint?: string, atKey?: boolean) => ConfigProblem
+}
+
+function normalizeMxList (list: unknown[], at: string[], ctx: MxLists): string[] {
   const out: string[] = []
+  if (list.length > ctx.limits.mxPerTenant) {
+    ctx.errors.push(ctx.problem(at, `${describePath(at)} has ${list.length} patterns, over the limit of ${ctx.limits.mxPerTenant}`, `use wildcard patterns (*.mx.example.net), or ${raiseHint('mxPerTenant', ctx.limits)}`, true))
+    return out
+  }
+  const seen = new Set<string>()
   list.forEach((item, i) => {
     if (typeof item !== 'string') return
-    const pattern = normalizeMxPattern(item)
+    let pattern = ctx.patterns.get(item)
+    if (pattern === undefined) {
+      pattern = normalizeMxPattern(item)
+      ctx.patterns.set(item, pattern)
+    }
     const where = [...at, String(i)]
     if (!pattern.ok) {
-      errors.push(problem(where, `${describePath(at)} pattern "${item}" ${pattern.reason}`))
-    } else if (out.includes(pattern.value)) {
-      warnings.push(problem(where, `${describePath(at)} lists "${pattern.value}" twice; the duplicate is dropped`))
+      ctx.errors.push(ctx.problem(where, `${describePath(at)} pattern "${item}" ${pattern.reason}`))
+    } else if (seen.has(pattern.value)) {
+      ctx.warnings.push(ctx.problem(where, `${describePath(at)} lists "${pattern.value}" twice; the duplicate is dropped`))
     } else {
+      seen.add(pattern.value)
       out.push(pattern.value)
     }
   })
   return out
+}
+
+/** How to raise one limit, naming its key and default. */
+function raiseHint (field: keyof ConfigLimits, limits: ConfigLimits): string {
+  return `raise limits.${LIMIT_KEYS[field]} (now ${limits[field]}, default ${DEFAULT_LIMITS[field]})`
 }
 
 /** Offsets of keys that repeat an earlier key of the same mapping (linear in the document size). */

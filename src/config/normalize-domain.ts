@@ -14,8 +14,13 @@ export function normalizeDomain (input: string): DomainResult {
   let name = input.trim()
   if (name.endsWith('.')) name = name.slice(0, -1)
   if (name === '') return { ok: false, reason: 'is empty' }
+  // Characters first: "../../etc" is a path, not a name with an empty label.
+  const invalid = name.match(/[\s/:@\\]/g)
+  if (invalid) {
+    const chars = [...new Set(invalid)].map(c => JSON.stringify(c)).join(', ')
+    return { ok: false, reason: `has invalid characters (${chars}): it must be a bare host name (no scheme, port, path or spaces)` }
+  }
   if (name.includes('..')) return { ok: false, reason: 'has an empty label' }
-  if (/[\s/:@]/.test(name)) return { ok: false, reason: 'must be a bare host name (no scheme, port, path or spaces)' }
   // domainToASCII lower-cases and applies UTS-46; it returns '' for names it cannot map.
   // eslint-disable-next-line no-control-regex
   const ascii = /^[\x00-\x7f]*$/.test(name) ? name.toLowerCase() : domainToASCII(name)

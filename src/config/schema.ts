@@ -66,7 +66,8 @@ export const configSchema = {
               required: ['kid', 'hmac_key'],
               properties: { kid: { type: 'string', minLength: 1 }, hmac_key: { type: 'string', pattern: '^[A-Za-z0-9_=-]+$' } },
             },
-            challenges: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['tls-alpn-01', 'http-01'] } },
+            // Typed items let ajv check uniqueItems with a hash (linear) instead of comparing every pair.
+            challenges: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['tls-alpn-01', 'http-01'] } },
             key_type: { enum: ['ecdsa-p256', 'rsa-2048'] },
             ca_file: { type: 'string', minLength: 1 },
             concurrency: { type: 'integer', minimum: 1, maximum: 16 },
@@ -101,6 +102,15 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { target: { type: 'array', items: { type: 'string', minLength: 1 } } },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        tenants: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+        mx_per_tenant: { type: 'integer', minimum: 1, maximum: 100_000 },
+        alias_nodes: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+      },
     },
     defaults: {
       type: 'object',

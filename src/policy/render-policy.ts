@@ -19,3 +19,9 @@ export function renderPolicy (policy: PolicyFields): string {
   lines.push(`max_age: ${policy.maxAge}`)
   return lines.join('\r\n') + '\r\n'
 }
+
+/**
+ * The largest policy body senders read: Postfix's MTA-STS resolver and mox
+ * stop at 64 KiB, so a longer policy is a configuration error.
+ */
+export const MAX_POLICY_BYTES = 64 * 1024

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { validateCommand } from '../../src/cli/validate.js'
@@ -45,4 +46,23 @@ t.test('a missing file: exit 1 naming the file', async t => {
   t.equal(io.out(), '')
   t.match(io.err(), new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:0:0: cannot read the configuration file: ENOENT`))
   t.match(io.err(), /\n1 error\(s\): configuration is invalid\n$/)
+})
+
+t.test('issue 7.8: an unquoted wildcard points at its own line; UTF-16 and path-like domains are named', async t => {
+  const star = await writeTempFile(t, 'star.yaml', '# provider config\n# tenants below\ncertificates: {issuer: internal}\ntenants:\n  example.com:\n    mx: [*.*.example.com]\n')
+  let io = captureIo()
+  t.equal(await validateCommand(star, io), 1)
+  t.equal(io.err(), `error: ${star}:6:10: YAML alias "*.*.example.com" names no anchor defined before it (a value starting with * is read as an alias: quote it, e.g. "*.*.example.com")\n1 error(s): configuration is invalid\n`)
+
+  const text = 'certificates: {issuer: internal}\ntenants:\n  example.com: {mx: [mx.example.com]}\n'
+  const utf16 = await writeTempFile(t, 'utf16.yaml', '')
+  await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]))
+  io = captureIo()
+  t.equal(await validateCommand(utf16, io), 1)
+  t.equal(io.err(), `error: ${utf16}:1:1: the configuration file is UTF-16 (little-endian) text, not UTF-8 (save the file as UTF-8, e.g. iconv -f <encoding> -t UTF-8 FILE > FILE.utf8)\n1 error(s): configuration is invalid\n`)
+
+  const dots = await writeTempFile(t, 'dots.yaml', 'certificates: {issuer: internal}\ntenants:\n  ../../etc: {mx: [mx.example.com]}\n')
+  io = captureIo()
+  t.equal(await validateCommand(dots, io), 1)
+  t.equal(io.err(), `error: ${dots}:3:3: tenant domain "../../etc" has invalid characters ("/"): it must be a bare host name (no scheme, port, path or spaces)\n1 error(s): configuration is invalid\n`)
 })

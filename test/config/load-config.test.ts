@@ -2,8 +2,10 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { CONFIG_DEFAULTS, formatProblem, loadConfig, parseConfig, type ConfigResult } from '../../src/config/load-config.js'
+import { DEFAULT_LIMITS } from '../../src/config/config-limits.js'
 import { configSchema } from '../../src/config/schema.js'
-import type { Config, ConfigProblem } from '../../src/config/types.js'
+import type { Config, ConfigProblem, Tenant } from '../../src/config/types.js'
+import { renderPolicy } from '../../src/policy/render-policy.js'
 import { tempDir } from '../helpers/fixtures.js'
 
 const FILE = '/etc/mta-sts/config.yaml'
@@ -48,7 +50,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -217,14 +219,14 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'tenant with an invalid domain that is a scalar',
     yaml: 'tenants:\n  "bad domain.com": hello\n',
     errors: [
-      '2:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '2:21: tenants."bad domain.com" must be an object or null',
     ],
   },
   {
     name: 'invalid tenant domain: space',
     yaml: 'tenants:\n  "exa mple.com":\n' + MX,
-    errors: ['2:3: tenant domain "exa mple.com" must be a bare host name (no scheme, port, path or spaces)'],
+    errors: ['2:3: tenant domain "exa mple.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)'],
   },
   {
     name: 'invalid tenant domain: single label',
@@ -239,13 +241,13 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'invalid tenant domain: URL',
     yaml: 'tenants:\n  https://example.com:\n' + MX,
-    errors: ['2:3: tenant domain "https://example.com" must be a bare host name (no scheme, port, path or spaces)'],
+    errors: ['2:3: tenant domain "https://example.com" has invalid characters (":", "/"): it must be a bare host name (no scheme, port, path or spaces)'],
   },
   {
     name: 'tenant domain with a slash still locates its schema errors',
     yaml: 'tenants:\n  "a/b.com":\n    mode: bad\n' + MX,
     errors: [
-      '2:3: tenant domain "a/b.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "a/b.com" has invalid characters ("/"): it must be a bare host name (no scheme, port, path or spaces)',
       '3:11: tenants."a/b.com".mode must be one of enforce, testing, none (got "bad")',
     ],
   },
@@ -253,7 +255,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'an invalid tenant domain does not hide the errors in its body',
     yaml: 'tenants:\n  "bad domain.com":\n    mx: [a.*.b.net]\n',
     errors: [
-      '2:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+      '2:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '3:10: tenants."bad domain.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
     ],
   },
@@ -269,7 +271,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'an invalid tenant domain with issuer files still needs certificate files',
     yaml: 'certificates:\n  issuer: files\ntenants:\n  "a b.com":\n' + MX,
     errors: [
-      '4:3: tenant domain "a b.com" must be a bare host name (no scheme, port, path or spaces)',
+      '4:3: tenant domain "a b.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
       '4:3: tenant "a b.com" has no certificate files (add certificate: {cert, key} to the tenant or set certificates.files.directory)',
     ],
   },
@@ -406,7 +408,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'invalid dns.target entries',
     yaml: 'dns:\n  target: ["bad host", "-x.example.com", 1.2.3]\ntenants:\n  example.com:\n' + MX,
     errors: [
-      '2:12: dns.target "bad host" must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:12: dns.target "bad host" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
       '2:24: dns.target "-x.example.com" has an invalid label "-x" (letters, digits and inner hyphens only) (use a host name (CNAME) or an IP address (A/AAAA))',
       '2:42: dns.target "1.2.3" looks like an IP address, not a domain (use a host name (CNAME) or an IP address (A/AAAA))',
     ],
@@ -430,7 +432,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'dns.target: one invalid host name beside an address',
     yaml: 'dns:\n  target: [192.0.2.1, "bad host"]\ntenants:\n  example.com:\n' + MX,
     errors: [
-      '2:23: dns.target "bad host" must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
+      '2:23: dns.target "bad host" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces) (use a host name (CNAME) or an IP address (A/AAAA))',
     ],
   },
   {
@@ -447,19 +449,39 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     ],
   },
   {
-    name: 'alias to an undefined anchor',
+    name: 'alias to an undefined anchor is located at the alias',
     yaml: 'tenants: *nope\n',
-    errors: ['1:1: YAML error: Unresolved alias (the anchor must be set before the alias): nope'],
+    errors: ['1:10: YAML alias "*nope" names no anchor defined before it (define &nope earlier in the file, or quote the value if it is not an alias)'],
   },
   {
-    name: 'alias error after comments is located at the document start',
+    name: 'alias error after comments is located at the alias',
     yaml: '# config\n\ntenants: *nope\n',
-    errors: ['3:1: YAML error: Unresolved alias (the anchor must be set before the alias): nope'],
+    errors: ['3:10: YAML alias "*nope" names no anchor defined before it (define &nope earlier in the file, or quote the value if it is not an alias)'],
   },
   {
-    name: 'alias bomb',
-    yaml: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\ntenants: {example.com: {mx: [a.example.com]}}\n',
-    errors: ['1:1: YAML error: Excessive alias count indicates a resource exhaustion attack'],
+    name: 'alias bomb: stopped at the alias that crosses the expansion limit, before conversion',
+    yaml: 'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
+      ['b', 'c', 'd', 'e', 'f', 'g'].map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]\n`).join('') +
+      'tenants: {example.com: {mx: [a.example.com]}}\n',
+    errors: ['6:36: YAML aliases expand to 1012328 nodes up to here, over the limit of 1000000 (write a list shared by most tenants once, in defaults.mx, or raise limits.alias_nodes (now 1000000, default 1000000))'],
+  },
+  {
+    name: 'alias bomb under a lower limits.alias_nodes',
+    yaml: 'limits: {alias_nodes: 100}\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\ntenants: {example.com: {mx: [a.example.com]}}\n',
+    errors: ['3:44: YAML aliases expand to 110 nodes up to here, over the limit of 100 (write a list shared by most tenants once, in defaults.mx, or raise limits.alias_nodes (now 100, default 1000000))'],
+  },
+  {
+    name: 'an unquoted wildcard mx pattern is an alias: located at its own line, with a hint to quote it',
+    yaml: '# comment\n# comment\n# comment\ntenants:\n  example.com:\n    mode: testing\n    mx: [*.*.example.com]\n  example.org:\n    mx:\n      - *.mx.example.net\n',
+    errors: [
+      '7:10: YAML alias "*.*.example.com" names no anchor defined before it (a value starting with * is read as an alias: quote it, e.g. "*.*.example.com")',
+      '10:9: YAML alias "*.mx.example.net" names no anchor defined before it (a value starting with * is read as an alias: quote it, e.g. "*.mx.example.net")',
+    ],
+  },
+  {
+    name: 'an alias inside the node it repeats',
+    yaml: 'tenants: &t\n  example.com: {mx: [mx.example.com]}\n  example.org: *t\n',
+    errors: ['3:16: YAML alias "*t" stands inside the node it repeats (an endless value)'],
   },
   {
     name: 'an empty value is located at its key',
@@ -496,11 +518,11 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     ],
   },
   {
-    name: 'alias that resolves to a list where a map is required',
+    name: 'alias that resolves to a list where a map is required: located at the list it repeats',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
-      '2:10: tenants must be an object',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
+      '1:7: tenants must be an object',
     ],
   },
 ]
@@ -545,13 +567,13 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '6:12: defaults.max_age must be between 0 and 31557600 (got -1) (max_age is in seconds: 86400 is one day, 604800 one week)',
     '9:11: tenants."example.com".mode must be one of enforce, testing, none (got "enforcing") (did you mean "enforce"?)',
     '10:9: tenants."example.com".mx must be a list (write a list, e.g. mx: [value] or one "- value" per line)',
-    '11:3: tenant domain "bad domain.com" must be a bare host name (no scheme, port, path or spaces)',
+    '11:3: tenant domain "bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)',
     '12:10: tenants."bad domain.com".mx pattern "a.*.b.net" may only use a wildcard as the whole left-most label ("*.example.net")',
     '13:3: tenant "Example.COM." duplicates "example.com" (both are example.com) (first defined at line 8)',
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
@@ -607,7 +629,7 @@ t.test('warnings', async t => {
   })
   t.test('tenant starting with mta-sts. that is also an invalid domain', async t => {
     const result = parseConfig('certificates:\n  issuer: internal\ntenants:\n  "mta-sts.bad domain.com":\n' + MX, FILE)
-    t.same(errorsOf(result), ['4:3: tenant domain "mta-sts.bad domain.com" must be a bare host name (no scheme, port, path or spaces)'])
+    t.same(errorsOf(result), ['4:3: tenant domain "mta-sts.bad domain.com" has invalid characters (" "): it must be a bare host name (no scheme, port, path or spaces)'])
     t.same(warningsOf(result), ['4:3: tenant "mta-sts.bad domain.com" starts with mta-sts.: tenants are mail domains, and the service answers on mta-sts.<tenant> (did you mean "bad domain.com"?)'])
   })
   t.test('missing issuer', async t => {
@@ -888,5 +910,127 @@ t.test('loadConfig', async t => {
     const result = await loadConfig(dir)
     t.equal(result.ok, false)
     if (!result.ok) t.match(result.errors[0]?.message, /^cannot read the configuration file: EISDIR/)
+  })
+})
+
+/** `n` distinct mx host names. */
+const mxNames = (n: number, prefix = 'mx'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}.example.net`)
+
+t.test('limits (issue 7.3)', async t => {
+  t.test('a tenant with 20,000 mx entries is refused by limits.mx_per_tenant, at its mx key', async t => {
+    const yaml = `tenants:\n  example.com:\n    mx:\n${mxNames(20000).map(m => `      - ${m}\n`).join('')}`
+    t.same(errorsOf(parseConfig(yaml, FILE)), [
+      '3:5: tenants."example.com".mx has 20000 patterns, over the limit of 1000 (use wildcard patterns (*.mx.example.net), or raise limits.mx_per_tenant (now 1000, default 1000))',
+    ])
+  })
+  t.test('1,000 mx entries are within the default limit; a lower limit applies to defaults.mx too', async t => {
+    const list = `[${mxNames(1000, 'm').join(', ')}]`
+    t.equal(ok(parseConfig(`tenants:\n  example.com:\n    mx: ${list}\n`, FILE)).tenants[0]?.mx.length, 1000)
+    t.same(errorsOf(parseConfig('limits: {mx_per_tenant: 2}\ndefaults:\n  mx: [a.example.net, b.example.net, c.example.net]\ntenants:\n  example.com:\n  example.org: {mx: [a.example.net, b.example.net]}\n', FILE)), [
+      '3:3: defaults.mx has 3 patterns, over the limit of 2 (use wildcard patterns (*.mx.example.net), or raise limits.mx_per_tenant (now 2, default 1000))',
+      '5:3: tenant "example.com" has no mx patterns (add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants)',
+    ])
+  })
+  t.test('99 aliases of one 5,000-entry mx list: each tenant refused at its own line, nothing converted past the limit', async t => {
+    const yaml = `tenants:\n  t0.example.com:\n    mx: &a [${mxNames(5000).join(', ')}]\n` +
+      Array.from({ length: 99 }, (_, i) => `  t${i + 1}.example.com: {mx: *a}\n`).join('')
+    const errors = errorsOf(parseConfig(yaml, FILE))
+    t.equal(errors.length, 100)
+    t.equal(errors[0], '3:5: tenants."t0.example.com".mx has 5000 patterns, over the limit of 1000 (use wildcard patterns (*.mx.example.net), or raise limits.mx_per_tenant (now 1000, default 1000))')
+    t.match(errors[99], /^102:21: tenants."t99.example.com".mx has 5000 patterns, over the limit of 1000/)
+  })
+  t.test('tenants sharing an mx list by alias: same result as written out; values located where the alias points', async t => {
+    const yaml = 'tenants:\n  a.example.com:\n    mx: &shared [mx.example.net, "*.mx.example.net", MX.example.net]\n  b.example.com: {mode: enforce, mx: *shared}\n'
+    const config = ok(parseConfig(yaml, FILE))
+    t.same(config.tenants.map(x => x.mx), [['mx.example.net', '*.mx.example.net'], ['mx.example.net', '*.mx.example.net']])
+    t.same(warningsOf(parseConfig(yaml, FILE)).filter(w => w.includes('twice')), [
+      '3:54: tenants."a.example.com".mx lists "mx.example.net" twice; the duplicate is dropped',
+      '3:54: tenants."b.example.com".mx lists "mx.example.net" twice; the duplicate is dropped',
+    ])
+  })
+  t.test('limits.tenants: the count is refused at the tenants key before any tenant is validated', async t => {
+    const yaml = 'limits:\n  tenants: 2\ntenants:\n  a.example.com: {mode: bad}\n  b.example.com:\n  c.example.com:\n'
+    t.same(errorsOf(parseConfig(yaml, FILE)), ['3:1: 3 tenants, over the limit of 2 (raise limits.tenants (now 2, default 200000))'])
+    t.ok(DEFAULT_LIMITS.tenants >= 100000, 'the default allows the 100,000 tenants the product is built for')
+  })
+  t.test('the limits section is validated like the rest', async t => {
+    t.same(errorsOf(parseConfig('limits: {tenant: 5, mx_per_tenant: 0, alias_nodes: x}\ntenants:\n  example.com:\n' + MX, FILE)), [
+      '1:10: unknown key "tenant" in limits (did you mean "tenants"?)',
+      '1:36: limits.mx_per_tenant must be between 1 and 100000 (got 0)',
+      '1:52: limits.alias_nodes must be an integer',
+    ])
+  })
+  t.test('a policy body over 64 KiB is an error at the tenant, naming its size; exactly 64 KiB is served', async t => {
+    // 48 bytes of version, mode and max_age lines, then "mx: <name>\r\n" per pattern.
+    const names = (bytes: number): string[] => {
+      const out: string[] = []
+      let left = bytes - 48
+      for (let i = 0; left > 0; i++) {
+        const size = Math.min(left, 66) // 60-character names, the last one shorter
+        out.push(`m${i}.`.padEnd(size - 6 - 4, 'x') + '.net')
+        left -= size
+      }
+      return out
+    }
+    const yaml = (bytes: number): string => `tenants:\n  example.com:\n    mx: [${names(bytes).join(', ')}]\n`
+    const fits = ok(parseConfig(yaml(65536), FILE))
+    t.equal(Buffer.byteLength(renderPolicy(fits.tenants[0] as Tenant)), 65536)
+    t.same(errorsOf(parseConfig(yaml(65537), FILE)), [
+      '2:3: tenant "example.com" has a policy of 65537 bytes, over the 65536-byte (64 KiB) limit (senders such as Postfix and mox stop reading at 64 KiB: use fewer mx patterns, e.g. one wildcard (*.mx.example.net) for many hosts)',
+    ])
+    // The issue's 118,938-byte policy, with limits.mx_per_tenant raised so that its 1,802 mx lines pass.
+    t.same(errorsOf(parseConfig(`limits: {mx_per_tenant: 5000}\n${yaml(118938)}`, FILE)).map(e => e.slice(0, 60)), ['3:3: tenant "example.com" has a policy of 118938 bytes, over'])
+  })
+  t.test('a tenant domain whose mta-sts., _mta-sts. or _smtp._tls. name would exceed 253 characters', async t => {
+    const domain = (length: number): string => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), ''].join('.') + 'd'.repeat(length - 196) + '.com'
+    t.equal(domain(242).length, 242)
+    ok(parseConfig(`tenants:\n  ${domain(242)}:\n` + MX, FILE))
+    t.same(errorsOf(parseConfig(`tenants:\n  example.com:\n${MX}  ${domain(243)}:\n` + MX, FILE)), [
+      `4:3: tenant domain "${domain(243)}" is too long: _smtp._tls.${domain(243)} would be 254 characters, over the DNS limit of 253 (a tenant domain may have at most 242 characters)`,
+    ])
+    t.same(errorsOf(parseConfig(`tenants:\n  ${domain(250)}:\n` + MX, FILE)), [
+      `2:3: tenant domain "${domain(250)}" is too long: mta-sts.${domain(250)} would be 258 characters, over the DNS limit of 253 (a tenant domain may have at most 242 characters)`,
+    ])
+  })
+  t.test('"../../etc" is reported for its characters, not as an empty label', async t => {
+    t.same(errorsOf(parseConfig('tenants:\n  ../../etc:\n' + MX, FILE)), [
+      '2:3: tenant domain "../../etc" has invalid characters ("/"): it must be a bare host name (no scheme, port, path or spaces)',
+    ])
+  })
+})
+
+t.test('loadConfig: file size and encoding (issue 7.3, 7.8)', async t => {
+  const VALID = 'tenants:\n  example.com:\n' + MX
+  t.test('a file over the size limit is refused before it is read, naming the limit and how to raise it', async t => {
+    const file = join(await tempDir(t), 'big.yaml')
+    await writeFile(file, VALID)
+    const size = Buffer.byteLength(VALID)
+    const message = `the configuration file is ${size} bytes, over the limit of ${size - 1}`
+    const hint = 'raise it with the environment variable MTA_STS_MAX_CONFIG_BYTES=<bytes>'
+    t.same(await loadConfig(file, { maxFileBytes: size - 1 }), { ok: false, errors: [{ file, line: 0, column: 0, message, hint }], warnings: [] })
+    t.same(await loadConfig(file, { env: { MTA_STS_MAX_CONFIG_BYTES: String(size - 1) } }), { ok: false, errors: [{ file, line: 0, column: 0, message, hint }], warnings: [] })
+    ok(await loadConfig(file, { env: { MTA_STS_MAX_CONFIG_BYTES: String(size) } }))
+    ok(await loadConfig(file, { maxFileBytes: size }))
+    const bad = await loadConfig(file, { env: { MTA_STS_MAX_CONFIG_BYTES: '1e6' } })
+    t.same(bad.ok ? [] : bad.errors.map(formatProblem), [`${file}:0:0: cannot check the configuration file's size: MTA_STS_MAX_CONFIG_BYTES="1e6" is not a positive number of bytes (unset it (default 16 MiB) or set a number of bytes)`])
+  })
+  t.test('UTF-16, UTF-32 and Latin-1 files are named as such', async t => {
+    const dir = await tempDir(t)
+    const cases: [string, Buffer, string][] = [
+      ['utf16le-bom', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(VALID, 'utf16le')]), '1:1: the configuration file is UTF-16 (little-endian) text, not UTF-8'],
+      ['utf16be-bom', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(VALID, 'utf16le').swap16()]), '1:1: the configuration file is UTF-16 (big-endian) text, not UTF-8'],
+      ['utf16le', Buffer.from(VALID, 'utf16le'), '1:1: the configuration file contains NUL bytes: it looks like UTF-16 (little-endian) or UTF-32 text, not UTF-8'],
+      ['utf32le-bom', Buffer.from([0xff, 0xfe, 0, 0, 0x74, 0, 0, 0]), '1:1: the configuration file is UTF-32 (little-endian) text, not UTF-8'],
+      ['latin1', Buffer.from('tenants:\n  example.com: # café\n' + MX, 'latin1'), '2:21: the configuration file is not valid UTF-8 (Latin-1 or another legacy encoding?)'],
+    ]
+    for (const [name, bytes, expected] of cases) {
+      const file = join(dir, `${name}.yaml`)
+      await writeFile(file, bytes)
+      const result = await loadConfig(file)
+      t.same(result.ok ? [] : result.errors.map(formatProblem), [`${file}:${expected} (save the file as UTF-8, e.g. iconv -f <encoding> -t UTF-8 FILE > FILE.utf8)`], name)
+    }
+    const bom = join(dir, 'utf8-bom.yaml')
+    await writeFile(bom, '\uFEFF' + VALID)
+    ok(await loadConfig(bom))
   })
 })

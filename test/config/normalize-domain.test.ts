@@ -13,3 +13,9 @@ t.test('rejects what cannot be a domain', async t => {
     t.equal(result.ok, false, `${JSON.stringify(bad)} is rejected`)
   }
 })
+
+t.test('characters that cannot be in a host name are named before labels are checked', async t => {
+  t.same(normalizeDomain('../../etc'), { ok: false, reason: 'has invalid characters ("/"): it must be a bare host name (no scheme, port, path or spaces)' })
+  t.same(normalizeDomain('..\\..\\etc'), { ok: false, reason: 'has invalid characters ("\\\\"): it must be a bare host name (no scheme, port, path or spaces)' })
+  t.same(normalizeDomain('a..b.com'), { ok: false, reason: 'has an empty label' })
+})

@@ -30,7 +30,7 @@ t.test('normalizeMxPattern rejects misplaced wildcards and bad names', async t =
     ['*.com', 'needs at least two labels (like example.com)'],
     ['mx', 'needs at least two labels (like example.com)'],
     ['192.0.2.1', 'looks like an IP address, not a domain'],
-    ['mx.example.com:25', 'must be a bare host name (no scheme, port, path or spaces)'],
+    ['mx.example.com:25', 'has invalid characters (":"): it must be a bare host name (no scheme, port, path or spaces)'],
   ]
   for (const [input, reason] of table) t.same(normalizeMxPattern(input), { ok: false, reason }, input)
 })
