@@ -7,6 +7,7 @@ import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
 import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
 import { decodeConfigText } from './decode-config-text.js'
+import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { normalizeDomain, type DomainResult } from './normalize-domain.js'
 import { resolveAliases } from './resolve-aliases.js'
@@ -140,6 +141,12 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const lines = new LineCounter()
   // yaml's own uniqueKeys check compares each key with every earlier one (quadratic: minutes at
   // 100,000 tenants); duplicateKeys() finds the same with one Set per mapping.
+  const deep = flowNestingTooDeep(text)
+  if (deep !== undefined) {
+    const line = text.slice(0, deep.offset).split('\n').length
+    const column = deep.offset - text.lastIndexOf('\n', deep.offset - 1)
+    return { ok: false, errors: [{ file, line, column, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`, hint: 'a configuration needs about 5; check for unbalanced [ or {' }], warnings }
+  }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false })
   const locator = new YamlLocator(doc, lines)
   const problem = (path: string[], message: string, hint?: string, atKey = false): ConfigProblem => ({
@@ -149,6 +156,13 @@ export function parseConfig (text: string, file: string): ConfigResult {
   for (const e of doc.errors) {
     const { line, col } = lines.linePos(e.pos[0])
     errors.push({ file, line, column: col, message: `YAML syntax error: ${e.message.split('\n')[0]}` })
+  }
+  // Before anything converts or recursively visits the document: a key that is a collection,
+  // or thousands of levels of nesting, would cost minutes and gigabytes there.
+  const structure = structureProblems(doc, lines)
+  if (structure.length > 0) {
+    for (const p of structure) errors.push({ file, ...p })
+    return { ok: false, errors: sortProblems(errors), warnings }
   }
   for (const offset of duplicateKeys(doc)) {
     const { line, col } = lines.linePos(offset)
@@ -396,7 +410,8 @@ function duplicateKeys (doc: Document): number[] {
     Map (_key, map) {
       const seen = new Set<string>()
       for (const pair of map.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+        // Collection keys were refused by structureProblems().
+        const key = isScalar(pair.key) ? String(pair.key.value) : ''
         if (seen.has(key) && isNode(pair.key) && pair.key.range) out.push(pair.key.range[0])
         seen.add(key)
       }
