@@ -56,7 +56,7 @@ export interface DomainReport {
   readonly results: readonly CheckResult[]
   /** Worst status of all results. */
   readonly status: CheckStatus
-  /** Safe to switch to (or stay in) `mode: enforce`: no failure, and MX coverage and MX TLS pass. */
+  /** Safe to switch to (or stay in) `mode: enforce`: no failure (every MX covered) and no MX TLS warning. */
   readonly readyForEnforce: boolean
   /** Why not ready (empty when ready). */
   readonly reasons: readonly string[]
