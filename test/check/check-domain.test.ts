@@ -18,6 +18,7 @@ function context (): CheckContext {
     httpsPort: 443,
     smtpPort: 25,
     expiryWarningDays: 14,
+    managedCertificates: true,
     now: () => new Date('2026-11-28T00:00:00Z'),
   }
 }
