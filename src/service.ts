@@ -131,7 +131,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
 
   const settings = config.check
   if (settings.monitor.interval > 0) {
-    const context = await checkContextFactory(settings, () => clock.now())
+    const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: issuer.managed, renewalPlan: host => manager.renewal(host) })
     monitor = new CheckMonitor({
       interval: settings.monitor.interval,
       concurrency: settings.monitor.concurrency,

@@ -1,16 +1,27 @@
 import { readFile } from 'node:fs/promises'
 import type { CheckSettings } from '../config/types.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
+import type { RenewalPlan } from '../tls/certificate-manager.js'
 import { createResolver } from './dns-resolver.js'
 import type { CheckContext } from './types.js'
 
+/** What the check context factory needs besides the `check` settings. */
+export interface CheckContextOptions {
+  /** This service issues and renews the tenant hosts' certificates (issuer `acme` or `internal`). */
+  readonly managedCertificates: boolean
+  /** The certificate manager's renewal plan for a host (`serve` passes its manager's). */
+  readonly renewalPlan?: (host: string) => RenewalPlan | undefined
+  /** DNS servers overriding the configured ones (the CLI's --resolver). */
+  readonly resolvers?: readonly string[]
+}
+
 /**
  * Build, once, what every check of every tenant shares (the resolver, the
- * extra CA) from the `check` settings; returns the per-tenant context maker.
- * `resolvers` overrides the configured DNS servers (the CLI's --resolver).
+ * extra CA, what is known about certificates) from the `check` settings;
+ * returns the per-tenant context maker.
  */
-export async function checkContextFactory (settings: CheckSettings, now: () => Date, resolvers?: readonly string[]): Promise<(tenant: TenantEntry) => CheckContext> {
-  const resolver = createResolver({ servers: [...(resolvers ?? settings.resolvers)], timeoutMs: settings.timeoutMs })
+export async function checkContextFactory (settings: CheckSettings, now: () => Date, opts: CheckContextOptions): Promise<(tenant: TenantEntry) => CheckContext> {
+  const resolver = createResolver({ servers: [...(opts.resolvers ?? settings.resolvers)], timeoutMs: settings.timeoutMs })
   const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, 'utf8')
   return tenant => ({
     tenant,
@@ -20,6 +31,8 @@ export async function checkContextFactory (settings: CheckSettings, now: () => D
     smtpPort: settings.smtpPort,
     ...(ca === undefined ? {} : { ca }),
     expiryWarningDays: settings.expiryWarningDays,
+    managedCertificates: opts.managedCertificates,
+    ...(opts.renewalPlan === undefined ? {} : { renewalPlan: opts.renewalPlan }),
     now,
   })
 }

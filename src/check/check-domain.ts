@@ -7,10 +7,15 @@ export function worst (a: CheckStatus, b: CheckStatus): CheckStatus {
   return RANK[b] > RANK[a] ? b : a
 }
 
-/** Results that decide whether enforce is safe: every MX covered by the policy and offering good TLS. */
+/**
+ * Results that decide whether enforce is safe: any failure (an MX not covered
+ * by the policy is one) and any MX TLS warning. The MX coverage check's only
+ * warning, a pattern matching no MX host, is harmless under enforce: senders
+ * only refuse MX hosts that no pattern covers.
+ */
 function blocksEnforce (result: CheckResult): boolean {
   if (result.status === 'fail') return true
-  return result.status === 'warn' && (result.id === 'mx-coverage' || result.id.startsWith('mx-tls'))
+  return result.status === 'warn' && result.id.startsWith('mx-tls')
 }
 
 /**

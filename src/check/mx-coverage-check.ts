@@ -8,7 +8,8 @@ const NAME = 'MX coverage'
 /**
  * Check that every MX host of the domain matches one of the policy's `mx`
  * patterns (RFC 8461 section 4.1): an uncovered MX fails, since `enforce`
- * makes senders refuse to deliver to it; a pattern matching no MX warns.
+ * makes senders refuse to deliver to it; a pattern matching no MX only warns
+ * (it does not block enforce).
  */
 export const mxCoverageCheck: Check = async ctx => {
   const { tenant } = ctx
@@ -39,7 +40,7 @@ export const mxCoverageCheck: Check = async ctx => {
     return result('fail', `enforce would make senders refuse mail to ${uncovered.join(', ')}: not matched by any mx pattern`, `add mx: ${uncovered.join(', ')} to the tenant's policy (or fix the MX records)`, details)
   }
   if (unusedPatterns.length > 0) {
-    return result('warn', `mx pattern(s) ${unusedPatterns.join(', ')} match no MX host of ${tenant.domain}`, `remove ${unusedPatterns.join(', ')} from the tenant's mx list once no longer needed`, details)
+    return result('warn', `mx pattern(s) ${unusedPatterns.join(', ')} match no MX host of ${tenant.domain} (harmless: every MX host is covered)`, `remove ${unusedPatterns.join(', ')} from the tenant's mx list, unless MX hosts it covers are about to be added`, details)
   }
   return result('pass', `all ${mx.length} MX host(s) are covered by the policy`, undefined, details)
 }

@@ -2,6 +2,7 @@ import { request, type RequestOptions } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { rootCertificates, type TLSSocket } from 'node:tls'
 import { dnsErrorCode, isNoRecords, withTimeout } from './dns-resolver.js'
+import { policyCertificateExpiry } from './policy-certificate-expiry.js'
 import { parsePolicy } from './policy-parse.js'
 import type { Check, CheckContext, CheckResult } from './types.js'
 
@@ -13,7 +14,7 @@ export const MAX_POLICY_BYTES = 64 * 1024
 
 /** What one HTTPS GET of the policy gave: a response read in full, or why there is none. */
 export type PolicyFetch =
-  | { ok: true; status: number; location?: string; contentType?: string; body: Buffer; tlsVersion: string; certExpires: Date; certNames: string | undefined }
+  | { ok: true; status: number; location?: string; contentType?: string; body: Buffer; tlsVersion: string; certIssued: Date; certExpires: Date; certFingerprint: string; certNames: string | undefined }
   | { ok: false; kind: 'timeout' | 'too-large' | 'tls' | 'connect'; code: string; message: string }
 
 /** Options of {@link fetchPolicy}. */
@@ -67,7 +68,9 @@ export function fetchPolicy (opts: FetchPolicyOptions): Promise<PolicyFetch> {
         ...(res.headers.location === undefined ? {} : { location: res.headers.location }),
         ...(res.headers['content-type'] === undefined ? {} : { contentType: res.headers['content-type'] }),
         tlsVersion: socket.getProtocol() as string,
+        certIssued: new Date(peer.valid_from),
         certExpires: new Date(peer.valid_to),
+        certFingerprint: peer.fingerprint256,
         certNames: peer.subjectaltname,
       }
       const tooLarge = (): void => finish({ ok: false, kind: 'too-large', code: 'ETOOLARGE', message: `the body is larger than ${MAX_POLICY_BYTES} bytes` })
@@ -174,9 +177,10 @@ export const policyCheck: Check = async ctx => {
     return result('fail', `the policy host serves a different policy than this service (is ${host} pointed elsewhere?)`, pointHint, { ...parseDetails, differences })
   }
   const expires = fetched.certExpires
-  const daysLeft = Math.floor((expires.getTime() - ctx.now().getTime()) / 86400_000)
-  if (daysLeft < ctx.expiryWarningDays) {
-    return result('warn', `the certificate of ${host} expires in ${daysLeft} day(s) (${expires.toISOString()})`, `renew the certificate of ${host}`, parseDetails)
-  }
-  return result('pass', `serves the policy (mode ${parsed.policy.mode}, max_age ${parsed.policy.maxAge}) over ${fetched.tlsVersion}; certificate valid until ${expires.toISOString()}`, undefined, parseDetails)
+  const cert = { notBefore: fetched.certIssued, notAfter: expires, fingerprint: fetched.certFingerprint }
+  const plan = ctx.renewalPlan?.(host)
+  const expiry = policyCertificateExpiry(host, cert, { managed: ctx.managedCertificates, now: ctx.now(), ...(plan === undefined ? {} : { plan }) })
+  const expiryDetails = { ...parseDetails, ...(expiry.renewAt === undefined ? {} : { certRenewAt: expiry.renewAt.toISOString() }) }
+  if (expiry.warn) return result('warn', expiry.reason, expiry.hint, expiryDetails)
+  return result('pass', `serves the policy (mode ${parsed.policy.mode}, max_age ${parsed.policy.maxAge}) over ${fetched.tlsVersion}; certificate valid until ${expires.toISOString()}`, undefined, expiryDetails)
 }

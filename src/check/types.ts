@@ -1,4 +1,5 @@
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
+import type { RenewalPlan } from '../tls/certificate-manager.js'
 
 /** Outcome of one check: `warn` does not break mail today but needs a look; `fail` does or will. */
 export type CheckStatus = 'pass' | 'warn' | 'fail'
@@ -42,6 +43,14 @@ export interface CheckContext {
   readonly ca?: string
   /** An MX certificate expiring within this many days is a warning. */
   readonly expiryWarningDays: number
+  /**
+   * Whether this service issues and renews the tenant hosts' certificates
+   * (issuer `acme` or `internal`): the policy host's certificate then warns
+   * only past its renewal point, otherwise within 7 days of expiry.
+   */
+  readonly managedCertificates: boolean
+  /** The certificate manager's renewal plan for a host (inside `serve`; the CLI has none). */
+  readonly renewalPlan?: (host: string) => RenewalPlan | undefined
   readonly now: () => Date
 }
 
@@ -56,7 +65,7 @@ export interface DomainReport {
   readonly results: readonly CheckResult[]
   /** Worst status of all results. */
   readonly status: CheckStatus
-  /** Safe to switch to (or stay in) `mode: enforce`: no failure, and MX coverage and MX TLS pass. */
+  /** Safe to switch to (or stay in) `mode: enforce`: no failure (every MX covered) and no MX TLS warning. */
   readonly readyForEnforce: boolean
   /** Why not ready (empty when ready). */
   readonly reasons: readonly string[]

@@ -43,7 +43,12 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
     }
     wanted.push(tenant)
   }
-  const context = await checkContextFactory(config.check, () => new Date(), opts.resolvers)
+  // Without the serving process's manager, a managed certificate's renewal point is computed from
+  // the certificate presented (a third of its lifetime left), as the manager computes it.
+  const context = await checkContextFactory(config.check, () => new Date(), {
+    managedCertificates: config.certificates.issuer !== 'files',
+    resolvers: opts.resolvers,
+  })
   const reports = await checkDomains(wanted, tenant => checkDomain(context(tenant), ALL_CHECKS), config.check.concurrency)
   io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
   return exitCode(reports)

@@ -31,6 +31,16 @@ export interface CertificateManagerOptions {
   readonly concurrency?: number
 }
 
+/** When the manager will replace the certificate it serves for a host (see {@link CertificateManager.renewal}). */
+export interface RenewalPlan {
+  /** SHA-256 fingerprint of the certificate served now (`AA:BB:...`, as Node formats it). */
+  readonly fingerprint: string
+  /** Its renewal point: a third of the lifetime left (minus jitter), or inside the CA's ARI window. */
+  readonly renewAt: Date
+  /** Why the last attempt failed, while failing. */
+  readonly lastError?: string
+}
+
 /** What the manager knows about one host, for the status page and metrics. */
 export interface CertificateStatus {
   readonly host: string
@@ -177,6 +187,18 @@ export class CertificateManager {
   /** Expiry of every loaded certificate, for the metrics gauges. */
   * expiries (): Iterable<{ host: string; notAfter: Date }> {
     for (const [host, state] of this.#states) if (state.loaded) yield { host, notAfter: state.loaded.cert.notAfter }
+  }
+
+  /**
+   * The renewal plan of the certificate served for `host`, for the set-up
+   * check: undefined when none is loaded, and for unmanaged issuers (the
+   * operator renews those files).
+   */
+  renewal (host: string): RenewalPlan | undefined {
+    const state = this.#states.get(host)
+    const loaded = state?.loaded
+    if (!state || !loaded || !this.#opts.issuer.managed) return undefined
+    return { fingerprint: loaded.cert.fingerprint, renewAt: this.#renewAt(state, loaded), ...(state.lastError === undefined ? {} : { lastError: state.lastError }) }
   }
 
   /** Start the periodic check (and, for queued issuers, one right away). */

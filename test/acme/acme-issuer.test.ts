@@ -1,6 +1,8 @@
 import { createPrivateKey, createHmac, X509Certificate } from 'node:crypto'
 import { createServer } from 'node:net'
 import { PassThrough } from 'node:stream'
+import 'reflect-metadata'
+import * as x509 from '@peculiar/x509'
 import * as acme from 'acme-client'
 import t from 'tap'
 import { AcmeIssuer } from '../../src/acme/acme-issuer.js'
@@ -361,9 +363,16 @@ t.test('replaces: the ARI id of the certificate being renewed when the CA offers
   const old = await certifiedKey(withAri)
   const a = makeIssuer(t, withAri).issuer
   await a.obtain(HOST, { replaces: old })
-  const id = ariCertId(old.certPem)
-  t.ok(id)
-  t.same(withAri.payloads('/new-order')[0], { identifiers: [{ type: 'dns', value: HOST }], replaces: id })
+  // RFC 9773: base64url(AKI keyIdentifier) "." base64url(DER serial), derived here independently:
+  // the AKI is the issuing CA's SKI, and the fake's serials need no leading zero byte.
+  const caSki = new x509.X509Certificate(withAri.caPem).getExtension(x509.SubjectKeyIdentifierExtension)!.keyId
+  const serial = new X509Certificate(old.certPem).serialNumber
+  const id = `${Buffer.from(caSki, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`
+  t.match(id, /^[\w-]{27}\.[\w-]{22}$/, '20-byte key id, 16-byte serial')
+  t.equal(ariCertId(old.certPem), id)
+  const order = withAri.payloads('/new-order')[0]
+  t.equal(order?.replaces, id, 'the new order names the certificate being renewed')
+  t.same(order, { identifiers: [{ type: 'dns', value: HOST }], replaces: id })
   await a.obtain(HOST)
   t.notOk('replaces' in (withAri.payloads('/new-order')[1] ?? {}), 'not for a first certificate')
 

@@ -18,6 +18,7 @@ function context (): CheckContext {
     httpsPort: 443,
     smtpPort: 25,
     expiryWarningDays: 14,
+    managedCertificates: true,
     now: () => new Date('2026-11-28T00:00:00Z'),
   }
 }
@@ -35,8 +36,10 @@ t.test('verdict: ready only without failures and with MX coverage and MX TLS pas
   t.ok(Object.isFrozen(ready))
   const mxWarn = await run([result('mx-tls:mx.example.com', 'warn'), result('mx-coverage', 'pass')])
   t.same(mxWarn.reasons, ['MX-TLS:MX.EXAMPLE.COM: mx-tls:mx.example.com is warn'], 'an MX TLS warning blocks enforce')
-  const coverageWarn = await run([result('mx-coverage', 'warn')])
-  t.equal(coverageWarn.readyForEnforce, false)
+  const coverageWarn = await run([result('mx-coverage', 'warn'), result('mx-tls:mx.example.com', 'pass')])
+  t.match(coverageWarn, { status: 'warn', readyForEnforce: true, reasons: [] }, 'an unused mx pattern (the coverage check\'s only warning) does not block enforce')
+  const coverageFail = await run([result('mx-coverage', 'fail')])
+  t.same(coverageFail.reasons, ['MX-COVERAGE: mx-coverage is fail'], 'an uncovered MX blocks enforce')
   const failed = await run([result('sts-txt', 'fail'), result('policy', 'pass')])
   t.match(failed, { status: 'fail', readyForEnforce: false, reasons: ['STS-TXT: sts-txt is fail'] })
 })

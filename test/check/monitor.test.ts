@@ -1,5 +1,7 @@
 import t from 'tap'
-import type { Check, CheckResult } from '../../src/check/types.js'
+import { policyCheck } from '../../src/check/policy-check.js'
+import type { Check, CheckContext, CheckResult } from '../../src/check/types.js'
+import { startDnsServer } from '../helpers/dns-server.js'
 import { preamble, replaceFile, startService, tempDir } from '../helpers/service-harness.js'
 
 const tenants = (extra = ''): string => `tenants:
@@ -52,4 +54,29 @@ t.test('without the monitor, /checks says so', async t => {
   const h = await startService(t, tenants())
   t.same(JSON.parse((await h.get('ops', '/checks')).body.toString()), { monitor: false, domains: [] })
   t.equal(h.service.monitor, undefined)
+})
+
+t.test('in serve, the policy check knows the manager\'s renewal plan: the internal CA\'s 7-day certificate does not warn', async t => {
+  const dns = await startDnsServer(t, { 'mta-sts.example.com': { A: ['127.0.0.1'] } })
+  const dir = await tempDir(t)
+  // check.expiry_warning_days stays at its default (14 days, more than the leaf lifetime).
+  const head = preamble(dir).replace('monitor: { interval: 0 }', `monitor: { interval: 1 }\n  resolvers: ["${dns.address}"]`)
+  let listening: (v: { port: number; ca: string }) => void = () => {}
+  const started = new Promise<{ port: number; ca: string }>(resolve => { listening = resolve })
+  const seen: CheckContext[] = []
+  // The listener's port is only known once it listens: the real policy check, pointed at it.
+  const policy: Check = async ctx => {
+    const { port, ca } = await started
+    seen.push(ctx)
+    return policyCheck({ ...ctx, httpsPort: port, ca })
+  }
+  const h = await startService(t, head + 'tenants:\n  example.com:\n    mx: [mx.example.com]\n', { raw: true, deps: { checks: [['policy', policy]], monitorTickMs: 20 } })
+  listening({ port: h.addresses.https.port, ca: h.caPem })
+  const first = await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.com', 10_000)
+  t.match(first, { status: 'pass', ready_for_enforce: true, reasons: [] })
+  const ctx = seen[0]!
+  t.equal(ctx.managedCertificates, true, 'the internal CA is managed')
+  const plan = ctx.renewalPlan?.('mta-sts.example.com')
+  t.same(plan, h.service.certificates.renewal('mta-sts.example.com'), 'the plan is the manager\'s')
+  t.ok(plan && plan.renewAt.getTime() > Date.now(), 'not due yet')
 })

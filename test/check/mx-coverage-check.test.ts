@@ -1,5 +1,6 @@
 import t from 'tap'
 import { mxCoverageCheck } from '../../src/check/mx-coverage-check.js'
+import { checkDomain } from '../../src/check/check-domain.js'
 import { startDnsServer } from '../helpers/dns-server.js'
 import { checkContext, tenantEntry } from './tenant-fixture.js'
 
@@ -24,7 +25,23 @@ t.test('an MX not covered fails', async t => {
 t.test('a pattern matching no MX warns', async t => {
   const dns = await startDnsServer(t, { 'example.com': { MX: [{ exchange: 'mx1.example.com', priority: 10 }] } })
   const [r] = await mxCoverageCheck(checkContext(dns.address, { tenant }))
-  t.match(r, { status: 'warn', reason: /\*\.mx\.example\.net match no MX host/, details: { unusedPatterns: ['*.mx.example.net'] } })
+  t.match(r, {
+    status: 'warn',
+    reason: /^mx pattern\(s\) \*\.mx\.example\.net match no MX host of example\.com \(harmless: every MX host is covered\)$/,
+    hint: /^remove \*\.mx\.example\.net from the tenant's mx list, unless MX hosts it covers are about to be added$/,
+    details: { unusedPatterns: ['*.mx.example.net'], uncovered: [] },
+  })
+})
+
+t.test('an unused pattern alone does not block enforce; an uncovered MX does', async t => {
+  const dns = await startDnsServer(t, {
+    'example.com': { MX: [{ exchange: 'mx1.example.com', priority: 10 }] },
+    'example.org': { MX: [{ exchange: 'mx1.example.com', priority: 10 }, { exchange: 'backup.example.org', priority: 20 }] },
+  })
+  const unused = await checkDomain(checkContext(dns.address, { tenant }), [['mx-coverage', mxCoverageCheck]])
+  t.match(unused, { status: 'warn', readyForEnforce: true, reasons: [] })
+  const uncovered = await checkDomain(checkContext(dns.address, { tenant: tenantEntry({ domain: 'example.org', mx: ['mx1.example.com'] }) }), [['mx-coverage', mxCoverageCheck]])
+  t.match(uncovered, { status: 'fail', readyForEnforce: false, reasons: [/^MX coverage: enforce would make senders refuse mail to backup\.example\.org/] })
 })
 
 t.test('null MX fails: the domain accepts no mail', async t => {

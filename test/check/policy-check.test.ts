@@ -16,6 +16,7 @@ interface Teardown {
 }
 
 const HOST = 'mta-sts.example.com'
+const DAY = 86_400_000
 const TENANTS = `
 tenants:
   example.com:
@@ -58,14 +59,14 @@ function servePolicy (body: Buffer | string = tenant.body, type: string | null =
 
 async function contextFor (t: Teardown, port: number, over: Partial<CheckContext> = {}): Promise<CheckContext> {
   const dns = await startDnsServer(t, { [HOST]: { A: ['127.0.0.1'] } })
-  return checkContext(dns.address, { tenant, httpsPort: port, ca: ca.caPem, timeoutMs: 2000, expiryWarningDays: 0, ...over })
+  return checkContext(dns.address, { tenant, httpsPort: port, ca: ca.caPem, timeoutMs: 2000, ...over })
 }
 
 t.test('passes against the real service', async t => {
   const h = await startService(t, TENANTS)
   const served = h.service.holder.snapshot.byHost.get(HOST)!
   const dns = await startDnsServer(t, { [HOST]: { CNAME: 'policy.operator.example' }, 'policy.operator.example': { A: ['127.0.0.1'] } })
-  const ctx = checkContext(dns.address, { tenant: served, httpsPort: h.addresses.https.port, ca: h.caPem, expiryWarningDays: 0 })
+  const ctx = checkContext(dns.address, { tenant: served, httpsPort: h.addresses.https.port, ca: h.caPem })
   const [r] = await policyCheck(ctx)
   t.match(r, {
     id: 'policy',
@@ -76,8 +77,81 @@ t.test('passes against the real service', async t => {
   t.notOk(r?.hint)
   t.type(r?.details?.certExpires, 'string')
 
-  const [soon] = await policyCheck({ ...ctx, expiryWarningDays: 1000 })
-  t.match(soon, { status: 'warn', reason: /expires in \d+ day\(s\)/, hint: `renew the certificate of ${HOST}` })
+  const [mxSetting] = await policyCheck({ ...ctx, expiryWarningDays: 1000 })
+  t.equal(mxSetting?.status, 'pass', 'check.expiry_warning_days is for MX certificates, not the policy host')
+})
+
+/** The certificate `h` serves for HOST (as presented in a handshake) and the manager's plan for it. */
+async function servedCertificate (h: Awaited<ReturnType<typeof startService>>): Promise<{ notBefore: Date; notAfter: Date; fingerprint: string; renewAt: Date }> {
+  const { peer } = await h.fetch(HOST)
+  const plan = h.service.certificates.renewal(HOST)!
+  if (peer?.fingerprint256 !== plan.fingerprint) throw new Error('the manager plans for another certificate than the one served')
+  return { notBefore: new Date(peer.valid_from), notAfter: new Date(peer.valid_to), fingerprint: plan.fingerprint, renewAt: plan.renewAt }
+}
+
+t.test('managed certificates (internal-CA demo, 7-day leaves) warn only past their renewal point', async t => {
+  const h = await startService(t, TENANTS)
+  const served = h.service.holder.snapshot.byHost.get(HOST)!
+  const dns = await startDnsServer(t, { [HOST]: { A: ['127.0.0.1'] } })
+  // As in serve: the manager's plan, and check.expiry_warning_days at its default of 14.
+  const ctx = checkContext(dns.address, { tenant: served, httpsPort: h.addresses.https.port, ca: h.caPem, managedCertificates: true, renewalPlan: host => h.service.certificates.renewal(host) })
+  const [fresh] = await policyCheck(ctx)
+  const cert = await servedCertificate(h)
+  t.match(fresh, { status: 'pass', details: { certRenewAt: cert.renewAt.toISOString() } }, 'a fresh certificate expiring in 7 days does not warn')
+  t.ok(cert.renewAt.getTime() <= cert.notAfter.getTime() - 7 * DAY / 3, 'the manager renews with a third of the lifetime left')
+
+  const late = { ...ctx, now: () => new Date(cert.renewAt.getTime() + 60_000) }
+  const [due] = await policyCheck(late)
+  t.match(due, {
+    status: 'warn',
+    reason: new RegExp(`^the certificate of ${HOST.replace(/\./g, '\\.')} was due for renewal at ${cert.renewAt.toISOString()} and is still served; it expires in 2 day\\(s\\) \\(`),
+    hint: /GET \/certificates on the ops listener/,
+    details: { certRenewAt: cert.renewAt.toISOString() },
+  }, 'past its renewal point and still served: a warning')
+  t.notMatch(due?.reason, /last attempt/)
+  const [failing] = await policyCheck({ ...late, renewalPlan: () => ({ ...cert, lastError: 'CA unreachable' }) })
+  t.match(failing, { status: 'warn', reason: /; last attempt: CA unreachable$/ }, 'the manager\'s last error is named')
+
+  const earlier = new Date(cert.notBefore.getTime() + DAY)
+  const [ari] = await policyCheck({ ...ctx, renewalPlan: () => ({ fingerprint: cert.fingerprint, renewAt: earlier }), now: () => new Date(earlier.getTime() + 1000) })
+  t.match(ari, { status: 'warn', details: { certRenewAt: earlier.toISOString() } }, 'the manager\'s own point counts (e.g. moved earlier by the CA\'s ARI window)')
+  const [other] = await policyCheck({ ...ctx, renewalPlan: () => ({ fingerprint: 'AA:BB', renewAt: earlier }), now: () => new Date(earlier.getTime() + 1000) })
+  t.equal(other?.status, 'pass', 'a plan for another certificate than the one presented is ignored')
+})
+
+t.test('managed certificates without the manager (the CLI): the renewal point is computed from the certificate', async t => {
+  const h = await startService(t, TENANTS)
+  const served = h.service.holder.snapshot.byHost.get(HOST)!
+  const dns = await startDnsServer(t, { [HOST]: { A: ['127.0.0.1'] } })
+  const ctx = checkContext(dns.address, { tenant: served, httpsPort: h.addresses.https.port, ca: h.caPem, managedCertificates: true })
+  const [fresh] = await policyCheck(ctx)
+  const cert = await servedCertificate(h)
+  const point = cert.notAfter.getTime() - (cert.notAfter.getTime() - cert.notBefore.getTime()) / 3
+  t.match(fresh, { status: 'pass', details: { certRenewAt: new Date(point).toISOString() } })
+  const [before] = await policyCheck({ ...ctx, now: () => new Date(point - 60_000) })
+  t.equal(before?.status, 'pass', 'just before a third of the lifetime is left')
+  const [after] = await policyCheck({ ...ctx, now: () => new Date(point + 60_000) })
+  t.match(after, { status: 'warn', reason: /was due for renewal at .* and is still served; it expires in 2 day\(s\)/ })
+})
+
+t.test('certificates this service does not renew (issuer files) warn within 7 days of expiry', async t => {
+  const longer = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 30 * 86400 })
+  const port = await httpsServer(t, servePolicy(), { issuer: longer })
+  const ctx = await contextFor(t, port, { ca: longer.caPem, managedCertificates: false, expiryWarningDays: 14 })
+  const [now] = await policyCheck(ctx)
+  t.match(now, { status: 'pass' }, '30 days left')
+  t.notOk(now?.details && 'certRenewAt' in now.details, 'no renewal point: the operator renews')
+  const notAfter = Date.parse(now?.details?.certExpires as string)
+  const [eight] = await policyCheck({ ...ctx, now: () => new Date(notAfter - 8 * DAY) })
+  t.equal(eight?.status, 'pass', '8 days left: no warning (whatever check.expiry_warning_days says)')
+  const [six] = await policyCheck({ ...ctx, now: () => new Date(notAfter - 6 * DAY) })
+  t.match(six, {
+    status: 'warn',
+    reason: `the certificate of ${HOST} is not renewed by this service and it expires in 6 day(s) (${new Date(notAfter).toISOString()})`,
+    hint: `install a renewed certificate for ${HOST} (issuer files: the operator renews the files)`,
+  })
+  const [seven] = await policyCheck({ ...ctx, now: () => new Date(notAfter - 7 * DAY) })
+  t.equal(seven?.status, 'warn', 'exactly 7 days left is within 7 days')
 })
 
 t.test('drift: the service serves another policy than the one checked against', async t => {
@@ -180,7 +254,7 @@ t.test('name resolution: missing, failing, IPv6 only, refused connections', asyn
 
   const v6 = await httpsServer(t, servePolicy(), { host: '::1' })
   dns.zone[HOST] = { AAAA: ['::1'] }
-  const [r] = await policyCheck(checkContext(dns.address, { tenant, httpsPort: v6, ca: ca.caPem, expiryWarningDays: 0 }))
+  const [r] = await policyCheck(checkContext(dns.address, { tenant, httpsPort: v6, ca: ca.caPem }))
   t.match(r, { status: 'pass', details: { address: '::1' } })
 
   dns.zone[HOST] = { A: ['127.0.0.1'] }

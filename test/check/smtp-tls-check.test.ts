@@ -305,6 +305,7 @@ function context (port: number, resolver: DnsResolver, over: Partial<CheckContex
     smtpPort: port,
     ca: ca.caPem,
     expiryWarningDays: 14,
+    managedCertificates: true,
     now: () => new Date(),
     ...over,
   }

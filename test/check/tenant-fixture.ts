@@ -23,6 +23,7 @@ export function checkContext (dnsAddress: string, over: Partial<CheckContext> = 
     httpsPort: 443,
     smtpPort: 25,
     expiryWarningDays: 14,
+    managedCertificates: true,
     now: () => new Date(),
     ...over,
   }

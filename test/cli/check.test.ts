@@ -130,3 +130,27 @@ t.test('check over 1,000 tenants whose DNS never answers finishes, every step bo
   t.ok(report.domains.every(d => d.results.every(r => r.status !== 'pass')), 'nothing passes without DNS answers')
   t.comment(`1,000 tenants checked in ${Date.now() - started} ms`)
 })
+
+t.test('check: the policy host certificate follows the renewal schedule of the configured issuer', async t => {
+  // The internal CA's 7-day certificate, fresh: on schedule for a managed issuer, but within 7 days of
+  // expiry for certificates this service does not renew (issuer files).
+  const h = await startService(t, TENANTS)
+  const dns = await startDnsServer(t, { 'mta-sts.example.com': { A: ['127.0.0.1'] } })
+  const dir = await tempDir(t)
+  const caFile = join(dir, 'ca.pem')
+  await writeFile(caFile, h.caPem)
+  const checkSettings = ['check:', `  resolvers: ["${dns.address}"]`, `  https_port: ${h.addresses.https.port}`, `  ca_file: ${JSON.stringify(caFile)}`, '  timeout_ms: 3000', '  monitor: { interval: 0 }']
+  const policyResult = async (certificates: string[]): Promise<{ status: string; reason: string } | undefined> => {
+    const config = join(dir, 'check.yaml')
+    await writeFile(config, [...checkSettings, ...certificates, TENANTS].join('\n'))
+    const out = capture()
+    await checkCommand({ config, domains: ['example.com'], json: true }, out.io)
+    const report = JSON.parse(out.out()) as { domains: { results: { id: string; status: string; reason: string }[] }[] }
+    return report.domains[0]?.results.find(r => r.id === 'policy')
+  }
+  t.match(await policyResult(['certificates:', '  issuer: internal']), { status: 'pass' }, 'managed: a fresh certificate does not warn')
+  t.match(await policyResult(['certificates:', '  issuer: files', `  files: { directory: ${JSON.stringify(dir)} }`]), {
+    status: 'warn',
+    reason: /^the certificate of mta-sts\.example\.com is not renewed by this service and it expires in 6 day\(s\)/,
+  }, 'files: within 7 days of expiry')
+})

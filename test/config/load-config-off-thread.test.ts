@@ -24,7 +24,15 @@ t.test('small files stay on the main thread', async t => {
   const dir = await tempDir(t)
   const file = join(dir, 'small.yaml')
   await writeFile(file, 'tenants:\n  example.com:\n    mx: [mx.example.com]\n')
+  // Node emits 'worker' on the process for every Worker thread started, however the loader is built.
+  let started = 0
+  const count = (): void => { started++ }
+  process.on('worker', count)
+  t.teardown(() => { process.off('worker', count) })
   t.same(await loadConfigOffThread(file), await loadConfig(file))
+  t.equal(started, 0, 'no worker thread for a small file')
+  await loadConfigOffThread(file, 0)
+  t.equal(started, 1, 'the same file above the threshold does start one (the count sees workers)')
 })
 
 t.test('the main thread keeps running while a large file is parsed', async t => {

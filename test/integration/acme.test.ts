@@ -3,6 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
+import { FileStore } from '../../src/store/file-store.js'
+import { storeKey } from '../../src/store/store.js'
+import { splitBundle } from '../../src/tls/certificate-manager.js'
 import { freePort, startPebble, type Pebble } from '../helpers/pebble.js'
 import { httpsFetch, replaceFile, startService, tempDir, type Harness } from '../helpers/service-harness.js'
 
@@ -102,11 +105,18 @@ t.test('restart with valid certificates places no orders; a tenant added live ge
   await sleep(600)
   t.equal(pebble.orders(), orders, 'no new order after the restart')
   t.notOk(second.logs.some(l => l.event === 'certificate_obtaining'))
+  // It serves the very certificate the first instance obtained and stored under the YAML's storage.
+  const obtained = first.logs.find(l => l.event === 'certificate_obtained' && l.host === 'mta-sts.example.com')?.fingerprint
+  t.type(obtained, 'string')
+  const stored = await new FileStore(join(dir, 'store')).get(storeKey('certificates', 'acme', 'mta-sts.example.com.pem'))
+  const storedPrint = stored === undefined ? undefined : new X509Certificate(splitBundle(stored.toString()).certPem).fingerprint256
+  t.equal(storedPrint, obtained, 'stored in the configured storage')
+  const served = await fetchVerified(second, 'mta-sts.example.com', root)
+  t.equal(new X509Certificate(served.peer!.raw).fingerprint256, obtained, 'served after the restart')
   await replaceFile(second.configFile, yaml.replace('tenants:\n', 'tenants:\n  example.org:\n    mx: [mx.example.org]\n'))
   await until('certificate for the added tenant', obtainedFor(second, 'mta-sts.example.org'))
   t.equal((await fetchVerified(second, 'mta-sts.example.org', root)).status, 200)
   t.equal(pebble.orders(), orders + 1, 'exactly one more order')
-  t.ok(dir)
 })
 
 t.test('short-lived certificates are renewed; with the CA down, serving goes on and retries back off', async t => {

@@ -75,12 +75,16 @@ t.test('obtains once on demand, caches, and reuses the stored certificate after 
 })
 
 t.test('renews at a third of the lifetime left; a failed renewal keeps the old certificate', async t => {
-  const { issuer, manager, clock, lines } = await setup(t)
+  const { issuer, manager, clock, lines, store } = await setup(t)
+  t.equal(manager.renewal(HOST), undefined, 'no plan before a certificate is loaded')
   await resolveContext(manager.context(HOST))
   const before = manager.status()[0]!
   const offset = before.renewAt!.getTime() - Date.parse('2026-01-01T00:00:00Z')
   t.ok(offset <= 20 * DAY - 20_000 && offset >= 20 * DAY - 20_000 - 0.02 * 30 * DAY, `renewal 2/3 into the lifetime, minus up to 2% jitter (${offset / DAY} days)`)
   t.same(before.next, { action: 'renew', at: before.renewAt })
+  const served = new X509Certificate(splitBundle((await store.get(`certificates/internal/${HOST}.pem`))!.toString()).certPem).fingerprint256
+  t.same(manager.renewal(HOST), { fingerprint: served, renewAt: before.renewAt }, 'the set-up check sees the served certificate and its renewal point')
+  t.equal(manager.renewal('mta-sts.unknown.example'), undefined, 'nothing for hosts not served')
 
   clock.advance(19 * DAY)
   await manager.check()
@@ -94,6 +98,7 @@ t.test('renews at a third of the lifetime left; a failed renewal keeps the old c
   t.equal(failing.state, 'failing')
   t.equal(failing.lastError, 'CA unreachable')
   t.same(failing.notAfter, before.notAfter, 'old certificate still loaded')
+  t.same(manager.renewal(HOST), { fingerprint: served, renewAt: before.renewAt, lastError: 'CA unreachable' }, 'past its renewal point, with the reason')
   t.notOk(manager.context(HOST) instanceof Promise, 'and still served')
   t.same(manager.unavailable(), [], 'still available while the old one is valid')
   t.ok(lines.some(l => l.event === 'certificate_failed' && l.serving_old === true && typeof l.retry_at === 'string'))
@@ -108,6 +113,8 @@ t.test('renews at a third of the lifetime left; a failed renewal keeps the old c
   t.equal(after.state, 'valid')
   t.ok(after.notAfter!.getTime() > before.notAfter!.getTime(), 'renewed certificate is later')
   t.ok(lines.some(l => l.event === 'certificate_renewed'))
+  t.not(manager.renewal(HOST)?.fingerprint, served, 'the plan follows the renewed certificate')
+  t.same(manager.renewal(HOST)?.renewAt, after.renewAt)
 })
 
 t.test('an expired certificate is never served; failures back off', async t => {
@@ -177,6 +184,7 @@ t.test('files issuer: operator files are loaded, and replacing them takes effect
   t.same(m.unavailable(), ['mta-sts.missing.example'], 'a host without files is unavailable')
   t.ok(lines.some(l => l.event === 'certificate_loaded' && l.fingerprint === firstPrint))
   t.same(await store.list('certificates'), [], 'operator certificates are not copied into the store')
+  t.equal(m.renewal(HOST), undefined, 'operator files have no renewal plan: the operator renews them')
 
   await m.check()
   t.equal(lines.filter(l => l.event === 'certificate_loaded').length, 1, 'unchanged files are not re-read')
