@@ -1,7 +1,10 @@
+import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { ManualClock } from '../src/clock.js'
+import { TLS_HANDSHAKE_TIMEOUT_MS } from '../src/service.js'
 import { MemoryStore } from '../src/store/memory-store.js'
 import { InternalCa } from '../src/tls/internal-ca.js'
 import { httpsFetch, preamble, startService, tempDir } from './helpers/service-harness.js'
@@ -38,4 +41,24 @@ tenants:
   t.ok(h.logs.some(l => l.event === 'certificate_failed' && l.host === 'mta-sts.example.org'))
   t.equal(h.caPem, '', 'no internal CA with the files issuer')
   t.notOk(preamble(h.dir, 'files').includes('internal'))
+})
+
+t.test('TLS handshake timeout: 10 s by default; a client that never sends a ClientHello is dropped after it', async t => {
+  t.equal(TLS_HANDSHAKE_TIMEOUT_MS, 10_000)
+  const handshakeTimeout = (server: object): unknown => {
+    const key = Object.getOwnPropertySymbols(server).find(s => s.description === 'handshake-timeout')
+    return key === undefined ? undefined : (server as Record<symbol, unknown>)[key]
+  }
+  const tenants = 'tenants:\n  example.com:\n    mx: [mx1.example.com]\n'
+  const byDefault = await startService(t, tenants)
+  t.equal(handshakeTimeout(byDefault.service.apps.https.server), 10_000, 'the HTTPS server is given 10 s (Node: 120 s)')
+  const h = await startService(t, tenants, { deps: { tlsHandshakeTimeoutMs: 300 } })
+  const silent = netConnect(h.addresses.https.port, '127.0.0.1')
+  silent.on('error', () => {})
+  t.teardown(() => silent.destroy())
+  await once(silent, 'connect')
+  const connected = Date.now()
+  await once(silent, 'close')
+  const ms = Date.now() - connected
+  t.ok(ms >= 250 && ms < 5000, `dropped after ${ms} ms (timeout 300 ms)`)
 })
