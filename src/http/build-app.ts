@@ -10,6 +10,7 @@ import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { notFound, policyRoutes } from './policy-routes.js'
+import { strictHost } from './strict-host.js'
 
 /** Which listener an app serves; each has its own routes. */
 export type AppRole = 'https' | 'http' | 'ops'
@@ -65,6 +66,8 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     })
   }
+  // Two Host headers, or an absolute URI naming another host: which host is meant is ambiguous.
+  if (options.role !== 'ops') strictHost(app)
   if (options.role === 'https') {
     policyRoutes(app, deps)
   } else {
