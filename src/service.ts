@@ -24,6 +24,8 @@ import { CheckMonitor } from './check/monitor.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
+import { isLoopbackHost } from './http/is-loopback-host.js'
+import { readTokenFile } from './http/read-token-file.js'
 
 /** How long a TLS client has to complete its handshake (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
@@ -72,9 +74,18 @@ export interface Service {
   close (): Promise<void>
 }
 
-/** Wire configuration, store, issuer, certificates and apps together. */
+/**
+ * Wire configuration, store, issuer, certificates and apps together. Rejects
+ * (one-line message) when the ops token file cannot be used, or when the ops
+ * listener would be reachable from other machines without a token.
+ */
 export async function createService (config: Config, deps: ServiceDeps): Promise<Service> {
   const { logger } = deps
+  const { ops } = config.listen
+  const opsToken = ops.tokenFile === undefined ? undefined : await readTokenFile(ops.tokenFile, logger)
+  if (opsToken === undefined && !isLoopbackHost(ops.host)) {
+    throw new Error(`listen.ops.host ${ops.host} is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1`)
+  }
   const clock = deps.clock ?? systemClock
   const store = deps.store ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
@@ -119,7 +130,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     // gating readiness on issuance would keep every replica out of rotation and the challenges unanswered.
     const queued = issuer.managed && !issuer.onDemand
     if (unavailable.length > 0 && !queued) {
-      reasons.push(`${unavailable.length} tenant host(s) have no usable certificate`)
+      reasons.push('some tenant hosts have no usable certificate')
     }
     const { snapshot, status } = holder
     return {
@@ -169,7 +180,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const apps = {
     https: await buildApp({ role: 'https', tls: { SNICallback: sni, ...TLS_VERSIONS, ALPNProtocols: ['http/1.1'], handshakeTimeout } }, appDeps),
     http: await buildApp({ role: 'http' }, appDeps),
-    ops: await buildApp({ role: 'ops' }, appDeps),
+    ops: await buildApp({ role: 'ops', ...(opsToken === undefined ? {} : { opsToken }) }, appDeps),
   }
   if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
     routeByClientHello(apps.https.server, new TlsAlpnResponder(store, isTenantHost, logger).divert, handshakeTimeout)

@@ -100,6 +100,16 @@ t.test('serve: a port in use or unusable storage is one clear line and exit 1', 
   t.match(storage.stderr(), /not starting: .*(ENOTDIR|EEXIST)/)
 })
 
+t.test('serve: an ops listener on a non-loopback address without a token is one clear line and exit 1', async t => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'config.yaml')
+  await writeFile(file, preamble(dir).replace('ops: { host: "127.0.0.1", port: 0 }', 'ops: { host: "::", port: 0 }') + TENANTS)
+  const cli = run(t, ['serve', '--config', file])
+  t.equal((await cli.exit).code, 1)
+  t.equal(cli.stderr(), 'not starting: listen.ops.host :: is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1\n')
+  t.notOk(cli.lines.some(l => l.event === 'start'), 'nothing was served')
+})
+
 t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exits 0', async t => {
   const dir = await tempDir(t)
   const file = join(dir, 'config.yaml')
