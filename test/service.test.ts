@@ -94,3 +94,18 @@ t.test('ops listener: a bearer token from listen.ops.token_file; a non-loopback 
   t.equal((await h.get('ops', '/healthz')).status, 200)
   t.notOk(JSON.stringify(h.logs).includes('tok-3f9a1c'), 'the token is never logged')
 })
+
+t.test('close(): a request that never finishes arriving is cut after the grace period', async t => {
+  const h = await startService(t, 'tenants:\n  example.com:\n    mx: [mx1.example.com]\n', { deps: { shutdownGraceMs: 200 } })
+  const half = netConnect(h.addresses.http.port, '127.0.0.1')
+  half.on('error', () => {})
+  t.teardown(() => half.destroy())
+  await once(half, 'connect')
+  half.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const started = Date.now()
+  await h.service.close()
+  const ms = Date.now() - started
+  t.ok(ms >= 150 && ms < 1000, `closed in ${ms} ms (grace 200 ms)`)
+  t.ok(half.destroyed || (await once(half, 'close'), true), 'the connection was cut')
+})
