@@ -23,6 +23,12 @@ import { checkContextFactory } from './check/check-context.js'
 import { CheckMonitor } from './check/monitor.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
+import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
+import { isLoopbackHost } from './http/is-loopback-host.js'
+import { readTokenFile } from './http/read-token-file.js'
+
+/** How long a TLS client has to complete its handshake (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
 
 /** Side effects of a service, replaceable in tests. */
 export interface ServiceDeps {
@@ -40,6 +46,10 @@ export interface ServiceDeps {
   readonly checks?: readonly (readonly [string, Check])[]
   /** How often the monitor looks for tenants due for a check. */
   readonly monitorTickMs?: number
+  /** TLS handshake timeout of the HTTPS listener (default {@link TLS_HANDSHAKE_TIMEOUT_MS}). */
+  readonly tlsHandshakeTimeoutMs?: number
+  /** How long `close()` lets requests already received finish before cutting connections (default {@link SHUTDOWN_GRACE_MS}). */
+  readonly shutdownGraceMs?: number
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -64,9 +74,18 @@ export interface Service {
   close (): Promise<void>
 }
 
-/** Wire configuration, store, issuer, certificates and apps together. */
+/**
+ * Wire configuration, store, issuer, certificates and apps together. Rejects
+ * (one-line message) when the ops token file cannot be used, or when the ops
+ * listener would be reachable from other machines without a token.
+ */
 export async function createService (config: Config, deps: ServiceDeps): Promise<Service> {
   const { logger } = deps
+  const { ops } = config.listen
+  const opsToken = ops.tokenFile === undefined ? undefined : await readTokenFile(ops.tokenFile, logger)
+  if (opsToken === undefined && !isLoopbackHost(ops.host)) {
+    throw new Error(`listen.ops.host ${ops.host} is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1`)
+  }
   const clock = deps.clock ?? systemClock
   const store = deps.store ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
@@ -111,7 +130,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     // gating readiness on issuance would keep every replica out of rotation and the challenges unanswered.
     const queued = issuer.managed && !issuer.onDemand
     if (unavailable.length > 0 && !queued) {
-      reasons.push(`${unavailable.length} tenant host(s) have no usable certificate`)
+      reasons.push('some tenant hosts have no usable certificate')
     }
     const { snapshot, status } = holder
     return {
@@ -157,14 +176,17 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       : {}),
   }
   const sni = createSniCallback(isTenantHost, manager, logger)
+  const handshakeTimeout = deps.tlsHandshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
   const apps = {
-    https: await buildApp({ role: 'https', tls: { SNICallback: sni, ...TLS_VERSIONS, ALPNProtocols: ['http/1.1'] } }, appDeps),
+    https: await buildApp({ role: 'https', tls: { SNICallback: sni, ...TLS_VERSIONS, ALPNProtocols: ['http/1.1'], handshakeTimeout } }, appDeps),
     http: await buildApp({ role: 'http' }, appDeps),
-    ops: await buildApp({ role: 'ops' }, appDeps),
+    ops: await buildApp({ role: 'ops', ...(opsToken === undefined ? {} : { opsToken }) }, appDeps),
   }
   if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
-    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, isTenantHost, logger).divert)
+    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, isTenantHost, logger).divert, handshakeTimeout)
   }
+  // After the router, which replaces the HTTPS server's connection listeners.
+  const connections = [apps.https, apps.http, apps.ops].map(app => trackConnections(app.server))
 
   return {
     holder,
@@ -180,7 +202,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       const out: Partial<ListenAddresses> = {}
       // HTTPS first: once /readyz answers (http, ops), policies are being served.
       for (const role of ['https', 'http', 'ops'] as const) {
-        await apps[role].listen({ ...config.listen[role], listenTextResolver: address => `${role} listener on ${address}` })
+        const { host, port } = config.listen[role]
+        await apps[role].listen({ host, port, listenTextResolver: address => `${role} listener on ${address}` })
         out[role] = apps[role].server.address() as AddressInfo
       }
       checkMonitor?.start()
@@ -188,7 +211,14 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     },
     async close () {
       closing = true
-      await Promise.all([apps.https.close(), apps.http.close(), apps.ops.close()])
+      // Idle keep-alive connections close at once (Node), responses in flight carry `Connection: close`
+      // (fastify), silent connections are cut now and anything still open after the grace period then.
+      const stops = connections.map(c => c.drain(deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS))
+      try {
+        await Promise.all([apps.https.close(), apps.http.close(), apps.ops.close()])
+      } finally {
+        for (const stop of stops) stop()
+      }
       await holder.close()
       await checkMonitor?.close()
       await manager.close()

@@ -72,11 +72,12 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
 
   const first = config.tenants[0]
   if (first) {
+    const opsAuth = config.listen.ops.tokenFile === undefined ? '' : `-H "Authorization: Bearer $(cat ${config.listen.ops.tokenFile})" `
     const caFile = join(config.certificates.storage, ...INTERNAL_CA_CERT_KEY.split('/'))
     const trust = config.certificates.issuer === 'internal' ? `--cacert ${caFile} ` : ''
     io.stderr.write(`\nmta-sts-host is serving ${config.tenants.length} tenant(s). Fetch a policy with:\n` +
       `  curl ${trust}--resolve ${first.host}:${addresses.https.port}:127.0.0.1 https://${first.host}:${addresses.https.port}/.well-known/mta-sts.txt\n` +
-      `Health: curl http://127.0.0.1:${addresses.http.port}/readyz   Metrics: curl http://${config.listen.ops.host}:${addresses.ops.port}/metrics\n\n`)
+      `Health: curl http://127.0.0.1:${addresses.http.port}/readyz   Metrics: curl ${opsAuth}http://${config.listen.ops.host}:${addresses.ops.port}/metrics\n\n`)
   }
   return undefined
 }

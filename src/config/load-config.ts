@@ -112,7 +112,7 @@ interface RawAcme {
 }
 
 interface RawConfig {
-  listen?: { https?: Partial<ListenAddress>; http?: Partial<ListenAddress>; ops?: Partial<ListenAddress> }
+  listen?: { https?: Partial<ListenAddress>; http?: Partial<ListenAddress>; ops?: Partial<ListenAddress> & { token_file?: string } }
   log?: { level?: string }
   certificates?: { issuer?: IssuerName; storage?: string; internal?: { leaf_lifetime?: number }; files?: { directory?: string }; acme?: RawAcme }
   dns?: { target?: string[] }
@@ -297,7 +297,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const listen = {
     https: Object.freeze({ ...CONFIG_DEFAULTS.https, ...raw.listen?.https }),
     http: Object.freeze({ ...CONFIG_DEFAULTS.http, ...raw.listen?.http }),
-    ops: Object.freeze({ ...CONFIG_DEFAULTS.ops, ...raw.listen?.ops }),
+    ops: Object.freeze(opsListen(raw.listen?.ops ?? {}, configDir)),
   }
   const names = ['https', 'http', 'ops'] as const
   for (let i = 0; i < names.length; i++) {
@@ -329,6 +329,10 @@ export function parseConfig (text: string, file: string): ConfigResult {
     warnings: Object.freeze(sortProblems(warnings)),
   }
   return { ok: true, config: Object.freeze(config) }
+}
+
+function opsListen ({ token_file: tokenFile, ...address }: NonNullable<NonNullable<RawConfig['listen']>['ops']>, configDir: string): Config['listen']['ops'] {
+  return { ...CONFIG_DEFAULTS.ops, ...address, ...(typeof tokenFile === 'string' ? { tokenFile: resolve(configDir, tokenFile) } : {}) }
 }
 
 function checkSettings (raw: NonNullable<RawConfig['check']>, configDir: string): CheckSettings {

@@ -22,6 +22,11 @@ const ruaList = {
   items: { type: 'string', pattern: String.raw`^(mailto:(?:(?![,;!@])[\x21-\x7e])+@(?:(?![,;!@])[\x21-\x7e])+|https://(?:(?![,;!])[\x21-\x7e])+)$` },
 } as const
 
+const opsListenAddress = {
+  ...listenAddress,
+  properties: { ...listenAddress.properties, token_file: { type: 'string', minLength: 1 } },
+} as const
+
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
@@ -30,7 +35,7 @@ export const configSchema = {
     listen: {
       type: 'object',
       additionalProperties: false,
-      properties: { https: listenAddress, http: listenAddress, ops: listenAddress },
+      properties: { https: listenAddress, http: listenAddress, ops: opsListenAddress },
     },
     log: {
       type: 'object',

@@ -10,6 +10,12 @@ export interface ListenAddress {
   readonly port: number
 }
 
+/** The ops listener's address, and the bearer token file that protects its details. */
+export interface OpsListenAddress extends ListenAddress {
+  /** Absolute path of a file holding the bearer token the ops listener requires (`listen.ops.token_file`). */
+  readonly tokenFile?: string
+}
+
 /** One tenant, normalised: `domain` is lower-case A-labels without a trailing dot. */
 export interface Tenant {
   readonly domain: string
@@ -39,7 +45,7 @@ export interface Config {
   readonly listen: {
     readonly https: ListenAddress
     readonly http: ListenAddress
-    readonly ops: ListenAddress
+    readonly ops: OpsListenAddress
   }
   readonly log: { readonly level: string }
   readonly certificates: {

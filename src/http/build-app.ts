@@ -9,7 +9,9 @@ import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
+import { requireBearerToken } from './require-bearer-token.js'
 import { notFound, policyRoutes } from './policy-routes.js'
+import { strictHost } from './strict-host.js'
 
 /** Which listener an app serves; each has its own routes. */
 export type AppRole = 'https' | 'http' | 'ops'
@@ -21,6 +23,11 @@ export interface AppOptions {
   readonly tls?: ServerOptions
   /** Honour X-Forwarded-For for the logged client address (behind a trusted proxy). */
   readonly trustProxy?: boolean
+  /**
+   * `ops` only: the bearer token every route but `/healthz` and `/readyz` requires;
+   * `/readyz` shows its details only with it. Without one, everything on `ops` is open.
+   */
+  readonly opsToken?: string
 }
 
 /** Side effects and state the apps read. */
@@ -39,8 +46,9 @@ export interface AppDeps {
 /**
  * Build the un-listened Fastify app of one listener:
  * - `https`: the policy for `mta-sts.<tenant>` hosts (404 elsewhere);
- * - `http`: liveness, readiness and ACME HTTP-01 answers; everything else 404, never a redirect;
- * - `ops`: liveness, readiness, metrics and per-tenant status.
+ * - `http`: liveness, readiness (status and generic reasons only) and ACME HTTP-01 answers;
+ *   everything else 404, never a redirect;
+ * - `ops`: liveness, readiness with details, metrics and per-tenant status (behind `opsToken` when set).
  */
 export async function buildApp (options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -65,10 +73,16 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     })
   }
+  // Two Host headers, or an absolute URI naming another host: which host is meant is ambiguous.
+  if (options.role !== 'ops') strictHost(app)
   if (options.role === 'https') {
     policyRoutes(app, deps)
   } else {
-    healthRoutes(app, deps.readiness)
+    // Public listeners never show details: reload errors and paths name tenants not yet live.
+    const showDetails = options.role === 'http'
+      ? () => false
+      : options.opsToken === undefined ? () => true : requireBearerToken(app, options.opsToken, ['/healthz', '/readyz'])
+    healthRoutes(app, deps.readiness, showDetails)
     if (options.role === 'ops') opsRoutes(app, deps)
     if (options.role === 'http' && deps.acmeHttpChallenge) acmeRoutes(app, host => deps.tenants().byHost.has(host), deps.acmeHttpChallenge)
     app.setNotFoundHandler((_request, reply) => notFound(reply))

@@ -1,28 +1,30 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 /** The readiness verdict and why, as served on `/readyz`. */
 export interface Readiness {
   readonly ready: boolean
-  /** Why the instance is not ready (empty when ready). */
+  /** Why the instance is not ready (empty when ready): generic phrases that name no path, host or tenant. */
   readonly reasons: readonly string[]
-  /** Configuration and certificate details for operators. */
+  /** Configuration and certificate details for operators (paths, reload errors, host names). */
   readonly details: Record<string, unknown>
 }
 
 /**
  * `/healthz` (liveness: 200 while the process answers) and `/readyz`
  * (readiness: 200 when it should get traffic, 503 with reasons otherwise).
+ * `/readyz` adds the readiness details only where `showDetails` says so: never on the
+ * public `http` listener, and on `ops` only to authorized callers when it has a token.
  */
-export function healthRoutes (app: FastifyInstance, readiness: () => Readiness): void {
+export function healthRoutes (app: FastifyInstance, readiness: () => Readiness, showDetails: (request: FastifyRequest) => boolean): void {
   app.get('/healthz', (_request, reply) => {
     return reply.header('cache-control', 'no-store').send({ status: 'ok' })
   })
-  app.get('/readyz', (_request, reply) => {
+  app.get('/readyz', (request, reply) => {
     const state = readiness()
     return reply.code(state.ready ? 200 : 503).header('cache-control', 'no-store').send({
       status: state.ready ? 'ready' : 'not ready',
       reasons: state.reasons,
-      ...state.details,
+      ...(showDetails(request) ? state.details : {}),
     })
   })
 }

@@ -65,7 +65,7 @@ export interface Harness {
   /** HTTPS request to the policy listener with SNI and Host `host`. */
   fetch (host: string, opts?: FetchOptions): Promise<FetchResult>
   /** Plain HTTP request to the `http` or `ops` listener. */
-  get (listener: 'http' | 'ops', path: string, opts?: { method?: string; host?: string }): Promise<FetchResult>
+  get (listener: 'http' | 'ops', path: string, opts?: { method?: string; host?: string; headers?: Record<string, string> }): Promise<FetchResult>
   /** Resolve when a log line matching `match` appears (or reject after `ms`). */
   waitForLog (match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>
 }
@@ -127,7 +127,7 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
     logs,
     fetch: (host, o = {}) => httpsFetch(addresses.https.port, host, { ca: caPem, ...o }),
     get: (listener, path, o = {}) => new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: addresses[listener].port, path, method: o.method ?? 'GET', headers: o.host ? { host: o.host } : {}, agent: false }, res => {
+      const req = httpRequest({ host: '127.0.0.1', port: addresses[listener].port, path, method: o.method ?? 'GET', headers: { ...o.headers, ...(o.host ? { host: o.host } : {}) }, agent: false }, res => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), tlsVersion: null, peer: null }))

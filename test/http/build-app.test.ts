@@ -68,7 +68,7 @@ t.test('http app: health and readiness, nothing else, never a redirect', async t
   t.same((await app.inject('/healthz')).json(), { status: 'ok' })
   const ready = await app.inject('/readyz')
   t.equal(ready.statusCode, 200)
-  t.same(ready.json(), { status: 'ready', reasons: [], config: { tenants: 2 } })
+  t.same(ready.json(), { status: 'ready', reasons: [] }, 'status only: details stay on ops')
   const policy = await app.inject({ url: '/.well-known/mta-sts.txt', headers: { host: 'mta-sts.example.com' } })
   t.equal(policy.statusCode, 404, 'policies only over HTTPS')
   t.notOk(policy.headers.location)
@@ -102,4 +102,26 @@ t.test('ops app: metrics and status', async t => {
     ['example.com', snapshot.tenants[0]!.id, 'valid'],
     ['example.org', snapshot.tenants[1]!.id, 'not loaded'],
   ])
+})
+
+t.test('ops app with a token: health open (status only without it), everything else 401 without it', async t => {
+  const { d } = deps()
+  const token = 'ops-token-0123456789'
+  const app = await buildApp({ role: 'ops', opsToken: token }, d)
+  t.teardown(() => app.close())
+  const auth = { authorization: `Bearer ${token}` }
+  t.same((await app.inject('/healthz')).json(), { status: 'ok' }, 'liveness needs no token')
+  t.same((await app.inject('/readyz')).json(), { status: 'ready', reasons: [] }, 'readiness without the token: status only')
+  t.same((await app.inject({ url: '/readyz', headers: auth })).json(), { status: 'ready', reasons: [], config: { tenants: 2 } }, 'with it: details')
+  for (const url of ['/metrics', '/status', '/certificates', '/checks', '/nothing-here', '/status?x=1']) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${token}` }]) {
+      const res = await app.inject({ url, headers })
+      t.equal(res.statusCode, 401, `${url} ${JSON.stringify(headers)}`)
+      t.equal(res.headers['www-authenticate'], 'Bearer realm="mta-sts-host ops"')
+      t.notMatch(res.body, /example\.(com|org)/)
+    }
+  }
+  t.equal((await app.inject({ url: '/status', headers: auth })).statusCode, 200)
+  t.equal((await app.inject({ url: '/metrics', headers: auth })).statusCode, 200)
+  t.equal((await app.inject({ url: '/nothing-here', headers: auth })).statusCode, 404)
 })
