@@ -24,7 +24,7 @@ import { CheckMonitor } from './check/monitor.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
-import { isLoopbackHost } from './http/is-loopback-host.js'
+import { isLoopbackHost } from './config/is-loopback-host.js'
 import { readTokenFile } from './http/read-token-file.js'
 
 /** How long a TLS client has to complete its handshake (Node's default is 120 s). */

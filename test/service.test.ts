@@ -79,8 +79,12 @@ t.test('ops listener: a bearer token from listen.ops.token_file; a non-loopback 
   const relative = config(withToken('127.0.0.1', 'ops.token'))
   t.equal(relative.listen.ops.tokenFile, tokenFile, 'relative to the configuration file')
   const logger = createLogger('silent')
+  const loopback = config(withToken('127.0.0.1'))
   for (const host of ['0.0.0.0', '::', '192.0.2.1']) {
-    await t.rejects(createService(config(withToken(host)), { logger }), {
+    t.throws(() => config(withToken(host)), /is not a loopback address, and the ops listener has no token/, `${host}: a configuration error`)
+    // A configuration built in code (not through loadConfig) is refused by the service itself.
+    const built = { ...loopback, listen: { ...loopback.listen, ops: { ...loopback.listen.ops, host } } }
+    await t.rejects(createService(built, { logger }), {
       message: `listen.ops.host ${host} is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1`,
     }, `${host} without a token`)
   }

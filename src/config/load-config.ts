@@ -7,6 +7,7 @@ import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
 import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
 import { decodeConfigText } from './decode-config-text.js'
+import { isLoopbackHost } from './is-loopback-host.js'
 import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { normalizeDomain, type DomainResult } from './normalize-domain.js'
@@ -308,6 +309,11 @@ export function parseConfig (text: string, file: string): ConfigResult {
         errors.push(problem(['listen', names[j] as string], `listen.${names[j]} uses the same address as listen.${names[i]} (${a.host} port ${a.port})`))
       }
     }
+  }
+
+  if (listen.ops.tokenFile === undefined && listen.ops.host !== '' && !isLoopbackHost(listen.ops.host)) {
+    errors.push(problem(['listen', 'ops', 'host'], `listen.ops.host ${listen.ops.host} is not a loopback address, and the ops listener has no token`,
+      'set listen.ops.token_file (a bearer token), or bind ops to 127.0.0.1'))
   }
 
   if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings: sortProblems(warnings) }

@@ -359,6 +359,11 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     ],
   },
   {
+    name: 'ops on every address without a token',
+    yaml: 'listen:\n  ops:\n    host: "0.0.0.0"\ntenants:\n  example.com:\n' + MX,
+    errors: ['3:11: listen.ops.host 0.0.0.0 is not a loopback address, and the ops listener has no token (set listen.ops.token_file (a bearer token), or bind ops to 127.0.0.1)'],
+  },
+  {
     name: 'tenants given as a list',
     yaml: 'tenants:\n  - example.com\n  - example.org\n',
     errors: ['2:3: tenants must be an object'],

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isLoopbackHost } from '../../src/http/is-loopback-host.js'
+import { isLoopbackHost } from '../../src/config/is-loopback-host.js'
 
 t.test('loopback: 127.0.0.0/8, ::1 in any spelling, localhost', async t => {
   for (const host of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
