@@ -172,12 +172,22 @@ export function storeContract (t: Test, make: StoreFactory): void {
 
   t.test('lock: a dead holder\'s lock is broken after ttlMs', async t => {
     const store = await make(t)
-    const deadUnlock = await store.lock('job', { ttlMs: 200 }) // the holder "dies": never unlocks in time
+    const deadUnlock = await store.lock('job', { ttlMs: 200, refreshMs: 0 }) // the holder "dies": stops renewing, never unlocks in time
     const unlock = await store.lock('job', { waitMs: 20_000 })
     t.pass('acquired after the dead holder\'s lock expired')
     await deadUnlock()
     await rejectsWithCode(t, store.lock('job', { waitMs: 150 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'the late unlock of the dead holder does not release the new lock')
     await unlock()
+  })
+
+  t.test('lock: a live holder renews its lease, so long work keeps the lock past ttlMs', async t => {
+    const store = await make(t)
+    const unlock = await store.lock('long-work', { ttlMs: 300 })
+    await sleep(1200)
+    await rejectsWithCode(t, store.lock('long-work', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'still held after four lease lengths')
+    await unlock()
+    await (await store.lock('long-work', { waitMs: 0 }))()
+    t.pass('free once released')
   })
 
   t.test('lock: mutual exclusion under contention', async t => {
