@@ -160,7 +160,8 @@ export class FileStore implements Store {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     const token = `${this.#owner.host}:${this.#owner.pid}:${randomBytes(8).toString('hex')}`
     for (;;) {
-      if (await this.#create(path, token, ttlMs)) return this.#held(path, token, ttlMs, refreshMs)
+      const acquired = Date.now()
+      if (await this.#create(path, this.#record(token, ttlMs, acquired))) return this.#held(path, token, ttlMs, refreshMs, acquired)
       const current = await this.#read(path)
       if (current === undefined) continue // released meanwhile: try again at once
       if (this.#breakable(current, ttlMs)) {
@@ -172,15 +173,15 @@ export class FileStore implements Store {
     }
   }
 
-  #record (token: string, ttlMs: number, acquired = Date.now()): string {
+  #record (token: string, ttlMs: number, acquired: number): string {
     const record: LockRecord = { token, owner: this.#owner, acquired, expires: Date.now() + ttlMs }
     return JSON.stringify(record)
   }
 
   /** Create the lock file whole; false when it exists. */
-  async #create (path: string, token: string, ttlMs: number): Promise<boolean> {
+  async #create (path: string, record: string): Promise<boolean> {
     try {
-      await this.#writeAside(path, this.#record(token, ttlMs), 0o600, tmp => link(tmp, path))
+      await this.#writeAside(path, record, 0o600, tmp => link(tmp, path))
       return true
     } catch (err) {
       if (code(err) === 'EEXIST') return false
@@ -226,8 +227,7 @@ export class FileStore implements Store {
     await rm(grave, { force: true })
   }
 
-  #held (path: string, token: string, ttlMs: number, refreshMs: number): Unlock {
-    const acquired = Date.now()
+  #held (path: string, token: string, ttlMs: number, refreshMs: number, acquired: number): Unlock {
     let released = false
     let refreshing: Promise<void> | undefined
     const refresh = async (): Promise<void> => {
@@ -270,6 +270,8 @@ export class FileStore implements Store {
       const owner = parseOwnerTag(entry)
       const liveness = owner ? ownerLiveness(owner, this.#owner) : 'unknown'
       if (liveness === 'alive') continue
+      // Judged before its files go: removing them makes the folder look new.
+      const removable = liveness === 'dead' || await olderThan(dir, FOREIGN_TEMP_GRACE_MS)
       let left = 0
       for (const file of await entries(dir)) {
         if (liveness === 'dead' || await olderThan(join(dir, file), FOREIGN_TEMP_GRACE_MS)) {
@@ -279,7 +281,7 @@ export class FileStore implements Store {
           left++
         }
       }
-      if (left === 0 && (liveness === 'dead' || await olderThan(dir, FOREIGN_TEMP_GRACE_MS))) await rmdir(dir).catch(() => {})
+      if (left === 0 && removable) await rmdir(dir).catch(() => {})
     }
     for (const entry of await entries(this.root, true)) {
       const full = join(this.root, entry)
