@@ -190,6 +190,17 @@ export function storeContract (t: Test, make: StoreFactory): void {
     t.pass('free once released')
   })
 
+  t.test('lock: a holder that stalled past its lease loses the lock and its late unlock leaves the new holder\'s', async t => {
+    const store = await make(t)
+    const unlockA = await store.lock('stall', { ttlMs: 100, refreshMs: 400 })
+    await sleep(150)
+    const unlockB = await store.lock('stall', { waitMs: 0 })
+    await sleep(500)
+    await unlockA()
+    await rejectsWithCode(t, store.lock('stall', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'B still holds it')
+    await unlockB()
+  })
+
   t.test('lock: mutual exclusion under contention', async t => {
     const store = await make(t)
     let inside = 0

@@ -131,6 +131,9 @@ t.test('filesystem errors other than absence are not hidden', async t => {
   const long = 'x'.repeat(300)
   await t.rejects(store.list(long), { code: 'ENAMETOOLONG' })
   await t.rejects(store.lock(long, { waitMs: 0 }), { code: 'ENAMETOOLONG' })
+  await rm(join(root, '.tmp'), { recursive: true })
+  await writeFile(join(root, '.tmp'), 'a file where the temp folder goes')
+  await t.rejects(store.put('dir/other', 'x'), { code: 'ENOTDIR' }, 'a temp folder that cannot be created')
 })
 
 t.test('keys built with storeKey stay inside the root', async t => {
