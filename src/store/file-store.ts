@@ -102,15 +102,16 @@ export class FileStore implements Store {
   async put (key: string, value: string | Buffer, opts: { secret?: boolean } = {}): Promise<void> {
     const path = this.#path(key)
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-    await this.#writeAside(path, value, opts.secret ? 0o600 : 0o644, tmp => rename(tmp, path))
+    await this.#writeAside(path, value, opts.secret ? 0o600 : 0o644, true, tmp => rename(tmp, path))
   }
 
   /**
-   * Write `value` to a fresh temp file in this process's folder, fsync it,
-   * then `place` it (rename or link). The temp file is gone afterwards,
-   * whether `place` succeeded or not.
+   * Write `value` to a fresh temp file in this process's folder, fsync it
+   * when `durable`, then `place` it (rename or link). The temp file is gone
+   * afterwards, whether `place` succeeded or not. Lock records skip the
+   * fsync: after a power loss the boot id marks their owners dead anyway.
    */
-  async #writeAside (path: string, value: string | Buffer, mode: number, place: (tmp: string) => Promise<void>): Promise<void> {
+  async #writeAside (path: string, value: string | Buffer, mode: number, durable: boolean, place: (tmp: string) => Promise<void>): Promise<void> {
     const tmp = join(this.#staging, randomBytes(8).toString('hex'))
     let handle
     try {
@@ -123,7 +124,7 @@ export class FileStore implements Store {
     }
     try {
       await handle.writeFile(value)
-      await handle.sync()
+      if (durable) await handle.sync()
       await handle.close()
       await place(tmp)
     } catch (err) {
@@ -181,7 +182,7 @@ export class FileStore implements Store {
   /** Create the lock file whole; false when it exists. */
   async #create (path: string, record: string): Promise<boolean> {
     try {
-      await this.#writeAside(path, record, 0o600, tmp => link(tmp, path))
+      await this.#writeAside(path, record, 0o600, false, tmp => link(tmp, path))
       return true
     } catch (err) {
       if (code(err) === 'EEXIST') return false
@@ -234,7 +235,7 @@ export class FileStore implements Store {
       const current = await this.#read(path)
       const holder = current?.record?.token
       if (holder === token) {
-        await this.#writeAside(path, this.#record(token, ttlMs, acquired), 0o600, tmp => rename(tmp, path))
+        await this.#writeAside(path, this.#record(token, ttlMs, acquired), 0o600, false, tmp => rename(tmp, path))
       } else if (holder !== undefined) {
         // Taken over (this process stalled past the lease): stop renewing what is no longer ours.
         clearInterval(timer)

@@ -182,9 +182,9 @@ export function storeContract (t: Test, make: StoreFactory): void {
 
   t.test('lock: a live holder renews its lease, so long work keeps the lock past ttlMs', async t => {
     const store = await make(t)
-    const unlock = await store.lock('long-work', { ttlMs: 300 })
-    await sleep(1200)
-    await rejectsWithCode(t, store.lock('long-work', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'still held after four lease lengths')
+    const unlock = await store.lock('long-work', { ttlMs: 600 })
+    await sleep(2000)
+    await rejectsWithCode(t, store.lock('long-work', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'still held after three lease lengths')
     await unlock()
     await (await store.lock('long-work', { waitMs: 0 }))()
     t.pass('free once released')
@@ -192,10 +192,11 @@ export function storeContract (t: Test, make: StoreFactory): void {
 
   t.test('lock: a holder that stalled past its lease loses the lock and its late unlock leaves the new holder\'s', async t => {
     const store = await make(t)
-    const unlockA = await store.lock('stall', { ttlMs: 100, refreshMs: 400 })
+    // A's first renewal comes long after its lease ran out (as if its process had stalled).
+    const unlockA = await store.lock('stall', { ttlMs: 100, refreshMs: 1500 })
     await sleep(150)
     const unlockB = await store.lock('stall', { waitMs: 0 })
-    await sleep(500)
+    await sleep(1600)
     await unlockA()
     await rejectsWithCode(t, store.lock('stall', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'B still holds it')
     await unlockB()
