@@ -160,15 +160,14 @@ export class FileStore implements Store {
     const path = join(this.root, LOCKS, `${name}.lock`)
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     const token = `${this.#owner.host}:${this.#owner.pid}:${randomBytes(8).toString('hex')}`
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const acquired = Date.now()
       if (await this.#create(path, this.#record(token, ttlMs, acquired))) return this.#held(path, token, ttlMs, refreshMs, acquired)
       const current = await this.#read(path)
-      if (current === undefined) continue // released meanwhile: try again at once
-      if (this.#breakable(current, ttlMs)) {
-        await this.#break(path, current)
-        continue
-      }
+      // Released meanwhile, or stale and now broken: try again at once (a few times; then pace like any wait).
+      const gone = current === undefined || this.#breakable(current, ttlMs)
+      if (current !== undefined && gone) await this.#break(path, current)
+      if (gone && attempt % 8 !== 0) continue
       if (Date.now() >= deadline) throw new errors.STORE_LOCK_TIMEOUT(name)
       await sleep(50 + Math.floor(Math.random() * 100))
     }

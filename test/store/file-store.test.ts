@@ -383,6 +383,8 @@ t.test('lock owners', async t => {
     await t.rejects(store.lock('job', { waitMs: 0 }), { code: 'EACCES' })
     await mkdir(join(root, '.locks', 'dir.lock'))
     await t.rejects(new FileStore(root).lock('dir', { waitMs: 0 }), { code: 'EISDIR' }, 'a lock path that cannot be read')
+    await symlink(join(root, 'nowhere'), join(root, '.locks', 'dangling.lock'))
+    await t.rejects(new FileStore(root).lock('dangling', { waitMs: 300 }), { code: 'MTA_STS_STORE_LOCK_TIMEOUT' }, 'a lock path that exists and reads as missing: paced and bounded, not a busy loop')
   })
 })
 
