@@ -95,6 +95,12 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   logWarnings(logger, config.warnings)
   const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics })
 
+  // A crash (kill -9, power loss) leaves temp files of interrupted writes and locks nobody will release.
+  const cleaned = await store.cleanup?.()
+  if (cleaned && cleaned.tempFiles + cleaned.locks > 0) {
+    logger.info({ event: 'store_cleanup', temp_files: cleaned.tempFiles, locks: cleaned.locks }, `store: removed ${cleaned.tempFiles} temp file(s) and ${cleaned.locks} stale lock(s) left by a crash`)
+  }
+
   const { acme } = config.certificates
   const issuer: Issuer = config.certificates.issuer === 'internal'
     ? await InternalCa.open({ store, clock, leafLifetime: config.certificates.internal.leafLifetime })

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
@@ -7,6 +8,8 @@ import { ManualClock } from '../src/clock.js'
 import { parseConfig } from '../src/config/load-config.js'
 import { createLogger } from '../src/log.js'
 import { createService, TLS_HANDSHAKE_TIMEOUT_MS } from '../src/service.js'
+import { FileStore } from '../src/store/file-store.js'
+import { currentOwner, ownerTag } from '../src/store/lock-owner.js'
 import { MemoryStore } from '../src/store/memory-store.js'
 import { InternalCa } from '../src/tls/internal-ca.js'
 import { httpsFetch, preamble, startService, tempDir } from './helpers/service-harness.js'
@@ -112,4 +115,21 @@ t.test('close(): a request that never finishes arriving is cut after the grace p
   const ms = Date.now() - started
   t.ok(ms >= 150 && ms < 1000, `closed in ${ms} ms (grace 200 ms)`)
   t.ok(half.destroyed || (await once(half, 'close'), true), 'the connection was cut')
+})
+
+t.test('start-up removes what a crash left in the store and logs the counts (never names or contents)', async t => {
+  const root = join(await tempDir(t), 'store')
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await once(child, 'exit')
+  const dead = { ...currentOwner(), pid: child.pid as number }
+  await mkdir(join(root, '.tmp', ownerTag(dead)), { recursive: true })
+  await writeFile(join(root, '.tmp', ownerTag(dead), '0123456789abcdef'), '-----BEGIN PRIVATE KEY-----\nSECRET-HALF-WRITTEN')
+  await mkdir(join(root, '.locks'), { recursive: true })
+  await writeFile(join(root, '.locks', 'issue-mta-sts.example.com.lock'), JSON.stringify({ token: 'x', owner: dead, expires: Date.now() + 3600_000 }))
+  const yaml = `  files: { directory: ${JSON.stringify(join(root, 'no-certs'))} }\ntenants:\n  example.com:\n    mx: [mx1.example.com]\n`
+  const h = await startService(t, yaml, { issuer: 'files', deps: { store: new FileStore(root) } })
+  const line = await h.waitForLog(l => l.event === 'store_cleanup')
+  t.match(line, { level: 'info', temp_files: 1, locks: 1 })
+  t.notMatch(JSON.stringify(h.logs), /SECRET|PRIVATE KEY|0123456789abcdef/, 'no key material and no file names in the logs')
+  t.same(await readdir(join(root, '.locks')), [])
 })

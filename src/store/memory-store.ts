@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errors } from '../errors.js'
-import { assertKey, type LockOptions, type Store, type Unlock } from './store.js'
+import { assertKey, DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS, type LockOptions, type Store, type Unlock } from './store.js'
 
 /** A {@link Store} in memory, for tests and single-process trials. Values are copied in and out. */
 export class MemoryStore implements Store {
@@ -31,14 +31,25 @@ export class MemoryStore implements Store {
 
   async lock (name: string, opts: LockOptions = {}): Promise<Unlock> {
     assertKey(name)
-    const ttlMs = opts.ttlMs ?? 60_000
-    const deadline = Date.now() + (opts.waitMs ?? 30_000)
+    const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS
+    const refreshMs = opts.refreshMs ?? ttlMs / 3
+    const deadline = Date.now() + (opts.waitMs ?? DEFAULT_LOCK_WAIT_MS)
     const token = {}
     for (;;) {
       const held = this.#locks.get(name)
       if (!held || held.expires < Date.now()) {
         this.#locks.set(name, { token, expires: Date.now() + ttlMs })
+        // The lease is renewed while held; a holder whose lock was taken over stops renewing.
+        const timer = refreshMs > 0
+          ? setInterval(() => {
+            const current = this.#locks.get(name)
+            if (current?.token === token) current.expires = Date.now() + ttlMs
+            else clearInterval(timer)
+          }, refreshMs)
+          : undefined
+        timer?.unref()
         return async () => {
+          clearInterval(timer)
           if (this.#locks.get(name)?.token === token) this.#locks.delete(name)
         }
       }

@@ -1,14 +1,29 @@
 import { errors } from '../errors.js'
 
-/** Releases a lock taken with {@link Store.lock}. Safe to call twice. */
+/** Releases a lock taken with {@link Store.lock} and stops refreshing it. Safe to call twice. */
 export type Unlock = () => Promise<void>
+
+/** Default lease of a lock: a holder that stops refreshing loses it this long after the last refresh. */
+export const DEFAULT_LOCK_TTL_MS = 30_000
+/** Default wait for a lock: twice the default lease, so a waiter outlasts a crashed holder's lease. */
+export const DEFAULT_LOCK_WAIT_MS = 60_000
 
 /** Options of {@link Store.lock}. */
 export interface LockOptions {
-  /** A lock older than this is stale and may be broken by another holder (default 60 s). */
+  /** The lease: the lock expires this long after it was taken or last refreshed (default {@link DEFAULT_LOCK_TTL_MS}). */
   readonly ttlMs?: number
-  /** Give up with `MTA_STS_STORE_LOCK_TIMEOUT` after this long (default 30 s). */
+  /** Give up with `MTA_STS_STORE_LOCK_TIMEOUT` after this long (default {@link DEFAULT_LOCK_WAIT_MS}). */
   readonly waitMs?: number
+  /** How often the holder renews the lease while it holds the lock (default `ttlMs / 3`; 0: never). */
+  readonly refreshMs?: number
+}
+
+/** What {@link Store.cleanup} removed. Counts only: never names or contents of keys. */
+export interface StoreCleanup {
+  /** Temporary files of interrupted writes. */
+  readonly tempFiles: number
+  /** Locks of dead owners and expired locks. */
+  readonly locks: number
 }
 
 /**
@@ -21,12 +36,21 @@ export interface LockOptions {
  *   names are sanitised first. Lock names follow the same rules and live apart
  *   from keys.
  * - `get` resolves `undefined` for a missing key; it never throws for absence.
- * - `put` is atomic: a reader sees the old value or the new one, never a mix.
+ * - `put` is atomic, also when the process is killed in the middle: a reader
+ *   sees the old value or the new one, never a mix or a partial value.
  *   `secret: true` values (private keys) are readable by the owner only (0600).
  * - `delete` of a missing key succeeds.
  * - `list(prefix)` returns every key below `prefix`, sorted.
- * - `lock(name)` waits until it holds the named lock. A holder that died leaves
- *   a lock that expires after `ttlMs`; others then break it.
+ * - `lock(name)` is a lease: it waits until it holds the named lock, records
+ *   the owner (host, pid, process start time) and an expiry `ttlMs` ahead, and
+ *   renews the expiry every `refreshMs` until released, so long work (an ACME
+ *   order) keeps it. Others may take a lock over once it expired (an owner on
+ *   another host that died or hangs), and at once when its owner is provably
+ *   dead (same host, pid gone or reused). A holder whose lock was taken over
+ *   stops renewing and its late unlock leaves the new holder's lock alone.
+ * - `cleanup()` (optional), at start: removes temporary files of interrupted
+ *   writes and locks whose owners are dead or whose lease expired; never
+ *   anything of a live process (replicas may share the store).
  */
 export interface Store {
   get (key: string): Promise<Buffer | undefined>
@@ -34,6 +58,7 @@ export interface Store {
   delete (key: string): Promise<void>
   list (prefix: string): Promise<string[]>
   lock (name: string, opts?: LockOptions): Promise<Unlock>
+  cleanup? (): Promise<StoreCleanup>
 }
 
 const SEGMENT = /^[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]*$/

@@ -400,7 +400,8 @@ export class CertificateManager {
       if (usable(stored)) return stored
     }
     // Single flight across instances sharing the store: whoever holds the lock orders; the others then find its certificate.
-    const unlock = await store.lock(`issue-${host}`, issuer.onDemand ? {} : { ttlMs: 600_000, waitMs: 600_000 })
+    // The lock is a lease renewed while the order runs, so a crashed holder's lock frees within the default TTL.
+    const unlock = await store.lock(`issue-${host}`, issuer.onDemand ? {} : { waitMs: 600_000 })
     try {
       const stored = await this.#fromStore(host)
       const previous = state.loaded

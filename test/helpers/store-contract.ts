@@ -172,12 +172,34 @@ export function storeContract (t: Test, make: StoreFactory): void {
 
   t.test('lock: a dead holder\'s lock is broken after ttlMs', async t => {
     const store = await make(t)
-    const deadUnlock = await store.lock('job', { ttlMs: 200 }) // the holder "dies": never unlocks in time
+    const deadUnlock = await store.lock('job', { ttlMs: 200, refreshMs: 0 }) // the holder "dies": stops renewing, never unlocks in time
     const unlock = await store.lock('job', { waitMs: 20_000 })
     t.pass('acquired after the dead holder\'s lock expired')
     await deadUnlock()
     await rejectsWithCode(t, store.lock('job', { waitMs: 150 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'the late unlock of the dead holder does not release the new lock')
     await unlock()
+  })
+
+  t.test('lock: a live holder renews its lease, so long work keeps the lock past ttlMs', async t => {
+    const store = await make(t)
+    const unlock = await store.lock('long-work', { ttlMs: 600 })
+    await sleep(2000)
+    await rejectsWithCode(t, store.lock('long-work', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'still held after three lease lengths')
+    await unlock()
+    await (await store.lock('long-work', { waitMs: 0 }))()
+    t.pass('free once released')
+  })
+
+  t.test('lock: a holder that stalled past its lease loses the lock and its late unlock leaves the new holder\'s', async t => {
+    const store = await make(t)
+    // A's first renewal comes long after its lease ran out (as if its process had stalled).
+    const unlockA = await store.lock('stall', { ttlMs: 100, refreshMs: 1500 })
+    await sleep(150)
+    const unlockB = await store.lock('stall', { waitMs: 0 })
+    await sleep(1600)
+    await unlockA()
+    await rejectsWithCode(t, store.lock('stall', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'B still holds it')
+    await unlockB()
   })
 
   t.test('lock: mutual exclusion under contention', async t => {

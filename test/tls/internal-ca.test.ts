@@ -1,10 +1,11 @@
 import { X509Certificate } from 'node:crypto'
-import { stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { systemClock } from '../../src/clock.js'
 import { FileStore } from '../../src/store/file-store.js'
 import { INTERNAL_CA_CERT_KEY, InternalCa } from '../../src/tls/internal-ca.js'
+import { startCrashProcess } from '../helpers/crash-process.js'
 import { tempDir } from '../helpers/service-harness.js'
 
 t.test('the CA is created once, key 0600, and reused by later opens', async t => {
@@ -22,6 +23,19 @@ t.test('the CA is created once, key 0600, and reused by later opens', async t =>
   const ca = new X509Certificate(a.caPem)
   t.ok(ca.ca, 'is a CA certificate')
   t.match(ca.publicKey.asymmetricKeyDetails, { namedCurve: 'prime256v1' })
+})
+
+t.test('killed (kill -9) while holding the internal-ca lock: the next open does not wait for the dead holder', async t => {
+  const dir = await tempDir(t)
+  const first = await InternalCa.open({ store: new FileStore(dir), clock: systemClock, leafLifetime: 86400 })
+  const holder = startCrashProcess(t, ['hold', dir, 'internal-ca'])
+  await holder.waitFor(l => l.event === 'locked')
+  await holder.kill()
+  t.same(await readdir(join(dir, '.locks')), ['internal-ca.lock'], 'the crash left its lock behind')
+  // Before owners were recorded, this waited 30 s for the lock and failed (and the service did not start).
+  const again = await InternalCa.open({ store: new FileStore(dir), clock: systemClock, leafLifetime: 86400 })
+  t.equal(again.caPem, first.caPem, 'the same CA, opened')
+  t.same(await readdir(join(dir, '.locks')), [], 'the dead holder\'s lock is gone')
 })
 
 t.test('leaf certificates: ECDSA P-256, serverAuth, one SAN, chain included', async t => {
