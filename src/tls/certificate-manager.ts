@@ -61,6 +61,8 @@ interface Loaded {
   /** Default renewal time: a third of the lifetime left, minus jitter. */
   readonly renewAt: Date
   readonly version?: string
+  /** Logs a certificate just loaded or issued: called once it is installed, so the log never runs ahead of what is served. */
+  readonly announce?: () => void
 }
 
 interface HostState {
@@ -341,6 +343,7 @@ export class CertificateManager {
       delete current.lastError
       delete current.retryAt
       delete current.ari
+      loaded.announce?.()
       return loaded
     }, (err: IssuanceError) => this.#failed(host, current, err)).finally(() => { delete current.pending })
     current.pending = work
@@ -389,10 +392,11 @@ export class CertificateManager {
     if (!issuer.managed) {
       const version = await issuer.version?.(host)
       const issued = await issuer.obtain(host)
-      const loaded = this.#prepare(inspectCertificate(host, issued.certPem, issued.keyPem, clock.now()), version)
+      const cert = inspectCertificate(host, issued.certPem, issued.keyPem, clock.now())
       metrics.certificateEvents.inc({ issuer: issuer.name, event: 'loaded' })
-      logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: loaded.cert.notAfter.toISOString(), fingerprint: loaded.cert.fingerprint }, `certificate loaded for ${host}`)
-      return loaded
+      return this.#prepare(cert, version, () => {
+        logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint }, `certificate loaded for ${host}`)
+      })
     }
     const usable = (l: Loaded | undefined): l is Loaded => l !== undefined && l.renewAt.getTime() > clock.now().getTime()
     if (!refresh) {
@@ -421,20 +425,22 @@ export class CertificateManager {
       }
       await store.put(storeKey('certificates', issuer.name, `${host}.pem`), joinBundle(cert), { secret: true })
       metrics.certificateEvents.inc({ issuer: issuer.name, event: renewing ? 'renewed' : 'obtained' })
-      logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: Date.now() - started }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
-      return this.#prepare(cert)
+      const durationMs = Date.now() - started
+      return this.#prepare(cert, undefined, () => {
+        logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: durationMs }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
+      })
     } finally {
       await unlock()
     }
   }
 
-  #prepare (cert: CertifiedKey, version?: string): Loaded {
+  #prepare (cert: CertifiedKey, version?: string, announce?: () => void): Loaded {
     const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
     const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
     // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
     const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
     const renewAt = new Date(renewalTime(cert).getTime() - jitter)
-    return { cert, context, renewAt, ...(version === undefined ? {} : { version }) }
+    return { cert, context, renewAt, ...(version === undefined ? {} : { version }), ...(announce ? { announce } : {}) }
   }
 }
 
