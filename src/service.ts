@@ -100,7 +100,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   certificates = manager
   manager.setHosts(holder.snapshot.byHost.keys())
   if (!issuer.managed) await manager.preload(holder.snapshot.byHost.keys())
-  holder.onChange(async (_next, _previous, diff) => {
+  holder.onChange(async (next, previous, diff) => {
+    monitor?.changeTenants(previous, next, diff)
     const { added, removed } = diff.hosts
     // A few thousand hosts per event-loop turn: adding 100,000 tenants must not block requests.
     for (let i = 0; i < Math.max(added.length, removed.length); i += HOSTS_PER_TURN) {
