@@ -131,3 +131,10 @@ t.test('close() ends a reload that is waiting for the file to settle', async t =
   t.equal(logs.filter(l => l.event === 'reload').length, 0)
   t.equal(holder.snapshot.tenants.length, 3)
 })
+
+t.test('listen and certificates changes are applied to the snapshot but said to need a restart', async t => {
+  const { holder, file, logs } = await holderOn(t, yaml(names(1)))
+  await writeFile(file, yaml(names(1)).replace('certificates: {issuer: internal}', 'certificates: {issuer: internal, storage: /elsewhere}'))
+  t.ok((await holder.reload('SIGHUP')).ok)
+  t.same(logs.find(l => l.event === 'reload_restart_needed')?.sections, ['certificates'])
+})
