@@ -344,6 +344,7 @@ async function scalePhase () {
       const { entry: reload, at } = found
       entry.reload_ms = at - t0
       entry.reload_duration_ms = reload.duration_ms
+      entry.reload_loop_delay_max_ms = reload.loop_delay_max_ms
       entry.reload_changed = reload.changed.length
       if (reload.changed.length !== 1 || reload.added.length + reload.removed.length !== 0) {
         throw new Error(`reload diff: ${reload.added.length} added, ${reload.removed.length} removed, ${reload.changed.length} changed; expected 1 changed`)

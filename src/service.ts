@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { FileStore } from './store/file-store.js'
 import type { Store } from './store/store.js'
 import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
+import { nextTurn } from './tenants/build-snapshot-in-turns.js'
 import { buildSnapshot } from './tenants/tenant-snapshot.js'
 import { CertificateManager, TLS_VERSIONS } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
@@ -29,6 +30,9 @@ import { readTokenFile } from './http/read-token-file.js'
 
 /** How long a TLS client has to complete its handshake (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** Certificate manager hosts added or removed per event-loop turn after a reload. */
+const HOSTS_PER_TURN = 5000
 
 /** Side effects of a service, replaceable in tests. */
 export interface ServiceDeps {
@@ -121,9 +125,14 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   certificates = manager
   manager.setHosts(holder.snapshot.byHost.keys())
   if (!issuer.managed) await manager.preload(holder.snapshot.byHost.keys())
-  holder.onChange((next, previous) => {
-    manager.setHosts(next.byHost.keys())
-    const added = [...next.byHost.keys()].filter(h => !previous.byHost.has(h))
+  holder.onChange(async (next, previous, diff) => {
+    monitor?.changeTenants(previous, next, diff)
+    const { added, removed } = diff.hosts
+    // A few thousand hosts per event-loop turn: adding 100,000 tenants must not block requests.
+    for (let i = 0; i < Math.max(added.length, removed.length); i += HOSTS_PER_TURN) {
+      if (i > 0) await nextTurn()
+      manager.changeHosts({ added: added.slice(i, i + HOSTS_PER_TURN), removed: removed.slice(i, i + HOSTS_PER_TURN) })
+    }
     if (!issuer.managed && added.length > 0) void manager.preload(added)
   })
 

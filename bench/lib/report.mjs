@@ -36,18 +36,19 @@ export function formatReport (results) {
   const sc = results.scale
   if (sc) {
     out.push('', `Scale (issuer internal; start-up = spawn until GET /readyz is 200; reload = in-place rewrite until the "reload" log event; ratios vs ${sc.reference_tenants} tenants)`)
-    const rows = [['tenants', 'config', 'start-up ms', 'RSS ready MiB', 'RSS +fetches MiB', 'first fetch ms', 'reload ms', 'reload duration_ms', 'max stall ms', 'start-up ratio', 'RSS ratio', 'RSS+f ratio', 'reload ratio', 'status']]
+    const rows = [['tenants', 'config', 'start-up ms', 'RSS ready MiB', 'RSS +fetches MiB', 'first fetch ms', 'reload ms', 'reload duration_ms', 'max stall ms', 'loop delay max ms', 'start-up ratio', 'RSS ratio', 'RSS+f ratio', 'reload ratio', 'status']]
     for (const s of sc.sizes) {
       const r = s.ratio_vs_reference ?? {}
       const firstFetch = s.fetches?.length ? Math.max(...s.fetches.map(f => f.first_fetch_ms)) : undefined
       rows.push([
         int(s.tenants), s.config_bytes ? `${(s.config_bytes / 1024).toFixed(0)} KiB` : '-', int(s.startup_ms), mib(s.rss_ready_kib), mib(s.rss_after_fetches_kib),
-        firstFetch === undefined ? '-' : `<=${int(firstFetch)}`, int(s.reload_ms), fmt(s.reload_duration_ms, 1), int(s.max_probe_ms_during_reload),
+        firstFetch === undefined ? '-' : `<=${int(firstFetch)}`, int(s.reload_ms), fmt(s.reload_duration_ms, 1), int(s.max_probe_ms_during_reload), int(s.reload_loop_delay_max_ms),
         x(r.startup), x(r.rss_ready), x(r.rss_after_fetches), x(r.reload), s.error ? `FAILED: ${s.error}` : 'ok',
       ])
     }
     out.push('', table(rows, 1))
-    out.push('(max stall = slowest GET /healthz answer while the reload ran: how long the event loop was blocked)')
+    out.push('(max stall = slowest GET /healthz answer while the reload ran: how long the event loop was blocked, as a client sees it;')
+    out.push(' loop delay max = the service\'s own longest event-loop delay during the reload, loop_delay_max_ms of its reload log line)')
     for (const s of sc.sizes) {
       if (s.rss_at_failure_kib) out.push(`${s.tenants} tenants at failure: RSS ${mib(s.rss_at_failure_kib)} MiB, ${fmt(s.cpu_s_at_failure, 1)} CPU s used`)
     }

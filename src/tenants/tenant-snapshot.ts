@@ -38,6 +38,8 @@ export interface SnapshotDiff {
   readonly added: string[]
   readonly removed: string[]
   readonly changed: { domain: string; mode?: [string, string]; id: [string, string] }[]
+  /** The policy host names of the tenants added and removed, for the certificate manager. */
+  readonly hosts: { readonly added: string[]; readonly removed: string[] }
 }
 
 /** Compare two snapshots tenant by tenant. */
@@ -45,14 +47,21 @@ export function diffSnapshots (before: TenantSnapshot, after: TenantSnapshot): S
   const added: string[] = []
   const removed: string[] = []
   const changed: SnapshotDiff['changed'] = []
+  const hosts: SnapshotDiff['hosts'] = { added: [], removed: [] }
   for (const [host, next] of after.byHost) {
     const prev = before.byHost.get(host)
     if (!prev) {
       added.push(next.domain)
+      hosts.added.push(host)
     } else if (prev.id !== next.id) {
       changed.push({ domain: next.domain, id: [prev.id, next.id], ...(prev.mode !== next.mode ? { mode: [prev.mode, next.mode] as [string, string] } : {}) })
     }
   }
-  for (const [host, prev] of before.byHost) if (!after.byHost.has(host)) removed.push(prev.domain)
-  return { added, removed, changed }
+  for (const [host, prev] of before.byHost) {
+    if (!after.byHost.has(host)) {
+      removed.push(prev.domain)
+      hosts.removed.push(host)
+    }
+  }
+  return { added, removed, changed, hosts }
 }

@@ -115,6 +115,21 @@ export class CertificateManager {
   }
 
   /**
+   * Add and remove hosts: the same as {@link setHosts} with the full list,
+   * but in time proportional to the change, not to the number of hosts (a
+   * reload of one tenant among 100,000 must not walk all of them).
+   */
+  changeHosts (change: { readonly added: readonly string[]; readonly removed: readonly string[] }): void {
+    for (const host of change.removed) this.#states.delete(host)
+    for (const host of change.added) if (!this.#states.has(host)) this.#states.set(host, { failures: 0 })
+    if (change.removed.length > 0 && this.#queue.length > 0) {
+      const q = this.#queue.filter(h => this.#states.has(h))
+      this.#queue.splice(0, this.#queue.length, ...q)
+    }
+    if (change.added.length > 0 && this.#timer && !this.#opts.issuer.onDemand) void this.check()
+  }
+
+  /**
    * The SecureContext for `host`: synchronously when loaded (the common
    * case), else a promise that loads it (from the store or files, or from an
    * on-demand issuer). Queued issuers never make a handshake wait for a CA.

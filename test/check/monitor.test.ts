@@ -1,6 +1,10 @@
 import t from 'tap'
+import { CheckMonitor } from '../../src/check/monitor.js'
 import { policyCheck } from '../../src/check/policy-check.js'
 import type { Check, CheckContext, CheckResult } from '../../src/check/types.js'
+import { createLogger } from '../../src/log.js'
+import { buildSnapshot, type TenantSnapshot } from '../../src/tenants/tenant-snapshot.js'
+import { configFrom } from '../helpers/config-fixtures.js'
 import { startDnsServer } from '../helpers/dns-server.js'
 import { preamble, replaceFile, startService, tempDir } from '../helpers/service-harness.js'
 
@@ -79,4 +83,37 @@ t.test('in serve, the policy check knows the manager\'s renewal plan: the intern
   const plan = ctx.renewalPlan?.('mta-sts.example.com')
   t.same(plan, h.service.certificates.renewal('mta-sts.example.com'), 'the plan is the manager\'s')
   t.ok(plan && plan.renewAt.getTime() > Date.now(), 'not due yet')
+})
+
+t.test('changeTenants: the changes of a reload reach the schedule without a full sync, unless the schedule is behind', async t => {
+  const snap = (...domains: string[]): TenantSnapshot => buildSnapshot(configFrom(['certificates: {issuer: internal}', 'tenants:', ...domains.map(d => `  ${d}: {mx: [mx.${d}]}`), ''].join('\n')))
+  const checked: string[] = []
+  const check: Check = async ctx => {
+    checked.push(ctx.tenant.domain)
+    return [{ id: 'sts-txt', name: 'MTA-STS TXT', status: 'pass', reason: 'ok' }]
+  }
+  const a = snap('a.example')
+  let current = a
+  const monitor = new CheckMonitor({
+    interval: 0.05, concurrency: 4, tickMs: 10, tenants: () => current, checks: [['sts-txt', check]],
+    logger: createLogger('silent'), context: tenant => ({ tenant, now: () => new Date() }) as unknown as CheckContext,
+  })
+  t.teardown(() => monitor.close())
+  const b = snap('b.example')
+  monitor.changeTenants(a, b, { added: ['b.example'], removed: ['a.example'] })
+  monitor.start()
+  const until = async (ok: () => boolean): Promise<void> => { while (!ok()) await new Promise(resolve => setTimeout(resolve, 5)) }
+  await until(() => monitor.reports().length === 1)
+  t.same(monitor.reports().map(r => r.domain), ['a.example'], 'ignored before the first schedule')
+  current = b
+  monitor.changeTenants(a, b, { added: ['b.example'], removed: ['a.example'] })
+  await until(() => checked.includes('b.example'))
+  t.same(monitor.reports().map(r => r.domain).filter(d => d === 'a.example'), [], "the removed tenant's report is gone")
+  // A change based on a snapshot the schedule never saw is ignored; the tick syncs in full instead.
+  const c = snap('c.example')
+  current = c
+  monitor.changeTenants(a, c, { added: [], removed: [] })
+  await until(() => checked.includes('c.example'))
+  await until(() => monitor.reports().every(r => r.domain === 'c.example'))
+  t.pass('c checked, b dropped by the full sync')
 })

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { open, rename, writeFile } from 'node:fs/promises'
 import { Agent } from 'node:https'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
@@ -139,4 +139,80 @@ t.test('SIGHUP-style reload() and concurrent reload calls collapse into one more
   t.ok(a.ok && b.ok && c.ok)
   t.equal(h.logs.filter(l => l.event === 'reload').length, 2, 'one run plus one follow-up')
   t.equal((await h.fetch('mta-sts.example.com')).body.toString(), body('enforce'))
+})
+
+const others = '  example.org:\n    mx: [mail.example.org]\n  example.net:\n    mx: [mail.example.net]\n'
+const othersPlus = (n: number): string => others + `  added${n}.example:\n    mx: [mail.added${n}.example]\n`
+
+/** Fetch `host` back to back until stopped; resolves with every failure (status other than 200, or an error). */
+function fetchLoop (h: Harness, host: string): { stop: () => Promise<{ ok: number; failures: string[] }> } {
+  let running = true
+  let ok = 0
+  const failures: string[] = []
+  const loop = (async () => {
+    while (running) {
+      try {
+        const res = await h.fetch(host)
+        if (res.status === 200) ok++
+        else failures.push(`status ${res.status}`)
+      } catch (err) {
+        failures.push((err as Error).message)
+      }
+      await sleep(10)
+    }
+  })()
+  return { stop: async () => { running = false; await loop; return { ok, failures } } }
+}
+
+/** Write `text` in two chunks 400 ms apart, cut just before `cutBefore`, the first being valid YAML on its own. */
+async function writeSlowly (path: string, text: string, cutBefore: string): Promise<void> {
+  const cut = text.indexOf(cutBefore)
+  const file = await open(path, 'w')
+  try {
+    await file.write(text.slice(0, cut))
+    await file.sync()
+    await sleep(400)
+    await file.write(text.slice(cut))
+  } finally {
+    await file.close()
+  }
+}
+
+t.test('a slow in-place writer (two chunks 400 ms apart) is never applied half-written', async t => {
+  const h = await startService(t, tenants('testing', others))
+  const probe = fetchLoop(h, 'mta-sts.example.org')
+  // The first chunk ends after example.com: valid YAML that would drop example.org and example.net.
+  await writeSlowly(h.configFile, preamble(h.dir) + tenants('enforce', othersPlus(1)), '  example.org:')
+  const reload = await h.waitForLog(l => l.event === 'reload')
+  t.same(reload.removed, [], 'the first reload already saw the whole file')
+  t.same(reload.added, ['added1.example'])
+  t.same((reload.changed as { domain: string }[]).map(c => c.domain), ['example.com'])
+  await servedWithin(h, 'mta-sts.example.com', body('enforce'), 2000)
+  const { ok, failures } = await probe.stop()
+  t.same(failures, [], `example.org kept being served (${ok} fetches)`)
+  t.equal(h.logs.filter(l => l.event === 'reload').length, 1, 'applied once')
+})
+
+t.test('an editor writing a temp file slowly, then renaming it over the config, and later in-place writes: each applied once, whole', async t => {
+  const h = await startService(t, tenants('testing', others))
+  const probe = fetchLoop(h, 'mta-sts.example.net')
+  const tmp = `${h.configFile}.tmp`
+  await writeSlowly(tmp, preamble(h.dir) + tenants('enforce', othersPlus(1)), '  example.org:')
+  await rename(tmp, h.configFile)
+  await h.waitForLog(l => l.event === 'reload')
+  await servedWithin(h, 'mta-sts.example.com', body('enforce'), 2000)
+  // The watched path is a new inode now: a slow in-place write to it is still seen, and only whole.
+  await writeSlowly(h.configFile, preamble(h.dir) + tenants('none', othersPlus(2)), '  example.org:')
+  await h.waitForLog(l => l.event === 'reload' && h.logs.filter(x => x.event === 'reload').length >= 2)
+  await servedWithin(h, 'mta-sts.example.com', body('none'), 2000)
+  // And a plain rename-over again.
+  await replaceFile(h.configFile, preamble(h.dir) + tenants('testing', othersPlus(3)))
+  await h.waitForLog(l => l.event === 'reload' && h.logs.filter(x => x.event === 'reload').length >= 3)
+  await servedWithin(h, 'mta-sts.example.com', body('testing'), 2000)
+  const { ok, failures } = await probe.stop()
+  t.same(failures, [], `example.net kept being served (${ok} fetches)`)
+  const reloads = h.logs.filter(l => l.event === 'reload')
+  t.equal(reloads.length, 3, 'one reload per edit')
+  t.same(reloads.map(r => r.removed), [[], ['added1.example'], ['added2.example']], 'nothing else ever removed')
+  t.same(reloads.map(r => r.added), [['added1.example'], ['added2.example'], ['added3.example']])
 })

@@ -69,8 +69,10 @@ t.test('diffSnapshots', async t => {
       { domain: 'mode.example', id: [id(before, 'mode.example'), id(after, 'mode.example')], mode: ['testing', 'enforce'] },
       { domain: 'mx.example', id: [id(before, 'mx.example'), id(after, 'mx.example')] },
     ],
+    hosts: { added: ['mta-sts.new.example'], removed: ['mta-sts.gone.example'] },
   })
   t.notOk('mode' in (diffSnapshots(before, after).changed[1] ?? {}), 'no mode entry when only the mx changed')
-  t.same(diffSnapshots(before, before), { added: [], removed: [], changed: [] })
-  t.same(diffSnapshots(before, buildSnapshot(before.config)), { added: [], removed: [], changed: [] }, 'a rebuild of the same config changes nothing')
+  const none = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
+  t.same(diffSnapshots(before, before), none)
+  t.same(diffSnapshots(before, buildSnapshot(before.config)), none, 'a rebuild of the same config changes nothing')
 })

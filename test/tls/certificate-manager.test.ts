@@ -239,3 +239,33 @@ t.test('queued issuer with renewal information: renews inside the CA window, sen
   t.equal(replaced.length, 2, 'no renewal without a reason')
   t.ok(m.status()[0]!.renewAt!.getTime() > clock.now().getTime(), 'next renewal on the default schedule')
 })
+
+t.test('changeHosts adds and removes only the hosts named; a removed host leaves the queue; an added one is looked at', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const ordered: string[] = []
+  let release: () => void = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const issuer: Issuer = {
+    name: 'acme',
+    managed: true,
+    onDemand: false,
+    obtain: async host => { ordered.push(host); await gate; return ca.obtain(host) },
+  }
+  const m = new CertificateManager({ issuer, store, clock, logger: logSink().logger, metrics: createMetrics(() => undefined), concurrency: 1, checkIntervalMs: 3600_000 })
+  t.teardown(() => m.close())
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(x => `mta-sts.${x}.example`) as [string, string, string, string]
+  m.setHosts([a, b, c])
+  m.start()
+  await m.check()
+  t.same(ordered, [a], 'one order at a time: b and c wait in the queue')
+  m.changeHosts({ added: [d], removed: [b] })
+  await m.check()
+  t.same(m.status().map(s => s.host).sort(), [a, c, d])
+  release()
+  await m.idle()
+  t.same(ordered.sort(), [a, c, d], 'b left the queue; d, added, was ordered')
+  m.changeHosts({ added: [], removed: [] })
+  t.equal(m.status().length, 3)
+})

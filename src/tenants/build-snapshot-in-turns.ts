@@ -1,0 +1,102 @@
+import type { Config, ConfigProblem } from '../config/types.js'
+import { renderPolicy } from '../policy/render-policy.js'
+import { decodeChunk, type ConfigBase, type PreparedTenant } from './prepared-config.js'
+import type { SnapshotDiff, TenantEntry, TenantSnapshot } from './tenant-snapshot.js'
+
+/** Options of {@link buildSnapshotInTurns}. */
+export interface BuildInTurnsOptions {
+  /** Called before each chunk: gives the event loop a turn (default `setImmediate`). */
+  readonly yieldTurn?: () => Promise<void>
+  /** Previous tenants looked at per turn when finding the removed ones (default 20,000: a Map lookup each). */
+  readonly removedPerTurn?: number
+  readonly now?: Date
+}
+
+/** One event-loop turn: I/O callbacks (requests) run before the promise resolves. */
+export function nextTurn (): Promise<void> {
+  return new Promise(resolve => setImmediate(resolve))
+}
+
+/**
+ * Build the snapshot of a prepared configuration beside `previous`, one chunk
+ * of tenants per event-loop turn, and compare it with `previous` on the way
+ * (what {@link diffSnapshots} would say). Requests keep being answered from
+ * `previous` meanwhile; the caller swaps the result in with one assignment.
+ * A tenant whose policy, `rua` and certificate files did not change keeps its
+ * previous entry object, so an edit of one tenant among 100,000 allocates
+ * (and later frees) almost nothing.
+ */
+export async function buildSnapshotInTurns (
+  base: ConfigBase,
+  chunks: readonly ArrayBuffer[],
+  warnings: readonly ConfigProblem[],
+  previous: TenantSnapshot,
+  opts: BuildInTurnsOptions = {},
+): Promise<{ snapshot: TenantSnapshot; diff: SnapshotDiff }> {
+  const yieldTurn = opts.yieldTurn ?? nextTurn
+  const byHost = new Map<string, TenantEntry>()
+  const tenants: TenantEntry[] = []
+  const diff: SnapshotDiff = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
+  for (const chunk of chunks) {
+    await yieldTurn()
+    for (const t of decodeChunk<PreparedTenant>(chunk)) {
+      const prev = previous.byHost.get(t.host)
+      const entry = prev && sameTenant(prev, t) ? prev : toEntry(t)
+      if (!prev) {
+        diff.added.push(entry.domain)
+        diff.hosts.added.push(entry.host)
+      } else if (prev.id !== entry.id) {
+        diff.changed.push({ domain: entry.domain, id: [prev.id, entry.id], ...(prev.mode !== entry.mode ? { mode: [prev.mode, entry.mode] as [string, string] } : {}) })
+      }
+      byHost.set(entry.host, entry)
+      tenants.push(entry)
+    }
+  }
+  const perTurn = opts.removedPerTurn ?? 20_000
+  let seen = 0
+  for (const [host, prev] of previous.byHost) {
+    if (++seen % perTurn === 0) await yieldTurn()
+    if (!byHost.has(host)) {
+      diff.removed.push(prev.domain)
+      diff.hosts.removed.push(host)
+    }
+  }
+  const frozenTenants = Object.freeze(tenants)
+  const config: Config = Object.freeze({ ...deepFreeze(base), tenants: frozenTenants, warnings: Object.freeze([...warnings]) })
+  return { snapshot: Object.freeze({ config, byHost, tenants: frozenTenants, loadedAt: opts.now ?? new Date() }), diff }
+}
+
+function sameTenant (prev: TenantEntry, next: PreparedTenant): boolean {
+  return prev.id === next.id &&
+    sameList(prev.rua, next.rua) &&
+    prev.certificate?.cert === next.certificate?.cert &&
+    prev.certificate?.key === next.certificate?.key
+}
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+function toEntry (t: PreparedTenant): TenantEntry {
+  const policy = renderPolicy(t)
+  return Object.freeze({
+    domain: t.domain,
+    host: t.host,
+    mode: t.mode,
+    mx: Object.freeze(t.mx),
+    maxAge: t.maxAge,
+    rua: Object.freeze(t.rua),
+    ...(t.certificate ? { certificate: Object.freeze(t.certificate) } : {}),
+    policy,
+    body: Buffer.from(policy, 'ascii'),
+    id: t.id,
+  })
+}
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
