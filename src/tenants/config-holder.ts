@@ -58,7 +58,8 @@ export class ConfigHolder {
   #watcher: FSWatcher | undefined
   #timer: NodeJS.Timeout | undefined
   #running: Promise<ReloadStatus> | undefined
-  #again = false
+  /** The reason of a reload asked for while one runs; a forced reason (SIGHUP) wins over 'file changed'. */
+  #again: string | undefined
   /** The file version last loaded (applied or rejected), so a late duplicate file event does not load it again. */
   #loaded: string | undefined
   readonly #closing = new AbortController()
@@ -94,7 +95,9 @@ export class ConfigHolder {
    */
   reload (reason: string): Promise<ReloadStatus> {
     if (this.#running) {
-      this.#again = true
+      // A 'file changed' rerun skips a version already loaded, so it must not swallow a SIGHUP,
+      // and a SIGHUP rerun must not be made of a late file event.
+      if (this.#again === undefined || this.#again === 'file changed') this.#again = reason
       return this.#running
     }
     this.#running = this.#reloadLoop(reason).finally(() => { this.#running = undefined })
@@ -103,9 +106,10 @@ export class ConfigHolder {
 
   async #reloadLoop (reason: string): Promise<ReloadStatus> {
     let status = await this.#reloadOnce(reason)
-    while (this.#again) {
-      this.#again = false
-      status = await this.#reloadOnce(reason)
+    while (this.#again !== undefined) {
+      const next = this.#again
+      this.#again = undefined
+      status = await this.#reloadOnce(next)
     }
     return status
   }

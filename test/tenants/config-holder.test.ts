@@ -122,6 +122,22 @@ t.test('a file event for the version already loaded does not reload it again', a
   t.equal(logs.filter(l => l.event === 'reload').length, 2, 'SIGHUP always reloads')
 })
 
+t.test('reloads asked for while one runs: a SIGHUP is never swallowed, a late file event never forces a second load', async t => {
+  const { holder, file, logs } = await holderOn(t, yaml(names(3)))
+  await holder.watch()
+  const reloads = (): number => logs.filter(l => l.event === 'reload').length
+  await writeFile(file, yaml(names(2)))
+  const first = holder.reload('file changed')
+  void holder.reload('SIGHUP')
+  void holder.reload('file changed')
+  await first
+  t.equal(reloads(), 2, 'the new version, then the SIGHUP (which the file event after it does not downgrade)')
+  const forced = holder.reload('SIGHUP')
+  void holder.reload('file changed')
+  await forced
+  t.equal(reloads(), 3, 'a file event during a SIGHUP for the same version loads nothing more')
+})
+
 t.test('close() ends a reload that is waiting for the file to settle', async t => {
   const { holder, file, logs } = await holderOn(t, yaml(names(3)), { settleMs: 60_000 })
   await writeFile(file, yaml(names(2)))
