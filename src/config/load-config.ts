@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { normalizeHostName, type HostNameResult } from '../domain/host-name.js'
 import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
 import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
@@ -10,7 +11,6 @@ import { decodeConfigText } from './decode-config-text.js'
 import { isLoopbackHost } from './is-loopback-host.js'
 import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
-import { normalizeDomain, type DomainResult } from './normalize-domain.js'
 import { resolveAliases } from './resolve-aliases.js'
 import { configSchema } from './schema.js'
 import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
@@ -226,7 +226,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
 
   for (const [key, value] of Object.entries(rawTenants)) {
     const at = ['tenants', key]
-    const domain = normalizeDomain(key)
+    const domain = normalizeHostName(key)
     if (!domain.ok) {
       errors.push(problem(at, `tenant domain "${key}" ${domain.reason}`, undefined, true))
     } else {
@@ -286,11 +286,11 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const target = rawTarget.map((item, i) => {
     const name = String(item)
     if (isIP(name)) return name
-    const host = normalizeDomain(name)
+    const host = normalizeHostName(name)
     if (!host.ok) errors.push(problem(['dns', 'target', String(i)], `dns.target "${name}" ${host.reason}`, 'use a host name (CNAME) or an IP address (A/AAAA)'))
     return host.ok ? host.value : name
   })
-  const targetNames = target.filter(x => isIP(x) === 0 && normalizeDomain(x).ok)
+  const targetNames = target.filter(x => isIP(x) === 0 && normalizeHostName(x).ok)
   if (targetNames.length > 0 && target.length > 1) {
     errors.push(problem(['dns', 'target'], 'dns.target must be either one host name (published as a CNAME) or a list of IP addresses (A/AAAA)', 'a CNAME cannot stand beside other records'))
   }
@@ -375,7 +375,7 @@ function acmeSettings (raw: RawAcme, configDir: string): AcmeSettings {
 interface MxLists {
   readonly limits: ConfigLimits
   /** Patterns already normalised: tenants sharing a list (defaults, YAML aliases) repeat the same ones. */
-  readonly patterns: Map<string, DomainResult>
+  readonly patterns: Map<string, HostNameResult>
   readonly errors: ConfigProblem[]
   readonly warnings: ConfigProblem[]
   readonly problem: (path: string[], message: string, hint?: string, atKey?: boolean) => ConfigProblem
