@@ -2,7 +2,7 @@ import { createSecureContext, createServer, type SecureContext, type Server } fr
 import type { Socket } from 'node:net'
 import * as acme from 'acme-client'
 import type { Logger } from 'pino'
-import { hostKey } from '../http/host-key.js'
+import { hostKey } from '../domain/host-name.js'
 import type { Store } from '../store/store.js'
 import type { ClientHello } from '../tls/client-hello.js'
 import { tlsAlpnChallengeKey } from './challenge-keys.js'

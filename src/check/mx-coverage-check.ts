@@ -1,3 +1,4 @@
+import { foldHostName } from '../domain/host-name.js'
 import { mxMatches } from '../policy/mx-pattern.js'
 import { dnsErrorCode, withTimeout } from './dns-resolver.js'
 import type { Check, CheckResult } from './types.js'
@@ -28,7 +29,7 @@ export const mxCoverageCheck: Check = async ctx => {
     return result('fail', reason, `publish MX records for ${tenant.domain} matching the policy's mx patterns`, { error: code })
   }
   const sorted = [...records].sort((a, b) => a.priority - b.priority)
-  const mx = sorted.map(r => r.exchange.toLowerCase().replace(/\.$/, ''))
+  const mx = sorted.map(r => foldHostName(r.exchange))
   if (mx.length === 0) return result('fail', `${tenant.domain} has no MX records`, `publish MX records for ${tenant.domain} matching the policy's mx patterns`, { mx })
   if (mx.includes('')) {
     return result('fail', `${tenant.domain} publishes a null MX ("."): the domain accepts no mail`, `remove the MTA-STS records of ${tenant.domain}, or publish real MX records`, { mx })

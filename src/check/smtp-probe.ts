@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import type { Socket } from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import SMTPConnection from 'nodemailer/lib/smtp-connection'
+import { foldHostName } from '../domain/host-name.js'
 import type { CheckStatus } from './types.js'
 
 /** Options of {@link probeStartTls}. */
@@ -100,7 +101,7 @@ type Attempt =
  * session ends with QUIT and its socket is closed before the promise settles.
  */
 export async function probeStartTls (opts: ProbeOptions): Promise<ProbeResult> {
-  const host = normalizeHost(opts.host)
+  const host = foldHostName(opts.host)
   const base = { address: opts.address, port: opts.port }
   const first = await attempt({ ...opts, host }, false)
   if (first.ok) return judge(first.session, host, opts, base)
@@ -338,9 +339,4 @@ function day (d: Date): string {
 /** The first non-empty string among `values` (error codes, messages...). */
 export function text (...values: unknown[]): string {
   return values.find(v => typeof v === 'string' && v !== '') as string
-}
-
-/** Host names compare in lower case, without a trailing dot. */
-export function normalizeHost (name: string): string {
-  return name.toLowerCase().replace(/\.$/, '')
 }

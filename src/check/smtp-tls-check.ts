@@ -1,5 +1,6 @@
 import type { Check, CheckContext, CheckResult } from './types.js'
-import { normalizeHost, probeStartTls, text } from './smtp-probe.js'
+import { foldHostName } from '../domain/host-name.js'
+import { probeStartTls, text } from './smtp-probe.js'
 
 /**
  * MX TLS: for each MX host of the tenant domain, probe STARTTLS on its first address
@@ -14,7 +15,7 @@ export const smtpTlsCheck: Check = async (ctx: CheckContext): Promise<CheckResul
       `publish MX records for ${domain} that name hosts listed in the policy`, { error: records.message })]
   }
   // By preference, each host once (MX names are case-insensitive, a trailing dot is the same name).
-  const hosts = [...new Set([...records].sort((a, b) => a.priority - b.priority).map(r => normalizeHost(r.exchange)))]
+  const hosts = [...new Set([...records].sort((a, b) => a.priority - b.priority).map(r => foldHostName(r.exchange)))]
   const probeable = hosts.filter(h => h !== '')
   if (probeable.length === 0) {
     return [hosts.length > 0

@@ -3,7 +3,7 @@ import { checkDomain, checkDomains } from '../check/check-domain.js'
 import { checkContextFactory } from '../check/check-context.js'
 import { exitCode, formatJson, formatTable } from '../check/format-report.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
-import { normalizeDomain } from '../config/normalize-domain.js'
+import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
 import type { CommandIo } from './validate.js'
 
@@ -35,7 +35,7 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
   const byDomain = new Map(snapshot.tenants.map(t => [t.domain, t]))
   const wanted = opts.domains.length === 0 ? [...snapshot.tenants] : []
   for (const name of opts.domains) {
-    const domain = normalizeDomain(name)
+    const domain = normalizeHostName(name)
     const tenant = domain.ok ? byDomain.get(domain.value) : undefined
     if (!tenant) {
       io.stderr.write(`error: ${name} is not a tenant in ${config.file}\n`)

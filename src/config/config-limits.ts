@@ -1,4 +1,5 @@
 import { isMap, isScalar, type Document } from 'yaml'
+import { CONFIG_DEFAULTS } from './defaults.js'
 
 /**
  * Bounds on a configuration, so no file can stall the service: each is
@@ -16,14 +17,11 @@ export interface ConfigLimits {
   readonly aliasNodes: number
 }
 
-/** Limits where the file's `limits:` section is silent. */
+/** Limits where the file's `limits:` section is silent (from {@link CONFIG_DEFAULTS}). */
 export const DEFAULT_LIMITS: ConfigLimits = Object.freeze({
-  // The product serves 100,000 tenants; twice that leaves room to grow.
-  tenants: 200_000,
-  // A policy body must stay under 64 KiB anyway: about 2,500 short mx lines at most.
-  mxPerTenant: 1_000,
-  // 100,000 tenants sharing a 9-entry list by alias (`mx: *shared`).
-  aliasNodes: 1_000_000,
+  tenants: CONFIG_DEFAULTS.limits.tenants,
+  mxPerTenant: CONFIG_DEFAULTS.limits.mx_per_tenant,
+  aliasNodes: CONFIG_DEFAULTS.limits.alias_nodes,
 })
 
 /** Keys of the `limits:` section, by field of {@link ConfigLimits}. */

@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { normalizeHostName, type HostNameResult } from '../domain/host-name.js'
 import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
 import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
@@ -10,30 +11,18 @@ import { decodeConfigText } from './decode-config-text.js'
 import { isLoopbackHost } from './is-loopback-host.js'
 import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
-import { normalizeDomain, type DomainResult } from './normalize-domain.js'
 import { resolveAliases } from './resolve-aliases.js'
+import { CONFIG_DEFAULTS } from './defaults.js'
+import type { RawAcme, RawCheck, RawConfig, RawTenant } from './raw-config.js'
 import { configSchema } from './schema.js'
 import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
-import type { AcmeSettings, ChallengeType, CheckSettings, Config, ConfigProblem, IssuerName, ListenAddress, PolicyMode, Tenant } from './types.js'
+import type { AcmeSettings, CheckSettings, Config, ConfigProblem, IssuerName, Tenant } from './types.js'
 import { YamlLocator } from './yaml-locator.js'
 
 /** Outcome of loading a configuration: all errors at once, or the frozen config. */
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
   | { readonly ok: false; readonly errors: readonly ConfigProblem[]; readonly warnings: readonly ConfigProblem[] }
-
-/** Defaults applied where the file is silent. */
-export const CONFIG_DEFAULTS = Object.freeze({
-  https: { host: '::', port: 443 },
-  http: { host: '::', port: 80 },
-  ops: { host: '127.0.0.1', port: 9090 },
-  logLevel: 'info',
-  storage: '/var/lib/mta-sts-host',
-  mode: 'testing' as PolicyMode,
-  maxAge: 604800,
-  leafLifetime: 7 * 86400,
-  acmeDirectory: 'letsencrypt',
-})
 
 /** Well-known ACME directory names. */
 export const ACME_DIRECTORIES: Readonly<Record<string, string>> = Object.freeze({
@@ -89,47 +78,6 @@ export async function loadConfig (file: string, options: LoadOptions = {}): Prom
 /** Formats a problem as `file:line:column: message (hint)`. */
 export function formatProblem (p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`
-}
-
-interface RawTenant {
-  mode?: PolicyMode
-  max_age?: number
-  mx?: string[]
-  rua?: string[]
-  certificate?: { cert: string; key: string }
-}
-
-interface RawAcme {
-  directory?: string
-  email?: string
-  terms_of_service_agreed?: boolean
-  eab?: { kid: string; hmac_key: string }
-  challenges?: ChallengeType[]
-  key_type?: AcmeSettings['keyType']
-  ca_file?: string
-  concurrency?: number
-  max_orders?: number
-  order_window?: number
-}
-
-interface RawConfig {
-  listen?: { https?: Partial<ListenAddress>; http?: Partial<ListenAddress>; ops?: Partial<ListenAddress> & { token_file?: string } }
-  log?: { level?: string }
-  certificates?: { issuer?: IssuerName; storage?: string; internal?: { leaf_lifetime?: number }; files?: { directory?: string }; acme?: RawAcme }
-  dns?: { target?: string[] }
-  check?: {
-    resolvers?: string[]
-    timeout_ms?: number
-    concurrency?: number
-    smtp_port?: number
-    https_port?: number
-    ca_file?: string
-    expiry_warning_days?: number
-    monitor?: { interval?: number; concurrency?: number }
-  }
-  limits?: unknown
-  defaults?: RawTenant
-  tenants?: Record<string, RawTenant | null>
 }
 
 /**
@@ -208,7 +156,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const defaults = isObject(raw.defaults) ? raw.defaults : {}
   const mxLists: MxLists = { limits, patterns: new Map(), errors, warnings, problem }
   const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], mxLists)
-  const issuer: IssuerName = raw.certificates?.issuer ?? 'internal'
+  const issuer: IssuerName = raw.certificates?.issuer ?? CONFIG_DEFAULTS.certificates.issuer
   if (raw.certificates?.issuer === undefined) {
     warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: acme (or files) for production'))
   }
@@ -226,7 +174,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
 
   for (const [key, value] of Object.entries(rawTenants)) {
     const at = ['tenants', key]
-    const domain = normalizeDomain(key)
+    const domain = normalizeHostName(key)
     if (!domain.ok) {
       errors.push(problem(at, `tenant domain "${key}" ${domain.reason}`, undefined, true))
     } else {
@@ -247,8 +195,8 @@ export function parseConfig (text: string, file: string): ConfigResult {
     }
     if (value !== null && !isObject(value)) continue // the schema already reported the type
     const t: RawTenant = value ?? {}
-    const mode = t.mode ?? defaults.mode ?? CONFIG_DEFAULTS.mode
-    const maxAge = t.max_age ?? defaults.max_age ?? CONFIG_DEFAULTS.maxAge
+    const mode = t.mode ?? defaults.mode ?? CONFIG_DEFAULTS.defaults.mode
+    const maxAge = t.max_age ?? defaults.max_age ?? CONFIG_DEFAULTS.defaults.max_age
     const mx = Array.isArray(t.mx) ? normalizeMxList(t.mx, [...at, 'mx'], mxLists) : defaultMx
     if (mx.length === 0 && t.mx === undefined) {
       errors.push(problem(at, `tenant "${key}" has no mx patterns`, 'add mx: [mx1.example.com] to the tenant, or defaults.mx for all tenants', true))
@@ -277,27 +225,27 @@ export function parseConfig (text: string, file: string): ConfigResult {
       mode,
       mx: Object.freeze(mx),
       maxAge,
-      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : [])]),
+      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : CONFIG_DEFAULTS.defaults.rua)]),
       ...(certificate ? { certificate } : {}),
     }))
   }
 
-  const rawTarget: unknown[] = Array.isArray(raw.dns?.target) ? raw.dns.target : []
+  const rawTarget: readonly unknown[] = Array.isArray(raw.dns?.target) ? raw.dns.target : CONFIG_DEFAULTS.dns.target
   const target = rawTarget.map((item, i) => {
     const name = String(item)
     if (isIP(name)) return name
-    const host = normalizeDomain(name)
+    const host = normalizeHostName(name)
     if (!host.ok) errors.push(problem(['dns', 'target', String(i)], `dns.target "${name}" ${host.reason}`, 'use a host name (CNAME) or an IP address (A/AAAA)'))
     return host.ok ? host.value : name
   })
-  const targetNames = target.filter(x => isIP(x) === 0 && normalizeDomain(x).ok)
+  const targetNames = target.filter(x => isIP(x) === 0 && normalizeHostName(x).ok)
   if (targetNames.length > 0 && target.length > 1) {
     errors.push(problem(['dns', 'target'], 'dns.target must be either one host name (published as a CNAME) or a list of IP addresses (A/AAAA)', 'a CNAME cannot stand beside other records'))
   }
 
   const listen = {
-    https: Object.freeze({ ...CONFIG_DEFAULTS.https, ...raw.listen?.https }),
-    http: Object.freeze({ ...CONFIG_DEFAULTS.http, ...raw.listen?.http }),
+    https: Object.freeze({ ...CONFIG_DEFAULTS.listen.https, ...raw.listen?.https }),
+    http: Object.freeze({ ...CONFIG_DEFAULTS.listen.http, ...raw.listen?.http }),
     ops: Object.freeze(opsListen(raw.listen?.ops ?? {}, configDir)),
   }
   const names = ['https', 'http', 'ops'] as const
@@ -321,11 +269,11 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const config: Config = {
     file,
     listen: Object.freeze(listen),
-    log: Object.freeze({ level: raw.log?.level ?? CONFIG_DEFAULTS.logLevel }),
+    log: Object.freeze({ level: raw.log?.level ?? CONFIG_DEFAULTS.log.level }),
     certificates: Object.freeze({
       issuer,
-      storage: resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.storage),
-      internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.leafLifetime }),
+      storage: resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.certificates.storage),
+      internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.certificates.internal.leaf_lifetime }),
       files: Object.freeze(filesDirectory === undefined ? {} : { directory: resolve(configDir, filesDirectory) }),
       acme: acmeSettings(rawAcme, configDir),
     }),
@@ -338,36 +286,37 @@ export function parseConfig (text: string, file: string): ConfigResult {
 }
 
 function opsListen ({ token_file: tokenFile, ...address }: NonNullable<NonNullable<RawConfig['listen']>['ops']>, configDir: string): Config['listen']['ops'] {
-  return { ...CONFIG_DEFAULTS.ops, ...address, ...(typeof tokenFile === 'string' ? { tokenFile: resolve(configDir, tokenFile) } : {}) }
+  return { ...CONFIG_DEFAULTS.listen.ops, ...address, ...(typeof tokenFile === 'string' ? { tokenFile: resolve(configDir, tokenFile) } : {}) }
 }
 
-function checkSettings (raw: NonNullable<RawConfig['check']>, configDir: string): CheckSettings {
+function checkSettings (raw: RawCheck, configDir: string): CheckSettings {
+  const d = CONFIG_DEFAULTS.check
   return Object.freeze({
-    resolvers: Object.freeze([...(raw.resolvers ?? [])]),
-    timeoutMs: raw.timeout_ms ?? 5000,
-    concurrency: raw.concurrency ?? 16,
-    smtpPort: raw.smtp_port ?? 25,
-    httpsPort: raw.https_port ?? 443,
+    resolvers: Object.freeze([...(raw.resolvers ?? d.resolvers)]),
+    timeoutMs: raw.timeout_ms ?? d.timeout_ms,
+    concurrency: raw.concurrency ?? d.concurrency,
+    smtpPort: raw.smtp_port ?? d.smtp_port,
+    httpsPort: raw.https_port ?? d.https_port,
     ...(raw.ca_file === undefined ? {} : { caFile: resolve(configDir, raw.ca_file) }),
-    expiryWarningDays: raw.expiry_warning_days ?? 14,
-    monitor: Object.freeze({ interval: raw.monitor?.interval ?? 3600, concurrency: raw.monitor?.concurrency ?? 4 }),
+    expiryWarningDays: raw.expiry_warning_days ?? d.expiry_warning_days,
+    monitor: Object.freeze({ interval: raw.monitor?.interval ?? d.monitor.interval, concurrency: raw.monitor?.concurrency ?? d.monitor.concurrency }),
   })
 }
 
 function acmeSettings (raw: RawAcme, configDir: string): AcmeSettings {
-  const directory = raw.directory ?? CONFIG_DEFAULTS.acmeDirectory
+  const d = CONFIG_DEFAULTS.certificates.acme
+  const directory = raw.directory ?? d.directory
   return Object.freeze({
     directory: ACME_DIRECTORIES[directory] ?? directory,
     ...(raw.email === undefined ? {} : { email: raw.email }),
     termsOfServiceAgreed: raw.terms_of_service_agreed === true,
     ...(raw.eab === undefined ? {} : { eab: Object.freeze({ kid: raw.eab.kid, hmacKey: raw.eab.hmac_key }) }),
-    challenges: Object.freeze([...(raw.challenges ?? ['tls-alpn-01', 'http-01'])]),
-    keyType: raw.key_type ?? 'ecdsa-p256',
+    challenges: Object.freeze([...(raw.challenges ?? d.challenges)]),
+    keyType: raw.key_type ?? d.key_type,
     ...(raw.ca_file === undefined ? {} : { caFile: resolve(configDir, raw.ca_file) }),
-    concurrency: raw.concurrency ?? 2,
-    // Let's Encrypt allows 300 new orders per account per 3 hours; stay under it.
-    maxOrders: raw.max_orders ?? 250,
-    orderWindow: raw.order_window ?? 10800,
+    concurrency: raw.concurrency ?? d.concurrency,
+    maxOrders: raw.max_orders ?? d.max_orders,
+    orderWindow: raw.order_window ?? d.order_window,
   })
 }
 
@@ -375,7 +324,7 @@ function acmeSettings (raw: RawAcme, configDir: string): AcmeSettings {
 interface MxLists {
   readonly limits: ConfigLimits
   /** Patterns already normalised: tenants sharing a list (defaults, YAML aliases) repeat the same ones. */
-  readonly patterns: Map<string, DomainResult>
+  readonly patterns: Map<string, HostNameResult>
   readonly errors: ConfigProblem[]
   readonly warnings: ConfigProblem[]
   readonly problem: (path: string[], message: string, hint?: string, atKey?: boolean) => ConfigProblem

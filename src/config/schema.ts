@@ -1,3 +1,5 @@
+import { POLICY_MODES } from '../policy/policy-mode.js'
+
 /**
  * JSON schema of the YAML configuration. Structural checks live here;
  * semantic ones (domain syntax, duplicates after normalisation) live in
@@ -13,7 +15,7 @@ const listenAddress = {
   },
 } as const
 
-const mode = { enum: ['enforce', 'testing', 'none'] } as const
+const mode = { enum: POLICY_MODES } as const
 const maxAge = { type: 'integer', minimum: 0, maximum: 31557600 } as const
 const mxList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const
 const ruaList = {

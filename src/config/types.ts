@@ -1,8 +1,14 @@
-/** Policy modes of RFC 8461 section 5. */
-export type PolicyMode = 'enforce' | 'testing' | 'none'
+import type { PolicyMode } from '../policy/policy-mode.js'
+import type { RawAcme, RawConfig } from './raw-config.js'
+
+// The normalised configuration (camelCase, defaults applied, paths resolved) is a different shape
+// from the file's; the file's shape is only stated by the schema (see raw-config.ts), and the value
+// sets below are taken from it.
+
+export type { PolicyMode }
 
 /** Where certificates come from. */
-export type IssuerName = 'acme' | 'internal' | 'files'
+export type IssuerName = NonNullable<NonNullable<RawConfig['certificates']>['issuer']>
 
 /** One listener's address. Port 0 asks the OS for a free port (tests). */
 export interface ListenAddress {
@@ -68,7 +74,7 @@ export interface Config {
 }
 
 /** ACME challenge types this service answers. */
-export type ChallengeType = 'tls-alpn-01' | 'http-01'
+export type ChallengeType = NonNullable<RawAcme['challenges']>[number]
 
 /** Settings of the ACME issuer, with defaults applied. */
 export interface AcmeSettings {
@@ -80,7 +86,7 @@ export interface AcmeSettings {
   readonly eab?: { readonly kid: string; readonly hmacKey: string }
   /** Challenge types in order of preference. */
   readonly challenges: readonly ChallengeType[]
-  readonly keyType: 'ecdsa-p256' | 'rsa-2048'
+  readonly keyType: NonNullable<RawAcme['key_type']>
   /** PEM file of extra CAs to trust for the ACME server's own HTTPS (private CAs, tests). */
   readonly caFile?: string
   /** Orders worked on at once. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { isChallengeToken } from '../acme/challenge-keys.js'
-import { hostKey } from './host-key.js'
+import { hostKey } from '../domain/host-name.js'
 import { notFound } from './policy-routes.js'
 
 /** Looks up the key authorization of an HTTP-01 challenge, or undefined. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { TLSSocket } from 'node:tls'
 import type { Metrics } from '../metrics.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
-import { hostKey } from './host-key.js'
+import { hostKey } from '../domain/host-name.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'

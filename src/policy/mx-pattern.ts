@@ -1,17 +1,17 @@
-import { normalizeDomain, type DomainResult } from '../config/normalize-domain.js'
+import { foldHostName, normalizeHostName, type HostNameResult } from '../domain/host-name.js'
 
 /**
  * Validate and normalise an RFC 8461 `mx` pattern: a host name, or `*.` and a
  * host name (the wildcard stands for exactly one left-most label).
  */
-export function normalizeMxPattern (input: string): DomainResult {
+export function normalizeMxPattern (input: string): HostNameResult {
   const pattern = input.trim()
   const wildcard = pattern.startsWith('*.')
   const rest = wildcard ? pattern.slice(2) : pattern
   if (rest.includes('*')) {
     return { ok: false, reason: 'may only use a wildcard as the whole left-most label ("*.example.net")' }
   }
-  const host = normalizeDomain(rest)
+  const host = normalizeHostName(rest)
   if (!host.ok) return host
   return { ok: true, value: wildcard ? `*.${host.value}` : host.value }
 }
@@ -21,7 +21,7 @@ export function normalizeMxPattern (input: string): DomainResult {
  * `*.example.net` matches `a.example.net` only: not `example.net`, not `a.b.example.net`.
  */
 export function mxMatches (pattern: string, host: string): boolean {
-  const name = host.toLowerCase().replace(/\.$/, '')
+  const name = foldHostName(host)
   if (!pattern.startsWith('*.')) return pattern === name
   const dot = name.indexOf('.')
   return dot > 0 && name.slice(dot + 1) === pattern.slice(2)

@@ -1,4 +1,4 @@
-import type { PolicyMode } from '../config/types.js'
+import type { PolicyMode } from './policy-mode.js'
 
 /** The fields of an MTA-STS policy, already validated and normalised. */
 export interface PolicyFields {

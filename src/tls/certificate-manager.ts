@@ -1,6 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import { CONFIG_DEFAULTS } from '../config/defaults.js'
 import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { storeKey, type Store } from '../store/store.js'
@@ -326,7 +327,7 @@ export class CertificateManager {
   }
 
   #pump (): void {
-    const limit = this.#opts.concurrency ?? 2
+    const limit = this.#opts.concurrency ?? CONFIG_DEFAULTS.certificates.acme.concurrency
     while (this.#running < limit && this.#queue.length > 0 && !this.#closed) {
       const host = this.#queue.shift() as string
       const state = this.#states.get(host)

@@ -1,7 +1,7 @@
 import type { SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
-import { hostKey } from '../http/host-key.js'
+import { hostKey } from '../domain/host-name.js'
 import type { CertificateManager } from './certificate-manager.js'
 
 type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void

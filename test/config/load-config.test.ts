@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import t from 'tap'
-import { CONFIG_DEFAULTS, formatProblem, loadConfig, parseConfig, type ConfigResult } from '../../src/config/load-config.js'
+import { CONFIG_DEFAULTS } from '../../src/config/defaults.js'
+import { formatProblem, loadConfig, parseConfig, type ConfigResult } from '../../src/config/load-config.js'
 import { DEFAULT_LIMITS } from '../../src/config/config-limits.js'
 import { configSchema } from '../../src/config/schema.js'
 import type { Config, ConfigProblem, Tenant } from '../../src/config/types.js'
@@ -713,7 +714,7 @@ t.test('success path', async t => {
     t.same(config.dns, { target: [] })
     t.same(config.tenants, [{ domain: 'example.com', host: 'mta-sts.example.com', mode: 'testing', mx: ['mx.example.com'], maxAge: 604800, rua: [] }])
     t.equal(config.file, FILE)
-    t.equal(CONFIG_DEFAULTS.mode, 'testing')
+    t.equal(CONFIG_DEFAULTS.defaults.mode, 'testing')
     t.ok(Object.isFrozen(CONFIG_DEFAULTS))
   })
 

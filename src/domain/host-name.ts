@@ -1,16 +1,22 @@
 import { domainToASCII } from 'node:url'
 
-/** Result of normalising a domain name: the A-label form, or why it is invalid. */
-export type DomainResult = { ok: true; value: string } | { ok: false; reason: string }
+/**
+ * Host names, in one place: every folder that compares or validates a host
+ * name (configuration, policies, HTTP Host headers, TLS server names, MX
+ * records) uses these, so that they all agree on what "the same host" means.
+ */
+
+/** Result of normalising a host name: the A-label form, or why it is invalid. */
+export type HostNameResult = { ok: true; value: string } | { ok: false; reason: string }
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
 /**
- * Normalise a DNS host name the way senders compare names: lower case, no
- * trailing dot, Unicode converted to A-labels (punycode). Requires at least
- * two labels, each 1-63 LDH characters, 253 characters in all.
+ * Validate and normalise a DNS host name the way senders compare names: lower
+ * case, no trailing dot, Unicode converted to A-labels (IDNA, punycode).
+ * Requires at least two labels, each 1-63 LDH characters, 253 characters in all.
  */
-export function normalizeDomain (input: string): DomainResult {
+export function normalizeHostName (input: string): HostNameResult {
   let name = input.trim()
   if (name.endsWith('.')) name = name.slice(0, -1)
   if (name === '') return { ok: false, reason: 'is empty' }
@@ -34,4 +40,24 @@ export function normalizeDomain (input: string): DomainResult {
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return { ok: false, reason: 'looks like an IP address, not a domain' }
   return { ok: true, value: ascii }
+}
+
+/**
+ * The form in which an already-ASCII host name (an MX record's exchange, a
+ * TLS server name) compares: lower case, without one trailing dot. No
+ * validation; the null MX "." becomes ''.
+ */
+export function foldHostName (name: string): string {
+  return name.toLowerCase().replace(/\.$/, '')
+}
+
+/**
+ * Normalise a Host header or TLS server name to the form tenant hosts are
+ * keyed by: lower case, no port, no trailing dot. Returns '' for values that
+ * cannot be a tenant host (IPv6 literals, empty).
+ */
+export function hostKey (value: string | undefined): string {
+  if (value === undefined || value === '' || value.startsWith('[')) return ''
+  const colon = value.indexOf(':')
+  return foldHostName(colon === -1 ? value : value.slice(0, colon))
 }
