@@ -90,7 +90,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
  * the store's own file when it keeps one per key (the file store), else a
  * copy written to the temp folder.
  */
-async function caCertificateFile (store: Store, caPem: string): Promise<string> {
+export async function caCertificateFile (store: Store, caPem: string): Promise<string> {
   const stored = store.fileOf?.(INTERNAL_CA_CERT_KEY)
   if (stored !== undefined) return stored
   const file = join(tmpdir(), `mta-sts-host-ca-${process.pid}.crt`)
