@@ -11,12 +11,13 @@ import type { Store } from './store/store.js'
 import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
 import { nextTurn } from './tenants/build-snapshot-in-turns.js'
 import { buildSnapshot } from './tenants/tenant-snapshot.js'
-import { CertificateManager, TLS_VERSIONS } from './tls/certificate-manager.js'
+import { TLS_VERSIONS } from './tls/certificate-cache.js'
+import { CertificateManager } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
 import { InternalCa } from './tls/internal-ca.js'
-import type { Issuer } from './tls/issuer.js'
+import { isManaged, type Issuer } from './tls/issuer.js'
 import { AcmeIssuer } from './acme/acme-issuer.js'
-import { httpChallengeKey } from './acme/challenge-keys.js'
+import { httpChallengeKey } from './store/keys.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
 import { routeByClientHello } from './tls/client-hello-router.js'
 import { ALL_CHECKS } from './check/all-checks.js'
@@ -69,6 +70,8 @@ export interface Service {
   readonly certificates: CertificateManager
   readonly metrics: Metrics
   readonly issuer: Issuer
+  /** Where certificates, ACME state and the internal CA are kept. */
+  readonly store: Store
   readonly apps: Readonly<Record<AppRole, FastifyInstance>>
   /** The set-up check monitor, when `check.monitor.interval` is not 0. */
   readonly monitor: CheckMonitor | undefined
@@ -124,7 +127,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   })
   certificates = manager
   manager.setHosts(holder.snapshot.byHost.keys())
-  if (!issuer.managed) await manager.preload(holder.snapshot.byHost.keys())
+  if (issuer.mode === 'files') await manager.preload(holder.snapshot.byHost.keys())
   holder.onChange(async (next, previous, diff) => {
     monitor?.changeTenants(previous, next, diff)
     const { added, removed } = diff.hosts
@@ -133,7 +136,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       if (i > 0) await nextTurn()
       manager.changeHosts({ added: added.slice(i, i + HOSTS_PER_TURN), removed: removed.slice(i, i + HOSTS_PER_TURN) })
     }
-    if (!issuer.managed && added.length > 0) void manager.preload(added)
+    if (issuer.mode === 'files' && added.length > 0) void manager.preload(added)
   })
 
   let closing = false
@@ -143,8 +146,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     const unavailable = manager.unavailable()
     // With ACME, the CA's validation requests reach this service through the same load balancer:
     // gating readiness on issuance would keep every replica out of rotation and the challenges unanswered.
-    const queued = issuer.managed && !issuer.onDemand
-    if (unavailable.length > 0 && !queued) {
+    if (unavailable.length > 0 && issuer.mode !== 'queued') {
       reasons.push('some tenant hosts have no usable certificate')
     }
     const { snapshot, status } = holder
@@ -165,7 +167,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
 
   const settings = config.check
   if (settings.monitor.interval > 0) {
-    const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: issuer.managed, renewalPlan: host => manager.renewal(host) })
+    const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: isManaged(issuer.mode), renewalPlan: host => manager.renewal(host) })
     monitor = new CheckMonitor({
       interval: settings.monitor.interval,
       concurrency: settings.monitor.concurrency,
@@ -208,6 +210,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     certificates: manager,
     metrics,
     issuer,
+    store,
     apps,
     monitor: checkMonitor,
     readiness,

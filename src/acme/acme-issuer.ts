@@ -6,11 +6,11 @@ import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
-import { safeKeyPart, type Store } from '../store/store.js'
+import { acmeAccountKeys, acmeAccountLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
+import type { Store } from '../store/store.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
 import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
 import { ariCertId } from './ari.js'
-import { httpChallengeKey, tlsAlpnChallengeKey } from './challenge-keys.js'
 import { OrderBudget } from './order-budget.js'
 
 /** Options of {@link AcmeIssuer}. */
@@ -47,8 +47,7 @@ interface HttpAnswer { status: number; headers: Record<string, unknown>; data?: 
  */
 export class AcmeIssuer implements Issuer {
   readonly name = 'acme'
-  readonly managed = true
-  readonly onDemand = false
+  readonly mode = 'queued'
   readonly budget: OrderBudget
   readonly #opts: AcmeIssuerOptions
   readonly #context = new AsyncLocalStorage<RequestContext>()
@@ -211,12 +210,7 @@ export class AcmeIssuer implements Issuer {
 
   async #forgetAccount (): Promise<void> {
     this.#client = undefined
-    await this.#opts.store.delete(`${this.#accountFolder()}/account.json`)
-  }
-
-  #accountFolder (): string {
-    const url = new URL(this.#opts.settings.directory)
-    return `acme/${safeKeyPart(url.host + url.pathname.replace(/\//g, '-'))}`
+    await this.#opts.store.delete(acmeAccountKeys(this.#opts.settings.directory).meta)
   }
 
   #account (): Promise<acme.Client> {
@@ -228,8 +222,7 @@ export class AcmeIssuer implements Issuer {
   async #loadAccount (): Promise<acme.Client> {
     const { settings, store, logger } = this.#opts
     await this.#directoryInfo()
-    const url = new URL(settings.directory)
-    const folder = this.#accountFolder()
+    const keys = acmeAccountKeys(settings.directory)
     const clientOptions = {
       directoryUrl: settings.directory,
       backoffMin: 500,
@@ -237,23 +230,23 @@ export class AcmeIssuer implements Issuer {
       backoffAttempts: 12,
       ...(settings.eab ? { externalAccountBinding: { kid: settings.eab.kid, hmacKey: settings.eab.hmacKey } } : {}),
     }
-    const unlock = await store.lock(`acme-account-${safeKeyPart(url.host)}`)
+    const unlock = await store.lock(acmeAccountLockName(settings.directory))
     try {
-      const key = await store.get(`${folder}/account.key`)
-      const meta = await store.get(`${folder}/account.json`)
+      const key = await store.get(keys.key)
+      const meta = await store.get(keys.meta)
       if (key && meta) {
         const { url: accountUrl } = JSON.parse(meta.toString('utf8')) as { url: string }
         return new acme.Client({ ...clientOptions, accountKey: key, accountUrl })
       }
       const accountKey = key ?? await acme.crypto.createPrivateEcdsaKey('P-256')
-      if (!key) await store.put(`${folder}/account.key`, accountKey, { secret: true })
+      if (!key) await store.put(keys.key, accountKey, { secret: true })
       const client = new acme.Client({ ...clientOptions, accountKey })
       await client.createAccount({
         termsOfServiceAgreed: settings.termsOfServiceAgreed,
         ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
       })
       const accountUrl = client.getAccountUrl()
-      await store.put(`${folder}/account.json`, JSON.stringify({ url: accountUrl, directory: settings.directory, email: settings.email ?? null }))
+      await store.put(keys.meta, JSON.stringify({ url: accountUrl, directory: settings.directory, email: settings.email ?? null }))
       logger.info({ event: 'acme_account_created', directory: settings.directory, account: accountUrl }, 'ACME account created')
       return client
     } finally {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { hostKey } from '../domain/host-name.js'
 import type { Store } from '../store/store.js'
 import type { ClientHello } from '../tls/client-hello.js'
-import { tlsAlpnChallengeKey } from './challenge-keys.js'
+import { tlsAlpnChallengeKey } from '../store/keys.js'
 
 /** The ALPN protocol of TLS-ALPN-01 (RFC 8737). */
 export const ACME_TLS_ALPN = 'acme-tls/1'

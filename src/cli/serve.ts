@@ -1,9 +1,12 @@
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { createLogger } from '../log.js'
 import { createService } from '../service.js'
-import { INTERNAL_CA_CERT_KEY } from '../tls/internal-ca.js'
+import { INTERNAL_CA_CERT_KEY } from '../store/keys.js'
+import type { Store } from '../store/store.js'
 import type { CommandIo } from './validate.js'
 
 /** Options of `serve`. */
@@ -73,11 +76,24 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   const first = config.tenants[0]
   if (first) {
     const opsAuth = config.listen.ops.tokenFile === undefined ? '' : `-H "Authorization: Bearer $(cat ${config.listen.ops.tokenFile})" `
-    const caFile = join(config.certificates.storage, ...INTERNAL_CA_CERT_KEY.split('/'))
-    const trust = config.certificates.issuer === 'internal' ? `--cacert ${caFile} ` : ''
+    const caPem = service.issuer.caCertificatePem?.()
+    const trust = caPem === undefined ? '' : `--cacert ${await caCertificateFile(service.store, caPem)} `
     io.stderr.write(`\nmta-sts-host is serving ${config.tenants.length} tenant(s). Fetch a policy with:\n` +
       `  curl ${trust}--resolve ${first.host}:${addresses.https.port}:127.0.0.1 https://${first.host}:${addresses.https.port}/.well-known/mta-sts.txt\n` +
       `Health: curl http://127.0.0.1:${addresses.http.port}/readyz   Metrics: curl ${opsAuth}http://${config.listen.ops.host}:${addresses.ops.port}/metrics\n\n`)
   }
   return undefined
+}
+
+/**
+ * A file holding the issuer's CA certificate `caPem`, for `curl --cacert`:
+ * the store's own file when it keeps one per key (the file store), else a
+ * copy written to the temp folder.
+ */
+export async function caCertificateFile (store: Store, caPem: string): Promise<string> {
+  const stored = store.fileOf?.(INTERNAL_CA_CERT_KEY)
+  if (stored !== undefined) return stored
+  const file = join(tmpdir(), `mta-sts-host-ca-${process.pid}.crt`)
+  await writeFile(file, caPem.trimEnd() + '\n')
+  return file
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { isChallengeToken } from '../acme/challenge-keys.js'
+import { isChallengeToken } from '../acme/challenge-token.js'
 import { hostKey } from '../domain/host-name.js'
 import { notFound } from './policy-routes.js'
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { DomainReport } from '../check/types.js'
 import type { Metrics } from '../metrics.js'
-import type { CertificateStatus } from '../tls/certificate-manager.js'
+import type { CertificateStatus } from '../tls/certificate-types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 
 /** What the ops routes need. */

@@ -90,6 +90,11 @@ export class FileStore implements Store {
     return join(this.root, ...key.split('/'))
   }
 
+  /** The file holding `key`'s value: `root/<key>`, one folder per `/`. */
+  fileOf (key: string): string {
+    return this.#path(key)
+  }
+
   async get (key: string): Promise<Buffer | undefined> {
     try {
       return await readFile(this.#path(key))

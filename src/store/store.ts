@@ -32,8 +32,8 @@ export interface StoreCleanup {
  *
  * Contract:
  * - Keys are `/`-separated segments of `[A-Za-z0-9._@+=-]` that do not start
- *   with a dot (so never `.` or `..`); build them with {@link storeKey} so host
- *   names are sanitised first. Lock names follow the same rules and live apart
+ *   with a dot (so never `.` or `..`); they are built in `keys.ts`, which
+ *   sanitises host names first. Lock names follow the same rules and live apart
  *   from keys.
  * - `get` resolves `undefined` for a missing key; it never throws for absence.
  * - `put` is atomic, also when the process is killed in the middle: a reader
@@ -48,6 +48,7 @@ export interface StoreCleanup {
  *   another host that died or hangs), and at once when its owner is provably
  *   dead (same host, pid gone or reused). A holder whose lock was taken over
  *   stops renewing and its late unlock leaves the new holder's lock alone.
+ * - `fileOf(key)` (optional): the file a value is kept in, when there is one.
  * - `cleanup()` (optional), at start: removes temporary files of interrupted
  *   writes and locks whose owners are dead or whose lease expired; never
  *   anything of a live process (replicas may share the store).
@@ -59,6 +60,11 @@ export interface Store {
   list (prefix: string): Promise<string[]>
   lock (name: string, opts?: LockOptions): Promise<Unlock>
   cleanup? (): Promise<StoreCleanup>
+  /**
+   * The local file holding `key`'s value, for operators to point tools at
+   * (say `curl --cacert`); only stores that keep one file per key have it.
+   */
+  fileOf? (key: string): string
 }
 
 const SEGMENT = /^[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]*$/
@@ -67,19 +73,4 @@ const SEGMENT = /^[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]*$/
 export function assertKey (key: string): void {
   const segments = key.split('/')
   if (segments.some(s => !SEGMENT.test(s))) throw new errors.STORE_BAD_KEY(key)
-}
-
-/**
- * Turn a host name into one safe key segment: lower case, `*` becomes
- * `wildcard_`, anything outside `[a-z0-9.-]` becomes `_`, and leading dots
- * are dropped, so no name can climb out of its folder.
- */
-export function safeKeyPart (name: string): string {
-  const cleaned = name.trim().toLowerCase().replace(/\*/g, 'wildcard_').replace(/[^a-z0-9._-]/g, '_').replace(/^\.+/, '').replace(/\.{2,}/g, '.')
-  return cleaned === '' ? '_' : cleaned
-}
-
-/** Join already-safe segments and sanitised host names into a store key. */
-export function storeKey (...parts: string[]): string {
-  return parts.map(safeKeyPart).join('/')
 }

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { safeKeyPart } from '../store/store.js'
+import { safeKeyPart } from '../store/keys.js'
 import type { IssuedCertificate, Issuer } from './issuer.js'
 
 /** Paths of one host's PEM files. */
@@ -17,8 +17,7 @@ export interface PemPaths {
  */
 export class FilesIssuer implements Issuer {
   readonly name = 'files'
-  readonly managed = false
-  readonly onDemand = false
+  readonly mode = 'files'
   readonly #paths: (host: string) => PemPaths | undefined
 
   /** `paths` maps a policy host to its files, from the current configuration. */

@@ -3,6 +3,7 @@ import { createPrivateKey, KeyObject, randomBytes, type webcrypto } from 'node:c
 import * as x509 from '@peculiar/x509'
 import { isIP } from 'node:net'
 import type { Clock } from '../clock.js'
+import { INTERNAL_CA_CERT_KEY, INTERNAL_CA_KEY_KEY, INTERNAL_CA_LOCK } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import type { IssuedCertificate, Issuer } from './issuer.js'
 
@@ -10,9 +11,6 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const crypto = globalThis.crypto
 type CryptoKey = webcrypto.CryptoKey
 
-/** Store keys of the internal CA. `ca.crt` is the file operators trust. */
-export const INTERNAL_CA_CERT_KEY = 'internal-ca/ca.crt'
-const INTERNAL_CA_KEY_KEY = 'internal-ca/ca.key'
 const CA_LIFETIME_MS = 10 * 365 * 86400_000
 
 /** Options of {@link InternalCa.open}. */
@@ -30,8 +28,7 @@ export interface InternalCaOptions {
  */
 export class InternalCa implements Issuer {
   readonly name = 'internal'
-  readonly managed = true
-  readonly onDemand = true
+  readonly mode = 'on-demand'
   readonly #caCert: x509.X509Certificate
   readonly #caKey: CryptoKey
   readonly #opts: InternalCaOptions
@@ -45,7 +42,7 @@ export class InternalCa implements Issuer {
   /** Load the CA from the store, creating it once (under a store lock) when absent. */
   static async open (opts: InternalCaOptions): Promise<InternalCa> {
     const { store } = opts
-    const unlock = await store.lock('internal-ca')
+    const unlock = await store.lock(INTERNAL_CA_LOCK)
     try {
       let certPem = (await store.get(INTERNAL_CA_CERT_KEY))?.toString('utf8')
       let keyPem = (await store.get(INTERNAL_CA_KEY_KEY))?.toString('utf8')
@@ -65,6 +62,11 @@ export class InternalCa implements Issuer {
   /** The CA certificate in PEM, for clients to trust. */
   get caPem (): string {
     return this.#caCert.toString('pem')
+  }
+
+  /** The CA certificate in PEM: clients must trust it to verify this issuer's certificates. */
+  caCertificatePem (): string {
+    return this.caPem
   }
 
   obtain (host: string): Promise<IssuedCertificate> {

@@ -7,6 +7,25 @@ export interface IssuedCertificate {
 }
 
 /**
+ * The three ways certificates are kept:
+ * - `on-demand`: a local, fast issuer (the internal CA). Certificates are
+ *   issued on the first handshake for a host, kept in the store, reused
+ *   across restarts and renewed in the background.
+ * - `queued`: a remote CA (ACME). A handshake cannot wait for it, so
+ *   certificates are obtained and renewed ahead of time from a queue with
+ *   bounded concurrency, single-flight per host across replicas; kept in the
+ *   store and reused across restarts.
+ * - `files`: the operator manages the files; they are read, and re-read when
+ *   they change, never stored or renewed here.
+ */
+export type IssuerMode = 'on-demand' | 'queued' | 'files'
+
+/** True for the modes whose certificates this service issues, stores and renews (not `files`). */
+export function isManaged (mode: IssuerMode): boolean {
+  return mode !== 'files'
+}
+
+/**
  * Where certificates come from. The certificate manager asks an issuer for a
  * host's certificate when it has none or its current one is due for renewal;
  * the ACME issuer plugs in here.
@@ -14,18 +33,8 @@ export interface IssuedCertificate {
 export interface Issuer {
   /** Short name, used in store keys, logs and metrics (`internal`, `files`, `acme`). */
   readonly name: string
-  /**
-   * True when the issuer creates certificates: results are kept in the store,
-   * reused across restarts and renewed by the manager. False when it only
-   * reads certificates someone else manages (operator files).
-   */
-  readonly managed: boolean
-  /**
-   * Managed issuers that are local and fast (the internal CA) issue on the
-   * first handshake for a host; the others (ACME) are worked ahead of time
-   * from a queue, since a handshake cannot wait for a CA.
-   */
-  readonly onDemand: boolean
+  /** How the certificate manager works with this issuer: see {@link IssuerMode}. */
+  readonly mode: IssuerMode
   /**
    * Get a certificate for `host`. `replaces` is the certificate being renewed
    * (ACME sends its ARI id). Rejects with a reason the operator can act on;
@@ -33,10 +42,15 @@ export interface Issuer {
    * and `kind` (for failure metrics).
    */
   obtain (host: string, opts?: { replaces?: CertifiedKey }): Promise<IssuedCertificate>
-  /** For unmanaged issuers: a token that changes when the source changes (file times). */
+  /** For `files` issuers: a token that changes when the source changes (file times). */
   version? (host: string): Promise<string>
   /** The CA's suggested renewal window for a certificate (ACME Renewal Information), if it offers one. */
   renewalWindow? (cert: CertifiedKey): Promise<RenewalWindow | undefined>
+  /**
+   * The CA certificate (PEM) clients must trust to verify this issuer's
+   * certificates, when they are not publicly trusted (the internal CA).
+   */
+  caCertificatePem? (): string
   /** Release resources (timers, interceptors). */
   close? (): Promise<void>
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent as HttpAgent, get as httpGet } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net'
@@ -176,4 +176,15 @@ t.test('serve: SIGTERM exits 0 within 2 s despite idle, half-sent and silent con
   t.ok(tookMs < 2000, `stopped ${tookMs} ms after SIGTERM (bound 2 s)`)
   t.ok(exitMs < 10_000, `exited ${exitMs} ms after SIGTERM, before the forced exit`)
   t.notOk(cli.lines.some(l => l.event === 'shutdown_timeout'), 'no forced exit')
+})
+
+t.test('caCertificateFile: the store\'s own file of the CA certificate, else a temp copy of the issuer\'s PEM', async t => {
+  const { caCertificateFile } = await import('../../src/cli/serve.js')
+  const { FileStore } = await import('../../src/store/file-store.js')
+  const { MemoryStore } = await import('../../src/store/memory-store.js')
+  const dir = await tempDir(t)
+  t.equal(await caCertificateFile(new FileStore(join(dir, 'store')), 'PEM'), join(dir, 'store', 'internal-ca', 'ca.crt'), 'the file store: the path earlier versions printed')
+  const copy = await caCertificateFile(new MemoryStore(), '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----')
+  t.teardown(() => rm(copy, { force: true }))
+  t.equal(await readFile(copy, 'utf8'), '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', 'any other store: a copy of the issuer\'s PEM')
 })

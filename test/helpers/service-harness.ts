@@ -116,7 +116,7 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
   const service = await createService(result.config, { logger, ...opts.deps })
   const addresses = await service.listen()
   t.teardown(() => service.close())
-  const caPem = service.issuer.name === 'internal' ? await readFile(join(result.config.certificates.storage, 'internal-ca', 'ca.crt'), 'utf8') : ''
+  const caPem = service.issuer.caCertificatePem?.() ?? ''
 
   const harness: Harness = {
     service,

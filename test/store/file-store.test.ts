@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { FileStore, FOREIGN_TEMP_GRACE_MS } from '../../src/store/file-store.js'
 import { currentOwner, ownerTag, processStartTime, type LockOwner } from '../../src/store/lock-owner.js'
-import { storeKey } from '../../src/store/store.js'
+import { storeKey } from '../../src/store/keys.js'
 import { tempDir } from '../helpers/fixtures.js'
 import { storeContract } from '../helpers/store-contract.js'
 

@@ -8,7 +8,8 @@ import { ManualClock } from '../../src/clock.js'
 import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { CertificateManager, splitBundle } from '../../src/tls/certificate-manager.js'
+import { CertificateManager } from '../../src/tls/certificate-manager.js'
+import { splitBundle } from '../../src/tls/certificate-storage.js'
 import { FilesIssuer } from '../../src/tls/files-issuer.js'
 import { InternalCa } from '../../src/tls/internal-ca.js'
 import type { IssuedCertificate, Issuer } from '../../src/tls/issuer.js'
@@ -27,8 +28,7 @@ function logSink (): { logger: ReturnType<typeof createLogger>; lines: Record<st
 /** An issuer wrapper that counts calls and can be made to fail. */
 class CountingIssuer implements Issuer {
   readonly name = 'internal'
-  readonly managed = true
-  readonly onDemand = true
+  readonly mode = 'on-demand'
   calls = 0
   fail: string | undefined
   constructor (readonly inner: Issuer) {}
@@ -130,7 +130,7 @@ t.test('an expired certificate is never served; failures back off', async t => {
 
 t.test('a certificate failing the checks is rejected and not stored', async t => {
   const { ca, store, clock, lines } = await setup(t)
-  const wrongName: Issuer = { name: 'internal', managed: true, onDemand: true, obtain: () => ca.obtain('mta-sts.other.example') }
+  const wrongName: Issuer = { name: 'internal', mode: 'on-demand', obtain: () => ca.obtain('mta-sts.other.example') }
   const m = new CertificateManager({ issuer: wrongName, store: new MemoryStore(), clock, logger: logSink().logger, metrics: createMetrics(() => undefined) })
   m.setHosts([HOST])
   t.teardown(() => m.close())
@@ -206,8 +206,7 @@ t.test('queued issuer with renewal information: renews inside the CA window, sen
   let window: (() => Promise<{ start: Date; end: Date } | undefined>) = async () => undefined
   const issuer: Issuer = {
     name: 'acme',
-    managed: true,
-    onDemand: false,
+    mode: 'queued',
     obtain: async (host, opts) => { replaced.push(opts?.replaces?.fingerprint); return ca.obtain(host) },
     renewalWindow: () => window(),
   }
@@ -249,8 +248,7 @@ t.test('changeHosts adds and removes only the hosts named; a removed host leaves
   const gate = new Promise<void>(resolve => { release = resolve })
   const issuer: Issuer = {
     name: 'acme',
-    managed: true,
-    onDemand: false,
+    mode: 'queued',
     obtain: async host => { ordered.push(host); await gate; return ca.obtain(host) },
   }
   const m = new CertificateManager({ issuer, store, clock, logger: logSink().logger, metrics: createMetrics(() => undefined), concurrency: 1, checkIntervalMs: 3600_000 })

@@ -26,7 +26,7 @@ t.test('known names get a context (async first, then cached); others an error', 
   t.equal(second.ctx, first.ctx, 'the cached context')
   const unknown = await call('mta-sts.example.org')
   t.match(unknown.err, { code: 'MTA_STS_UNKNOWN_SERVERNAME' })
-  const broken = new CertificateManager({ issuer: { name: 'internal', managed: true, onDemand: true, obtain: async () => { throw new Error('CA down') } }, store, clock, logger, metrics: createMetrics(() => undefined) })
+  const broken = new CertificateManager({ issuer: { name: 'internal', mode: 'on-demand', obtain: async () => { throw new Error('CA down') } }, store, clock, logger, metrics: createMetrics(() => undefined) })
   broken.setHosts(['mta-sts.example.net'])
   const failing = createSniCallback(() => true, broken, logger)
   const failed = await new Promise<Error | null>(resolve => failing('mta-sts.example.net', err => resolve(err)))

@@ -1,0 +1,143 @@
+import { createSecureContext, type SecureContext } from 'node:tls'
+import { renewalTime, type CertifiedKey } from './certified-key.js'
+import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
+import { isManaged, type IssuerMode } from './issuer.js'
+
+/** TLS versions offered to senders. */
+export const TLS_VERSIONS = Object.freeze({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const)
+
+/** A certificate ready to serve: its SecureContext is built once, so a handshake is a Map lookup. */
+export interface LoadedCertificate {
+  readonly cert: CertifiedKey
+  readonly context: SecureContext
+  /** Default renewal time: a third of the lifetime left, minus jitter. */
+  readonly renewAt: Date
+  /** For `files` issuers: the version of the files it was read from. */
+  readonly version?: string
+  /** Logs a certificate just loaded or issued: called once it is installed, so the log never runs ahead of what is served. */
+  readonly announce?: () => void
+}
+
+/** What is known of one host: its certificate, the work in flight, failures and the CA's renewal window. */
+export interface HostState {
+  loaded?: LoadedCertificate
+  pending?: Promise<LoadedCertificate>
+  queued?: boolean
+  failures: number
+  lastError?: string
+  retryAt?: Date
+  ari?: { renewAt?: Date; nextPoll: Date }
+}
+
+/** Build the SecureContext of `cert` and its renewal time (with jitter). */
+export function prepareCertificate (cert: CertifiedKey, version?: string, announce?: () => void): LoadedCertificate {
+  const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
+  const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
+  // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
+  const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
+  const renewAt = new Date(renewalTime(cert).getTime() - jitter)
+  return { cert, context, renewAt, ...(version === undefined ? {} : { version }), ...(announce ? { announce } : {}) }
+}
+
+/** When `loaded` is due: inside the CA's ARI window when it gave one, else its default renewal time. */
+export function renewAtOf (state: HostState, loaded: LoadedCertificate): Date {
+  return state.ari?.renewAt ?? loaded.renewAt
+}
+
+/**
+ * The hosts served and what is known of each (certmagic's cache): their
+ * loaded certificates and SecureContexts, work in flight and failures, and
+ * the status, expiry and readiness views built from them.
+ */
+export class CertificateCache {
+  readonly #states = new Map<string, HostState>()
+  readonly #mode: IssuerMode
+
+  constructor (mode: IssuerMode) {
+    this.#mode = mode
+  }
+
+  /** The state of `host`, when it is served. */
+  get (host: string): HostState | undefined {
+    return this.#states.get(host)
+  }
+
+  /** Every served host and its state. */
+  entries (): IterableIterator<[string, HostState]> {
+    return this.#states.entries()
+  }
+
+  /** Every served host's state. */
+  states (): IterableIterator<HostState> {
+    return this.#states.values()
+  }
+
+  /** Serve `host` (no-op when served already). */
+  add (host: string): void {
+    if (!this.#states.has(host)) this.#states.set(host, { failures: 0 })
+  }
+
+  /** Stop serving `host` and forget its state. */
+  remove (host: string): void {
+    this.#states.delete(host)
+  }
+
+  /** Serve exactly `hosts`. */
+  set (hosts: ReadonlySet<string>): void {
+    for (const host of this.#states.keys()) if (!hosts.has(host)) this.#states.delete(host)
+    for (const host of hosts) this.add(host)
+  }
+
+  /**
+   * Hosts that cannot be served at `now`. With an on-demand issuer only hosts
+   * whose last attempt failed count (the others are issued at the first
+   * handshake); otherwise every host needs a loaded, unexpired certificate.
+   */
+  unavailable (now: number): string[] {
+    const out: string[] = []
+    for (const [host, state] of this.#states) {
+      if (state.loaded && state.loaded.cert.notAfter.getTime() > now) continue
+      if (this.#mode !== 'on-demand' || state.lastError !== undefined) out.push(host)
+    }
+    return out
+  }
+
+  /** Per-host state, expiry and next action. */
+  status (): CertificateStatus[] {
+    const out: CertificateStatus[] = []
+    for (const [host, state] of this.#states) {
+      const loaded = state.loaded
+      const renewAt = loaded ? renewAtOf(state, loaded) : undefined
+      const stateName = state.pending || state.queued ? 'pending' : state.lastError !== undefined ? 'failing' : loaded ? 'valid' : 'missing'
+      let next: CertificateStatus['next']
+      if (state.retryAt && state.lastError !== undefined) next = { action: 'retry', at: state.retryAt }
+      else if (this.#mode === 'files') next = { action: 'reload' }
+      else if (loaded && renewAt) next = { action: 'renew', at: renewAt }
+      else next = this.#mode === 'on-demand' ? { action: 'on-demand' } : { action: 'obtain' }
+      out.push({
+        host,
+        state: stateName,
+        ...(loaded ? { notAfter: loaded.cert.notAfter } : {}),
+        ...(renewAt ? { renewAt } : {}),
+        next,
+        failures: state.failures,
+        ...(state.lastError !== undefined ? { lastError: state.lastError } : {}),
+        ...(state.retryAt ? { retryAt: state.retryAt } : {}),
+      })
+    }
+    return out
+  }
+
+  /** Expiry of every loaded certificate, for the metrics gauges. */
+  * expiries (): Iterable<{ host: string; notAfter: Date }> {
+    for (const [host, state] of this.#states) if (state.loaded) yield { host, notAfter: state.loaded.cert.notAfter }
+  }
+
+  /** The renewal plan of the certificate served for `host`: undefined when none is loaded, and for `files` issuers. */
+  renewal (host: string): RenewalPlan | undefined {
+    const state = this.#states.get(host)
+    const loaded = state?.loaded
+    if (!state || !loaded || !isManaged(this.#mode)) return undefined
+    return { fingerprint: loaded.cert.fingerprint, renewAt: renewAtOf(state, loaded), ...(state.lastError === undefined ? {} : { lastError: state.lastError }) }
+  }
+}
