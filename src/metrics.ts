@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { systemClock, type Clock } from './clock.js'
 
 /** The Prometheus metrics of one service instance, on a registry of its own. */
 export interface Metrics {
@@ -32,9 +33,10 @@ export interface CertificateView {
 
 /**
  * Create the metrics. `certificates` is a callback so the certificate gauges
- * are computed at scrape time from the certificate manager's state.
+ * are computed at scrape time from the certificate manager's state; days to
+ * expiry are counted from `clock`'s now at scrape time.
  */
-export function createMetrics (certificates: () => CertificateView | undefined, checks: () => CheckView | undefined = () => undefined): Metrics {
+export function createMetrics (certificates: () => CertificateView | undefined, checks: () => CheckView | undefined = () => undefined, clock: Clock = systemClock): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
@@ -88,7 +90,7 @@ export function createMetrics (certificates: () => CertificateView | undefined, 
     registers: [registry],
     collect () {
       this.reset()
-      const now = Date.now()
+      const now = clock.now().getTime()
       for (const { host, notAfter } of certificates()?.expiries() ?? []) this.set({ host }, Math.round((notAfter.getTime() - now) / 864_000) / 100)
     },
   })

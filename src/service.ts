@@ -98,9 +98,9 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
   let certificates: CertificateManager | undefined
   let monitor: CheckMonitor | undefined
-  const metrics = createMetrics(() => certificates, () => monitor)
+  const metrics = createMetrics(() => certificates, () => monitor, clock)
   logWarnings(logger, config.warnings)
-  const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics })
+  const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics, clock })
 
   // A crash (kill -9, power loss) leaves temp files of interrupted writes and locks nobody will release.
   const cleaned = await store.cleanup?.()
@@ -176,6 +176,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       logger,
       ...(deps.monitorTickMs ? { tickMs: deps.monitorTickMs } : {}),
       context,
+      clock,
     })
   }
   const checkMonitor = monitor

@@ -1,8 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
 import * as acme from 'acme-client'
-import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
@@ -10,6 +8,7 @@ import { acmeAccountKeys, acmeAccountLockName, httpChallengeKey, tlsAlpnChalleng
 import type { Store } from '../store/store.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
 import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
+import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeHttpClient, type AcmeRequestScope } from './acme-http-client.js'
 import { ariCertId } from './ari.js'
 import { OrderBudget } from './order-budget.js'
 
@@ -33,8 +32,8 @@ interface RequestContext {
   networkError?: Error & { code?: string }
 }
 
-type AxiosInterceptors = typeof acme.axios.interceptors
-interface HttpAnswer { status: number; headers: Record<string, unknown>; data?: unknown; config?: { url?: string } }
+/** The problem type (RFC 8555 §7.3.3) of a request signed with an account the CA does not know. */
+const ACCOUNT_DOES_NOT_EXIST = 'urn:ietf:params:acme:error:accountDoesNotExist'
 
 /**
  * Obtains certificates over ACME (RFC 8555) with acme-client. One account
@@ -50,10 +49,9 @@ export class AcmeIssuer implements Issuer {
   readonly mode = 'queued'
   readonly budget: OrderBudget
   readonly #opts: AcmeIssuerOptions
-  readonly #context = new AsyncLocalStorage<RequestContext>()
+  readonly #http: AcmeHttpClient
   readonly #agent: Agent | undefined
   readonly #origin: string
-  readonly #interceptors: { request: number; response: number }
   #client: Promise<acme.Client> | undefined
   #directory: Promise<Record<string, unknown>> | undefined
 
@@ -63,42 +61,22 @@ export class AcmeIssuer implements Issuer {
     this.budget = new OrderBudget(settings.maxOrders, settings.orderWindow * 1000, clock)
     this.#origin = new URL(settings.directory).origin
     this.#agent = settings.caFile ? new Agent({ ca: readFileSync(settings.caFile), keepAlive: true }) : undefined
-    // acme-client's own retry sleeps out Retry-After inside the request, holding a queue slot for up
-    // to minutes; back-off is the scheduler's job here. This is acme-client's shared axios instance.
-    const defaults = acme.axios.defaults as typeof acme.axios.defaults & { acmeSettings: { retryMaxAttempts: number } }
-    defaults.acmeSettings.retryMaxAttempts = 0
-    const interceptors: AxiosInterceptors = acme.axios.interceptors
-    const http = axios.getAdapter('http') as AxiosAdapter
-    this.#interceptors = {
-      request: interceptors.request.use(config => {
-        // Only this issuer's own requests (other issuers share acme-client's axios instance).
-        if (!config.url?.startsWith(this.#origin) || this.#context.getStore() === undefined) return config
-        if (this.#agent) config.httpsAgent = this.#agent
-        // Keep the transport error: past its retries acme-client turns it into "reading 'config'" of undefined.
-        config.adapter = async (cfg: InternalAxiosRequestConfig) => {
-          try {
-            return await http(cfg)
-          } catch (err) {
-            const ctx = this.#context.getStore()
-            if (ctx && (err as { response?: unknown }).response === undefined) ctx.networkError = err as Error
-            throw err
-          }
-        }
-        return config
-      }),
-      response: interceptors.response.use(response => {
-        this.#noteResponse(response)
-        return response
-      }, (error: { response?: HttpAnswer }) => {
-        if (error.response) this.#noteResponse(error.response)
-        return Promise.reject(error)
-      }),
-    }
+    // Patches acme-client's process-wide axios the first time only; see acme-http-client.ts.
+    this.#http = installAcmeHttpClient()
   }
 
-  #noteResponse (res: HttpAnswer): void {
-    const ctx = this.#context.getStore()
-    if (!ctx) return
+  /** Run `fn` with this issuer's agent on requests to its CA, noting answers and transport errors in `ctx`. */
+  #run<T> (ctx: RequestContext, fn: () => Promise<T>): Promise<T> {
+    const scope: AcmeRequestScope = {
+      origin: this.#origin,
+      ...(this.#agent ? { agent: this.#agent } : {}),
+      onResponse: res => this.#noteResponse(ctx, res),
+      onNetworkError: err => { ctx.networkError = err },
+    }
+    return this.#http.run(scope, fn)
+  }
+
+  #noteResponse (ctx: RequestContext, res: AcmeHttpAnswer): void {
     ctx.lastNotJson = typeof res.data !== 'object' && !String(res.headers['content-type'] ?? '').includes('pem-certificate-chain')
     if (res.status < 400) {
       delete ctx.lastHttp
@@ -120,11 +98,12 @@ export class AcmeIssuer implements Issuer {
 
   async obtain (host: string, opts: { replaces?: CertifiedKey } = {}): Promise<IssuedCertificate> {
     const ctx: RequestContext = {}
-    return this.#context.run(ctx, async () => {
+    return this.#run(ctx, async () => {
       try {
         return await this.#obtain(host, opts.replaces)
       } catch (err) {
-        if (!/accountDoesNotExist|account .* not found|account does not exist/i.test((err as Error).message)) throw classify(err as Error, ctx)
+        // acme-client's error only carries the problem's detail text: recognise the account by the answer's type.
+        if (ctx.lastHttp?.type !== ACCOUNT_DOES_NOT_EXIST) throw classify(err as Error, ctx)
         // The CA forgot the account (a test CA restarted, or the account was deactivated): register again, once.
         this.#opts.logger.warn({ event: 'acme_account_lost', directory: this.#opts.settings.directory }, 'the CA does not know the stored ACME account: registering a new one')
         await this.#forgetAccount()
@@ -170,7 +149,7 @@ export class AcmeIssuer implements Issuer {
   }
 
   renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
-    return this.#context.run({}, () => this.#renewalWindow(cert))
+    return this.#run({}, () => this.#renewalWindow(cert))
   }
 
   async #renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {
@@ -191,9 +170,8 @@ export class AcmeIssuer implements Issuer {
     }
   }
 
+  /** Release the CA agent (the shared HTTP client stays installed for other issuers). */
   async close (): Promise<void> {
-    acme.axios.interceptors.request.eject(this.#interceptors.request)
-    acme.axios.interceptors.response.eject(this.#interceptors.response)
     this.#agent?.destroy()
   }
 

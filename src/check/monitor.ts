@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { systemClock, type Clock } from '../clock.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { checkDomain } from './check-domain.js'
 import type { Check, CheckContext, DomainReport } from './types.js'
@@ -15,6 +16,8 @@ export interface MonitorOptions {
   readonly logger: Logger
   /** How often to look for tenants that are due (default: a tenth of the interval, at most 5 s). */
   readonly tickMs?: number
+  /** When tenants are due is read from this clock (default {@link systemClock}); the tick itself is a real timer. */
+  readonly clock?: Clock
 }
 
 /**
@@ -26,6 +29,7 @@ export interface MonitorOptions {
  */
 export class CheckMonitor {
   readonly #opts: MonitorOptions
+  readonly #clock: Clock
   readonly #reports = new Map<string, DomainReport>()
   readonly #due = new Map<string, number>()
   readonly #running = new Set<string>()
@@ -35,6 +39,7 @@ export class CheckMonitor {
 
   constructor (opts: MonitorOptions) {
     this.#opts = opts
+    this.#clock = opts.clock ?? systemClock
   }
 
   /** The latest report of each tenant checked so far. */
@@ -66,7 +71,7 @@ export class CheckMonitor {
   changeTenants (previous: TenantSnapshot, next: TenantSnapshot, change: { readonly added: readonly string[]; readonly removed: readonly string[] }): void {
     if (this.#scheduled !== previous) return
     this.#scheduled = next
-    const now = Date.now()
+    const now = this.#clock.now().getTime()
     for (const domain of change.removed) {
       this.#due.delete(domain)
       this.#reports.delete(domain)
@@ -79,7 +84,7 @@ export class CheckMonitor {
   }
 
   #tick (): void {
-    const now = Date.now()
+    const now = this.#clock.now().getTime()
     const snapshot = this.#opts.tenants()
     // The tenant list only changes on reload: sync the schedule then, not on every tick.
     if (snapshot !== this.#scheduled) this.#schedule(snapshot, now)
@@ -117,7 +122,7 @@ export class CheckMonitor {
       logger.error({ event: 'check_error', tenant: tenant.domain, error: err.message }, `checking ${tenant.domain} failed`)
     }).finally(() => {
       this.#running.delete(tenant.domain)
-      if (this.#due.has(tenant.domain)) this.#due.set(tenant.domain, Date.now() + interval * 1000 * (0.9 + Math.random() * 0.2))
+      if (this.#due.has(tenant.domain)) this.#due.set(tenant.domain, this.#clock.now().getTime() + interval * 1000 * (0.9 + Math.random() * 0.2))
     })
   }
 

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
+import { systemClock, type Clock } from '../clock.js'
 import { formatProblem } from '../config/load-config.js'
 import type { ConfigProblem } from '../config/types.js'
 import type { Metrics } from '../metrics.js'
@@ -29,6 +30,12 @@ export interface ConfigHolderOptions {
   readonly settleMs?: number
   /** How the file is loaded and the snapshot built (worker threshold, chunk size, turns). */
   readonly load?: LoadSnapshotOptions
+  /**
+   * Stamps reloads (a snapshot's `loadedAt`, a failed attempt's `at`; default
+   * {@link systemClock}). How long a reload took is measured on the monotonic
+   * clock: a duration, not a time of day.
+   */
+  readonly clock?: Clock
 }
 
 /**
@@ -129,7 +136,8 @@ export class ConfigHolder {
         if (version === undefined) return this.#status // closing
         if (reason === 'file changed' && version === this.#loaded) return this.#status
         const started = process.hrtime.bigint()
-        const result = await loadSnapshot(file, this.#snapshot, this.#opts.load)
+        const clock = this.#opts.clock ?? systemClock
+        const result = await loadSnapshot(file, this.#snapshot, { now: () => clock.now(), ...this.#opts.load })
         if (await fileSignature(file) !== version) {
           // A writer started while the file was read: what was read may be half of it.
           this.#opts.logger.info({ event: 'reload_deferred', file, reason }, 'the configuration file changed while it was read; reading it again once it settles')
@@ -158,7 +166,7 @@ export class ConfigHolder {
     logger.error({ event: 'reload_failed', file, reason, errors: errors.length }, `configuration not reloaded: ${errors.length} error(s), still serving the last good configuration`)
     metrics.reloads.inc({ result: 'failure' })
     metrics.configValid.set(0)
-    this.#status = Object.freeze({ ok: false, at: new Date(), errors: Object.freeze(errors) })
+    this.#status = Object.freeze({ ok: false, at: (this.#opts.clock ?? systemClock).now(), errors: Object.freeze(errors) })
     return this.#status
   }
 

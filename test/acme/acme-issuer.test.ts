@@ -290,14 +290,13 @@ t.test('network failures', async t => {
       s.close(() => resolve(p))
     })
   })
-  // Keep an issuer for the fake alive: its interceptor sees the other origin and leaves it alone.
+  // Keep an issuer for the fake alive: its agent is only for its own origin.
   makeIssuer(t, fake)
   const { issuer } = makeIssuer(t, fake, { settings: { directory: `https://127.0.0.1:${port}/dir` } })
   const err = await failure(issuer.obtain(HOST))
   t.equal(err.kind, 'network')
   t.equal(err.retryAfter, undefined)
-  // Without caFile the fake's private CA is not trusted. (A separate fake: the interceptors are
-  // shared, so a live issuer with caFile for the same origin would lend its agent.)
+  // Without caFile the fake's private CA is not trusted.
   const other = await startFakeAcme(t)
   const untrusted = makeIssuer(t, other, { settings: { caFile: undefined } }).issuer
   const tlsErr = await failure(untrusted.obtain(HOST))
@@ -431,20 +430,63 @@ t.test('the order budget is consumed per order', async t => {
   t.equal(issuer.budget.remaining(), 2, 'the window slides')
 })
 
-t.test('close() ejects the interceptors; other issuers keep working', async t => {
+t.test('acme-client is patched once, not per issuer; close() leaves it working for other issuers', async t => {
   const fake = await startFakeAcme(t)
+  makeIssuer(t, fake)
   const before = activeInterceptors()
   const first = new AcmeIssuer({ settings: settingsFor(fake), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
-  t.same(activeInterceptors(), { request: before.request + 1, response: before.response + 1 })
+  const noCa = new AcmeIssuer({ settings: settingsFor(fake, { caFile: undefined }), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
+  t.same(activeInterceptors(), before, 'no interceptor added per issuer')
   await first.obtain(HOST)
   await first.close()
-  t.same(activeInterceptors(), before, 'ejected')
-  const noCa = new AcmeIssuer({ settings: settingsFor(fake, { caFile: undefined }), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
   await noCa.close()
-  t.same(activeInterceptors(), before, 'an issuer without caFile has nothing else to release')
+  t.same(activeInterceptors(), before, 'and none removed by close()')
   const second = makeIssuer(t, fake).issuer
   await second.obtain(HOST)
   t.equal(fake.count('/new-order'), 2)
+})
+
+t.test('the lost account is recognised by its problem type, not by the text', async t => {
+  t.test('accountDoesNotExist with any detail: registered again, once, and the order goes through', async t => {
+    const fake = await startFakeAcme(t)
+    const store = new SpyStore()
+    const { issuer } = makeIssuer(t, fake, { store })
+    await issuer.obtain(HOST)
+    const [lost] = fake.accountUrls()
+    fake.forgetAccounts('who are you?')
+    const out = new PassThrough()
+    const lines: string[] = []
+    out.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)))
+    const logger = createLogger('warn', out)
+    const again = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(), logger })
+    t.teardown(() => again.close())
+    await again.obtain(HOST)
+    await new Promise(resolve => setImmediate(resolve))
+    t.same(lines.map(l => (JSON.parse(l) as { event: string }).event), ['acme_account_lost'])
+    t.equal(fake.count('/new-account'), 2, 'registered again')
+    t.equal(fake.count('/new-order'), 3, 'the first order, the one refused, and the one retried with the new account')
+    const meta = JSON.parse((await store.get(`${accountFolder(fake)}/account.json`))!.toString()) as { url: string }
+    t.same(fake.accountUrls(), [meta.url], 'the new account is stored')
+    t.not(meta.url, lost)
+  })
+
+  t.test('a detail saying "account does not exist" under another type is not a lost account', async t => {
+    const fake = await startFakeAcme(t)
+    fake.newOrderReply = () => ({ status: 400, body: { type: 'urn:ietf:params:acme:error:malformed', detail: 'account does not exist' } })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'malformed')
+    t.equal(fake.count('/new-account'), 1, 'not registered again')
+  })
+
+  t.test('a second accountDoesNotExist after registering again is a failure, not a loop', async t => {
+    const fake = await startFakeAcme(t)
+    fake.newOrderReply = () => ({ status: 400, body: { type: 'urn:ietf:params:acme:error:accountDoesNotExist', detail: 'no' } })
+    const { issuer } = makeIssuer(t, fake)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'malformed')
+    t.equal(fake.count('/new-account'), 2, 'registered again once')
+  })
 })
 
 t.test('certificate manager: a Retry-After for one host does not hold up another', async t => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { CheckMonitor } from '../../src/check/monitor.js'
+import { ManualClock } from '../../src/clock.js'
 import { policyCheck } from '../../src/check/policy-check.js'
 import type { Check, CheckContext, CheckResult } from '../../src/check/types.js'
 import { createLogger } from '../../src/log.js'
@@ -116,4 +117,36 @@ t.test('changeTenants: the changes of a reload reach the schedule without a full
   await until(() => checked.includes('c.example'))
   await until(() => monitor.reports().every(r => r.domain === 'c.example'))
   t.pass('c checked, b dropped by the full sync')
+})
+
+t.test('when a tenant is due is read from the injected clock', async t => {
+  const snapshot = buildSnapshot(configFrom('certificates: {issuer: internal}\ntenants:\n  a.example: {mx: [mx.a.example]}\n  b.example: {mx: [mx.b.example]}\n'))
+  const runs: string[] = []
+  const check: Check = async ctx => {
+    runs.push(ctx.tenant.domain)
+    return [{ id: 'sts-txt', name: 'MTA-STS TXT', status: 'pass', reason: 'ok' }]
+  }
+  const clock = new ManualClock(new Date('2026-03-01T12:00:00Z'))
+  const monitor = new CheckMonitor({
+    interval: 3600, concurrency: 2, tickMs: 5, tenants: () => snapshot, checks: [['sts-txt', check]], clock,
+    logger: createLogger('silent'), context: tenant => ({ tenant, now: () => clock.now() }) as unknown as CheckContext,
+  })
+  t.teardown(() => monitor.close())
+  const ticks = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 60))
+  const until = async (ok: () => boolean): Promise<void> => { while (!ok()) await new Promise(resolve => setTimeout(resolve, 5)) }
+  monitor.start()
+  await ticks()
+  t.same(runs, [], 'new tenants are spread over the first minute of the clock, whatever the real time')
+  clock.advance(60_000)
+  await until(() => monitor.reports().length === 2)
+  t.same([...runs].sort(), ['a.example', 'b.example'])
+  t.same(monitor.reports().map(r => r.checkedAt), ['2026-03-01T12:01:00.000Z', '2026-03-01T12:01:00.000Z'])
+  await ticks()
+  t.equal(runs.length, 2, 'not again before the interval has passed on the clock')
+  clock.advance(3600_000 * 0.85)
+  await ticks()
+  t.equal(runs.length, 2, 'not before 90% of the interval (the jitter)')
+  clock.advance(3600_000 * 0.3)
+  await until(() => runs.length === 4)
+  t.pass('both re-checked once the clock passed the interval')
 })

@@ -102,6 +102,8 @@ export class FakeAcme {
   readonly #challenges = new Map<string, Challenge & { identifier: string }>()
   #caKey: CryptoKey | undefined
   #caCert: x509.X509Certificate | undefined
+  readonly #forgotten = new Set<string>()
+  #forgottenDetail = ''
   #n = 0
   #dir = ''
 
@@ -122,6 +124,21 @@ export class FakeAcme {
   /** JWS payloads of POSTs to `path`. */
   payloads (path: string): (Record<string, unknown> | null | undefined)[] {
     return this.requests.filter(r => r.path === path && r.method === 'POST').map(r => r.payload)
+  }
+
+  /** URLs of the accounts the fake knows. */
+  accountUrls (): string[] {
+    return [...this.#accounts.values()]
+  }
+
+  /**
+   * Forget every account, as a restarted Pebble does: requests signed with a
+   * forgotten account's URL get Pebble's `accountDoesNotExist` problem, with `detail`.
+   */
+  forgetAccounts (detail: string): void {
+    for (const url of this.#accounts.values()) this.#forgotten.add(url)
+    this.#accounts.clear()
+    this.#forgottenDetail = detail
   }
 
   /** A leaf certificate and key for `host` from the fake's CA (with an AKI), as the fake would issue it. */
@@ -215,6 +232,9 @@ export class FakeAcme {
     if (path === '/nonce') return this.#send(res, { status: method === 'HEAD' ? 200 : 204, headers: { ...nonce, 'cache-control': 'no-store' } })
     if (path.startsWith('/renewal-info/')) return this.#send(res, this.renewalInfoReply(path.slice('/renewal-info/'.length)))
     if (method !== 'POST') return this.#send(res, { status: 405 })
+    if (typeof prot?.kid === 'string' && this.#forgotten.has(prot.kid)) {
+      return this.#send(res, { status: 400, headers: nonce, body: { type: 'urn:ietf:params:acme:error:accountDoesNotExist', detail: this.#forgottenDetail } })
+    }
 
     if (path === '/new-account') {
       const custom = this.newAccountReply?.(payload ?? {})

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { ManualClock } from '../../src/clock.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
@@ -153,4 +154,21 @@ t.test('listen and certificates changes are applied to the snapshot but said to 
   await writeFile(file, yaml(names(1)).replace('certificates: {issuer: internal}', 'certificates: {issuer: internal, storage: /elsewhere}'))
   t.ok((await holder.reload('SIGHUP')).ok)
   t.same(logs.find(l => l.event === 'reload_restart_needed')?.sections, ['certificates'])
+})
+
+t.test('reloads are stamped by the injected clock: loadedAt of an applied file, at of a rejected one', async t => {
+  const clock = new ManualClock(new Date('2026-03-01T12:00:00Z'))
+  const { holder, file } = await holderOn(t, yaml(names(1)), { clock })
+  clock.advance(60_000)
+  await writeFile(file, yaml(names(2)))
+  const applied = await holder.reload('SIGHUP')
+  t.ok(applied.ok)
+  t.same(applied.at, new Date('2026-03-01T12:01:00Z'))
+  t.same(holder.snapshot.loadedAt, new Date('2026-03-01T12:01:00Z'))
+  clock.advance(60_000)
+  await writeFile(file, 'tenants: [')
+  const rejected = await holder.reload('SIGHUP')
+  t.notOk(rejected.ok)
+  t.same(rejected.at, new Date('2026-03-01T12:02:00Z'))
+  t.same(holder.snapshot.loadedAt, new Date('2026-03-01T12:01:00Z'), 'the last good snapshot stays')
 })

@@ -1,0 +1,92 @@
+import { Agent } from 'node:https'
+import * as acme from 'acme-client'
+import axios from 'axios'
+import t from 'tap'
+import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeRequestScope } from '../../src/acme/acme-http-client.js'
+import { startFakeAcme } from '../helpers/fake-acme.js'
+
+type AcmeAxios = typeof acme.axios
+
+/** A fresh axios instance shaped like acme-client's (with its `acmeSettings` defaults). */
+function freshInstance (): AcmeAxios {
+  const instance = axios.create() as unknown as AcmeAxios
+  ;(instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings = { retryMaxAttempts: 5 }
+  return instance
+}
+
+const handlers = (instance: AcmeAxios) => ({
+  request: (instance.interceptors.request as unknown as { handlers: unknown[] }).handlers.filter(h => h !== null).length,
+  response: (instance.interceptors.response as unknown as { handlers: unknown[] }).handlers.filter(h => h !== null).length,
+})
+
+function recorder (origin: string, agent?: Agent): AcmeRequestScope & { answers: AcmeHttpAnswer[]; errors: Error[] } {
+  const answers: AcmeHttpAnswer[] = []
+  const errors: Error[] = []
+  return { origin, ...(agent ? { agent } : {}), answers, errors, onResponse: a => answers.push(a), onNetworkError: e => errors.push(e) }
+}
+
+t.test('installed once per instance: the same client, interceptors added once, acme-client retries off', async t => {
+  const instance = freshInstance()
+  const first = installAcmeHttpClient(instance)
+  t.same(handlers(instance), { request: 1, response: 1 })
+  t.equal(installAcmeHttpClient(instance), first, 'a second install returns the installed client')
+  t.same(handlers(instance), { request: 1, response: 1 }, 'and patches nothing again')
+  t.equal((instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts, 0)
+  t.not(installAcmeHttpClient(freshInstance()), first, 'another instance gets its own')
+  t.equal(installAcmeHttpClient(), installAcmeHttpClient(acme.axios), "the default is acme-client's instance")
+  t.equal((acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts, 0)
+})
+
+t.test('a scope gets its answers; its agent only for its own origin; outside a scope nothing changes', async t => {
+  const fake = await startFakeAcme(t)
+  const instance = freshInstance()
+  const client = installAcmeHttpClient(instance)
+  const trusting = new Agent({ ca: fake.caPem })
+  t.teardown(() => trusting.destroy())
+
+  await t.rejects(instance.get(`${fake.url}/dir`), 'outside a scope: the default agent, which does not trust the fake')
+  const scope = recorder(fake.url, trusting)
+  const res = await client.run(scope, () => instance.get(`${fake.url}/dir`))
+  t.equal(res.status, 200, 'inside: the scope\'s agent')
+  t.same(scope.answers.map(a => a.status), [200])
+
+  const other = recorder('https://ca.invalid', trusting)
+  await t.rejects(client.run(other, () => instance.get(`${fake.url}/dir`)), 'the agent is not lent to another origin')
+  t.same(other.errors, [], 'and its transport errors are not noted as the scope\'s')
+
+  fake.directoryReply = { status: 503, headers: { 'retry-after': '5' }, body: { type: 'urn:ietf:params:acme:error:serverInternal' } }
+  const failing = recorder(fake.url, trusting)
+  await t.rejects(client.run(failing, () => instance.get(`${fake.url}/dir`)))
+  t.match(failing.answers, [{ status: 503, data: { type: 'urn:ietf:params:acme:error:serverInternal' } }], 'HTTP errors are answers too')
+  t.same(failing.errors, [])
+})
+
+t.test('concurrent scopes with different CA trust do not leak into each other', async t => {
+  const a = await startFakeAcme(t)
+  const b = await startFakeAcme(t)
+  const instance = freshInstance()
+  const client = installAcmeHttpClient(instance)
+  const agentA = new Agent({ ca: a.caPem })
+  const agentB = new Agent({ ca: b.caPem })
+  t.teardown(() => { agentA.destroy(); agentB.destroy() })
+  const scopeA = recorder(a.url, agentA)
+  const scopeB = recorder(b.url, agentB)
+  const [ra, rb] = await Promise.all([
+    client.run(scopeA, async () => { await new Promise(resolve => setTimeout(resolve, 20)); return instance.get(`${a.url}/dir`) }),
+    client.run(scopeB, () => instance.get(`${b.url}/dir`)),
+  ])
+  t.equal(ra.status, 200)
+  t.equal(rb.status, 200)
+  t.same([scopeA.answers.length, scopeB.answers.length], [1, 1], 'each scope saw its own answer only')
+  // B's scope asking A's CA: B's agent is not used there (not its origin), A's is not lent either.
+  await t.rejects(client.run(scopeB, () => instance.get(`${a.url}/dir`)))
+})
+
+t.test('a transport error is handed to the scope before it reaches acme-client', async t => {
+  const instance = freshInstance()
+  const client = installAcmeHttpClient(instance)
+  const scope = recorder('https://127.0.0.1:1')
+  await t.rejects(client.run(scope, () => instance.get('https://127.0.0.1:1/dir')))
+  t.match(scope.errors, [{ code: 'ECONNREFUSED' }])
+  t.same(scope.answers, [])
+})
