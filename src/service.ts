@@ -48,7 +48,7 @@ export interface ServiceDeps {
   /** Back-off after consecutive certificate failures (default about 1 min, 10 min, 100 min, daily). */
   readonly certificateBackoffMs?: readonly number[]
   /** The set-up checks the monitor runs (default all). */
-  readonly checks?: readonly (readonly [string, Check])[]
+  readonly checks?: readonly Check[]
   /** How often the monitor looks for tenants due for a check. */
   readonly monitorTickMs?: number
   /** TLS handshake timeout of the HTTPS listener (default {@link TLS_HANDSHAKE_TIMEOUT_MS}). */

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit'
 import type { Check, CheckContext, CheckResult, CheckStatus, DomainReport } from './types.js'
 
 const RANK: Readonly<Record<CheckStatus, number>> = { pass: 0, warn: 1, fail: 2 }
@@ -8,14 +9,14 @@ export function worst (a: CheckStatus, b: CheckStatus): CheckStatus {
 }
 
 /**
- * Results that decide whether enforce is safe: any failure (an MX not covered
- * by the policy is one) and any MX TLS warning. The MX coverage check's only
+ * Whether a result of `check` decides that enforce is not safe: it is at
+ * least as bad as the check's `gatesEnforce` (every failure; warnings only of
+ * checks gating on them, the MX TLS check). The MX coverage check's only
  * warning, a pattern matching no MX host, is harmless under enforce: senders
  * only refuse MX hosts that no pattern covers.
  */
-function blocksEnforce (result: CheckResult): boolean {
-  if (result.status === 'fail') return true
-  return result.status === 'warn' && result.id.startsWith('mx-tls')
+function blocksEnforce (check: Check, result: CheckResult): boolean {
+  return RANK[result.status] >= RANK[check.gatesEnforce]
 }
 
 /**
@@ -23,19 +24,20 @@ function blocksEnforce (result: CheckResult): boolean {
  * throws becomes a `fail` result naming the error, so one broken check never
  * hides the others.
  */
-export async function checkDomain (ctx: CheckContext, checks: readonly (readonly [string, Check])[]): Promise<DomainReport> {
+export async function checkDomain (ctx: CheckContext, checks: readonly Check[]): Promise<DomainReport> {
   const started = Date.now()
   const checkedAt = ctx.now().toISOString()
-  const groups = await Promise.all(checks.map(async ([id, check]) => {
+  const groups = await Promise.all(checks.map(async check => {
     try {
-      return await check(ctx)
+      return { check, results: await check.run(ctx) }
     } catch (err) {
-      return [{ id, name: id, status: 'fail' as const, reason: `the check itself failed: ${(err as Error).message}`, hint: 'report this as a bug' }]
+      const { id } = check
+      return { check, results: [{ id, name: id, status: 'fail' as const, reason: `the check itself failed: ${(err as Error).message}`, hint: 'report this as a bug' }] }
     }
   }))
-  const results = groups.flat()
+  const results = groups.flatMap(g => g.results)
   const status = results.reduce<CheckStatus>((acc, r) => worst(acc, r.status), 'pass')
-  const reasons = results.filter(blocksEnforce).map(r => `${r.name}: ${r.reason}`)
+  const reasons = groups.flatMap(g => g.results.filter(r => blocksEnforce(g.check, r))).map(r => `${r.name}: ${r.reason}`)
   return Object.freeze({
     domain: ctx.tenant.domain,
     checkedAt,
@@ -52,11 +54,5 @@ export async function checkDomain (ctx: CheckContext, checks: readonly (readonly
  * run in parallel), returning reports in the order of `items`.
  */
 export async function checkDomains<T> (items: readonly T[], run: (item: T) => Promise<DomainReport>, concurrency: number): Promise<DomainReport[]> {
-  const out: DomainReport[] = new Array<DomainReport>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await run(items[i] as T)
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker))
-  return out
+  return pLimit(Math.max(1, concurrency)).map(items, item => run(item))
 }

@@ -1,3 +1,4 @@
+import pLimit, { type LimitFunction } from 'p-limit'
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from '../clock.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
@@ -12,7 +13,7 @@ export interface MonitorOptions {
   readonly concurrency: number
   readonly tenants: () => TenantSnapshot
   readonly context: (tenant: TenantEntry) => CheckContext
-  readonly checks: readonly (readonly [string, Check])[]
+  readonly checks: readonly Check[]
   readonly logger: Logger
   /** How often to look for tenants that are due (default: a tenth of the interval, at most 5 s). */
   readonly tickMs?: number
@@ -32,7 +33,9 @@ export class CheckMonitor {
   readonly #clock: Clock
   readonly #reports = new Map<string, DomainReport>()
   readonly #due = new Map<string, number>()
+  /** Tenants queued or being checked. */
   readonly #running = new Set<string>()
+  readonly #limit: LimitFunction
   #timer: NodeJS.Timeout | undefined
   #scheduled: TenantSnapshot | undefined
   #closed = false
@@ -40,6 +43,7 @@ export class CheckMonitor {
   constructor (opts: MonitorOptions) {
     this.#opts = opts
     this.#clock = opts.clock ?? systemClock
+    this.#limit = pLimit(Math.max(1, opts.concurrency))
   }
 
   /** The latest report of each tenant checked so far. */
@@ -55,7 +59,7 @@ export class CheckMonitor {
     this.#tick()
   }
 
-  /** Stop the timer and wait for checks in flight. */
+  /** Stop the timer and wait for checks in flight (queued ones are dropped). */
   async close (): Promise<void> {
     this.#closed = true
     if (this.#timer) clearInterval(this.#timer)
@@ -89,7 +93,7 @@ export class CheckMonitor {
     // The tenant list only changes on reload: sync the schedule then, not on every tick.
     if (snapshot !== this.#scheduled) this.#schedule(snapshot, now)
     for (const tenant of snapshot.tenants) {
-      if (this.#closed || this.#running.size >= this.#opts.concurrency) return
+      if (this.#closed) return
       if (this.#running.has(tenant.domain) || (this.#due.get(tenant.domain) ?? 0) > now) continue
       this.#run(tenant)
     }
@@ -111,11 +115,12 @@ export class CheckMonitor {
     }
   }
 
+  /** Queue a check of `tenant`: `concurrency` tenants are checked at once; one removed or closed meanwhile is skipped. */
   #run (tenant: TenantEntry): void {
     const { logger, interval } = this.#opts
     this.#running.add(tenant.domain)
-    checkDomain(this.#opts.context(tenant), this.#opts.checks).then(report => {
-      if (!this.#due.has(tenant.domain)) return
+    this.#limit(async () => this.#closed || !this.#due.has(tenant.domain) ? undefined : checkDomain(this.#opts.context(tenant), this.#opts.checks)).then(report => {
+      if (!report || !this.#due.has(tenant.domain)) return
       this.#logChanges(this.#reports.get(tenant.domain), report)
       this.#reports.set(tenant.domain, report)
     }, (err: Error) => {

@@ -1,37 +1,28 @@
-import { foldHostName } from '../domain/host-name.js'
 import { mxMatches } from '../policy/mx-pattern.js'
-import { dnsErrorCode, withTimeout } from './dns-resolver.js'
-import type { Check, CheckResult } from './types.js'
+import { dnsErrorCode } from './dns-resolver.js'
+import { lookupMx } from './mx-lookup.js'
+import type { Check, CheckResult, CheckRun } from './types.js'
 
 const ID = 'mx-coverage'
 const NAME = 'MX coverage'
 
-/**
- * Check that every MX host of the domain matches one of the policy's `mx`
- * patterns (RFC 8461 section 4.1): an uncovered MX fails, since `enforce`
- * makes senders refuse to deliver to it; a pattern matching no MX only warns
- * (it does not block enforce).
- */
-export const mxCoverageCheck: Check = async ctx => {
+const run: CheckRun = async ctx => {
   const { tenant } = ctx
   const patterns = [...tenant.mx]
   const result = (status: CheckResult['status'], reason: string, hint: string | undefined, details: Record<string, unknown>): CheckResult[] =>
     [{ id: ID, name: NAME, status, reason, ...(hint === undefined ? {} : { hint }), details: { patterns, ...details } }]
 
-  let records: { exchange: string; priority: number }[]
-  try {
-    records = await withTimeout(ctx.resolver.resolveMx(tenant.domain), ctx.timeoutMs, `MX ${tenant.domain}`)
-  } catch (err) {
-    const code = dnsErrorCode(err)
+  const lookup = await lookupMx(ctx)
+  if (!lookup.ok) {
+    const code = dnsErrorCode(lookup.error)
     const reason = code === 'ENODATA' || code === 'ENOTFOUND'
       ? `${tenant.domain} has no MX records (${code})`
       : `DNS lookup of the MX records of ${tenant.domain} failed (${code})`
     return result('fail', reason, `publish MX records for ${tenant.domain} matching the policy's mx patterns`, { error: code })
   }
-  const sorted = [...records].sort((a, b) => a.priority - b.priority)
-  const mx = sorted.map(r => foldHostName(r.exchange))
+  const mx = [...lookup.names]
   if (mx.length === 0) return result('fail', `${tenant.domain} has no MX records`, `publish MX records for ${tenant.domain} matching the policy's mx patterns`, { mx })
-  if (mx.includes('')) {
+  if (lookup.nullMx) {
     return result('fail', `${tenant.domain} publishes a null MX ("."): the domain accepts no mail`, `remove the MTA-STS records of ${tenant.domain}, or publish real MX records`, { mx })
   }
   const uncovered = mx.filter(host => !patterns.some(p => mxMatches(p, host)))
@@ -45,3 +36,11 @@ export const mxCoverageCheck: Check = async ctx => {
   }
   return result('pass', `all ${mx.length} MX host(s) are covered by the policy`, undefined, details)
 }
+
+/**
+ * Check that every MX host of the domain matches one of the policy's `mx`
+ * patterns (RFC 8461 section 4.1): an uncovered MX fails, since `enforce`
+ * makes senders refuse to deliver to it; a pattern matching no MX only warns
+ * (it does not block enforce: only failures of this check do).
+ */
+export const mxCoverageCheck: Check = Object.freeze({ id: ID, title: NAME, gatesEnforce: 'fail', run })

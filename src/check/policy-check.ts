@@ -4,7 +4,7 @@ import { rootCertificates, type TLSSocket } from 'node:tls'
 import { dnsErrorCode, isNoRecords, withTimeout } from './dns-resolver.js'
 import { policyCertificateExpiry } from './policy-certificate-expiry.js'
 import { parsePolicy } from './policy-parse.js'
-import type { Check, CheckContext, CheckResult } from './types.js'
+import type { Check, CheckContext, CheckResult, CheckRun } from './types.js'
 
 const ID = 'policy'
 const NAME = 'Policy file'
@@ -107,13 +107,7 @@ async function resolveHost (ctx: CheckContext, host: string): Promise<{ addresse
   return hard === undefined ? { error: 'no A/AAAA record', missing: true } : { error: dnsErrorCode(hard), missing: false }
 }
 
-/**
- * Fetch `https://mta-sts.<domain>/.well-known/mta-sts.txt` as senders do and
- * require: status 200 without redirects, `Content-Type: text/plain`, at most
- * 64 KiB, a policy valid by the strict grammar and byte-identical to the
- * policy this service serves for the tenant (otherwise the name points elsewhere).
- */
-export const policyCheck: Check = async ctx => {
+const run: CheckRun = async ctx => {
   const { tenant } = ctx
   const host = tenant.host
   const url = `https://${host}${PATH}`
@@ -184,3 +178,12 @@ export const policyCheck: Check = async ctx => {
   if (expiry.warn) return result('warn', expiry.reason, expiry.hint, expiryDetails)
   return result('pass', `serves the policy (mode ${parsed.policy.mode}, max_age ${parsed.policy.maxAge}) over ${fetched.tlsVersion}; certificate valid until ${expires.toISOString()}`, undefined, expiryDetails)
 }
+
+/**
+ * Fetch `https://mta-sts.<domain>/.well-known/mta-sts.txt` as senders do and
+ * require: status 200 without redirects, `Content-Type: text/plain`, at most
+ * 64 KiB, a policy valid by the strict grammar and byte-identical to the
+ * policy this service serves for the tenant (otherwise the name points elsewhere).
+ * A failure blocks enforce; a certificate due for renewal only warns.
+ */
+export const policyCheck: Check = Object.freeze({ id: ID, title: NAME, gatesEnforce: 'fail', run })

@@ -1,5 +1,6 @@
 import { dnsErrorCode, isNoRecords, withTimeout } from './dns-resolver.js'
-import type { Check, CheckResult } from './types.js'
+import { stsTxtRecord } from '../dns/txt-records.js'
+import type { Check, CheckResult, CheckRun } from './types.js'
 
 const ID = 'sts-txt'
 const NAME = 'MTA-STS TXT record'
@@ -29,15 +30,9 @@ export function parseStsRecord (record: string): StsRecordResult {
   return { ok: true, id }
 }
 
-/**
- * Check `_mta-sts.<domain>` TXT: exactly one record starting `v=STSv1`, valid
- * by the RFC grammar, whose id is the one this service derives from the
- * served policy (otherwise senders never refetch it). Other TXT records are ignored.
- */
-export const stsTxtCheck: Check = async ctx => {
+const run: CheckRun = async ctx => {
   const { tenant } = ctx
-  const name = `_mta-sts.${tenant.domain}`
-  const expected = `v=STSv1; id=${tenant.id}`
+  const { name, value: expected } = stsTxtRecord(tenant.domain, tenant.id)
   const publish = `publish ${name}. TXT "${expected}"`
   const result = (status: CheckResult['status'], reason: string, hint: string | undefined, details: Record<string, unknown>): CheckResult[] =>
     [{ id: ID, name: NAME, status, reason, ...(hint === undefined ? {} : { hint }), details: { name, expected, ...details } }]
@@ -63,3 +58,11 @@ export const stsTxtCheck: Check = async ctx => {
   }
   return result('pass', `${name} publishes id ${parsed.id}, the served policy's id`, undefined, { records, published: parsed.id })
 }
+
+/**
+ * Check `_mta-sts.<domain>` TXT: exactly one record starting `v=STSv1`, valid
+ * by the RFC grammar, whose id is the one this service derives from the
+ * served policy (otherwise senders never refetch it). Other TXT records are
+ * ignored. A failure blocks enforce.
+ */
+export const stsTxtCheck: Check = Object.freeze({ id: ID, title: NAME, gatesEnforce: 'fail', run })

@@ -1,5 +1,6 @@
 import { dnsErrorCode, isNoRecords, withTimeout } from './dns-resolver.js'
-import type { Check, CheckResult } from './types.js'
+import { tlsRptTxtRecord } from '../dns/txt-records.js'
+import type { Check, CheckResult, CheckRun } from './types.js'
 
 const ID = 'tlsrpt-txt'
 const NAME = 'TLS-RPT TXT record'
@@ -57,15 +58,10 @@ export function parseTlsRptRecord (record: string): TlsRptRecordResult {
   return { ok: true, rua, ruaFirst }
 }
 
-/**
- * Check `_smtp._tls.<domain>` TXT (RFC 8460): one valid `v=TLSRPTv1` record.
- * Missing is a warning (reporting is recommended, not required); several or
- * invalid records fail; report URIs other than the configured `rua` warn.
- */
-export const tlsrptTxtCheck: Check = async ctx => {
+const run: CheckRun = async ctx => {
   const { tenant } = ctx
-  const name = `_smtp._tls.${tenant.domain}`
-  const expected = `${VERSION}; rua=${tenant.rua.length > 0 ? tenant.rua.join(',') : `mailto:tlsrpt@${tenant.domain}`}`
+  // Without configured addresses, suggest the usual mailbox.
+  const { name, value: expected } = tlsRptTxtRecord(tenant.domain, tenant.rua.length > 0 ? tenant.rua : [`mailto:tlsrpt@${tenant.domain}`])
   const publish = `publish ${name}. TXT "${expected}"`
   const result = (status: CheckResult['status'], reason: string, hint: string | undefined, details: Record<string, unknown>): CheckResult[] =>
     [{ id: ID, name: NAME, status, reason, ...(hint === undefined ? {} : { hint }), details: { name, ...details } }]
@@ -90,7 +86,15 @@ export const tlsrptTxtCheck: Check = async ctx => {
     return result('warn', `published report URIs ${parsed.rua.join(',')} differ from the configured ${tenant.rua.join(',')}`, `update the record: ${publish}`, details)
   }
   if (!parsed.ruaFirst) {
-    return result('warn', `rua is not the first field after ${VERSION}: some senders only read it there`, `reorder it: ${name}. TXT "${VERSION}; rua=${parsed.rua.join(',')}"`, details)
+    return result('warn', `rua is not the first field after ${VERSION}: some senders only read it there`, `reorder it: ${name}. TXT "${tlsRptTxtRecord(tenant.domain, parsed.rua).value}"`, details)
   }
   return result('pass', `${name} sends reports to ${parsed.rua.join(',')}`, undefined, details)
 }
+
+/**
+ * Check `_smtp._tls.<domain>` TXT (RFC 8460): one valid `v=TLSRPTv1` record.
+ * Missing is a warning (reporting is recommended, not required); several or
+ * invalid records fail; report URIs other than the configured `rua` warn.
+ * A failure blocks enforce.
+ */
+export const tlsrptTxtCheck: Check = Object.freeze({ id: ID, title: NAME, gatesEnforce: 'fail', run })

@@ -54,8 +54,26 @@ export interface CheckContext {
   readonly now: () => Date
 }
 
-/** A check: one or more results (the MX TLS check gives one per MX host). */
-export type Check = (ctx: CheckContext) => Promise<CheckResult[]>
+/** What a check does for one domain: one or more results (the MX TLS check gives one per MX host). */
+export type CheckRun = (ctx: CheckContext) => Promise<CheckResult[]>
+
+/**
+ * The least status of a check's results that makes a domain not ready for
+ * enforce: `'fail'` when only its failures do, `'warn'` when its warnings do too.
+ * A failure always does.
+ */
+export type EnforceGate = 'fail' | 'warn'
+
+/** A check of a domain's set-up, as `checkDomain` runs it. */
+export interface Check {
+  /** Stable id; the id of its results (MX TLS: `mx-tls:<host>`) starts with it, and a crash of the check is reported under it. */
+  readonly id: string
+  /** Short human name; the name of its results (MX TLS: followed by the host). */
+  readonly title: string
+  /** Which of its results block `mode: enforce`. */
+  readonly gatesEnforce: EnforceGate
+  readonly run: CheckRun
+}
 
 /** All results of one domain and the verdict. */
 export interface DomainReport {

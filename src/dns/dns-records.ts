@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
+import { stsTxtRecord, tlsRptTxtRecord, type TxtRecord } from './txt-records.js'
 
 /** One DNS record an operator publishes for a tenant. */
 export interface DnsRecord {
@@ -18,7 +19,7 @@ export interface DnsRecord {
  */
 export function dnsRecords (tenant: TenantEntry, target: readonly string[]): DnsRecord[] {
   const records: DnsRecord[] = [
-    { name: `_mta-sts.${tenant.domain}`, type: 'TXT', value: `v=STSv1; id=${tenant.id}`, purpose: 'announces the policy; the id changes with every policy edit' },
+    txt(stsTxtRecord(tenant.domain, tenant.id), 'announces the policy; the id changes with every policy edit'),
   ]
   const host = tenant.host
   if (target.length === 0) {
@@ -33,9 +34,14 @@ export function dnsRecords (tenant: TenantEntry, target: readonly string[]): Dns
     }
   }
   if (tenant.rua.length > 0) {
-    records.push({ name: `_smtp._tls.${tenant.domain}`, type: 'TXT', value: `v=TLSRPTv1; rua=${tenant.rua.join(',')}`, purpose: 'asks senders for daily TLS reports' })
+    records.push(txt(tlsRptTxtRecord(tenant.domain, tenant.rua), 'asks senders for daily TLS reports'))
   }
   return records
+}
+
+/** A TXT record as {@link dnsRecords} lists it (key order as in `dns --format json`). */
+function txt (record: TxtRecord, purpose: string): DnsRecord {
+  return { name: record.name, type: 'TXT', value: record.value, purpose }
 }
 
 /** TXT data as zone-file strings: quoted, escaped, split into strings of at most 255 bytes (UTF-8, never inside a character). */

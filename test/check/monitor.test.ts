@@ -2,12 +2,15 @@ import t from 'tap'
 import { CheckMonitor } from '../../src/check/monitor.js'
 import { ManualClock } from '../../src/clock.js'
 import { policyCheck } from '../../src/check/policy-check.js'
-import type { Check, CheckContext, CheckResult } from '../../src/check/types.js'
+import type { Check, CheckContext, CheckResult, CheckRun } from '../../src/check/types.js'
 import { createLogger } from '../../src/log.js'
 import { buildSnapshot, type TenantSnapshot } from '../../src/tenants/tenant-snapshot.js'
 import { configFrom } from '../helpers/config-fixtures.js'
 import { startDnsServer } from '../helpers/dns-server.js'
 import { preamble, replaceFile, startService, tempDir } from '../helpers/service-harness.js'
+
+/** A stand-in for the MTA-STS TXT check. */
+const stsTxt = (run: CheckRun): Check => ({ id: 'sts-txt', title: 'MTA-STS TXT', gatesEnforce: 'fail', run })
 
 const tenants = (extra = ''): string => `tenants:
   example.com:
@@ -22,7 +25,7 @@ t.test('serve re-checks tenants on an interval, logs changes, exposes results; r
   const runs = new Map<string, number>()
   let running = 0
   let peak = 0
-  const flaky: Check = async ctx => {
+  const flaky: CheckRun = async ctx => {
     running++
     peak = Math.max(peak, running)
     const n = (runs.get(ctx.tenant.domain) ?? 0) + 1
@@ -32,7 +35,7 @@ t.test('serve re-checks tenants on an interval, logs changes, exposes results; r
     const status: CheckResult['status'] = ctx.tenant.domain === 'example.org' && n >= 2 ? 'fail' : 'pass'
     return [{ id: 'sts-txt', name: 'MTA-STS TXT', status, reason: status === 'pass' ? 'id matches' : 'published id differs' }]
   }
-  const h = await startService(t, head + tenants(), { raw: true, deps: { checks: [['sts-txt', flaky]], monitorTickMs: 20 } })
+  const h = await startService(t, head + tenants(), { raw: true, deps: { checks: [stsTxt(flaky)], monitorTickMs: 20 } })
   const first = await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.org', 10_000)
   t.match(first, { status: 'pass', ready_for_enforce: true })
   const changed = await h.waitForLog(l => l.event === 'check_changed' && l.tenant === 'example.org', 10_000)
@@ -70,12 +73,12 @@ t.test('in serve, the policy check knows the manager\'s renewal plan: the intern
   const started = new Promise<{ port: number; ca: string }>(resolve => { listening = resolve })
   const seen: CheckContext[] = []
   // The listener's port is only known once it listens: the real policy check, pointed at it.
-  const policy: Check = async ctx => {
+  const policy: CheckRun = async ctx => {
     const { port, ca } = await started
     seen.push(ctx)
-    return policyCheck({ ...ctx, httpsPort: port, ca })
+    return policyCheck.run({ ...ctx, httpsPort: port, ca })
   }
-  const h = await startService(t, head + 'tenants:\n  example.com:\n    mx: [mx.example.com]\n', { raw: true, deps: { checks: [['policy', policy]], monitorTickMs: 20 } })
+  const h = await startService(t, head + 'tenants:\n  example.com:\n    mx: [mx.example.com]\n', { raw: true, deps: { checks: [{ ...policyCheck, run: policy }], monitorTickMs: 20 } })
   listening({ port: h.addresses.https.port, ca: h.caPem })
   const first = await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.com', 10_000)
   t.match(first, { status: 'pass', ready_for_enforce: true, reasons: [] })
@@ -89,14 +92,14 @@ t.test('in serve, the policy check knows the manager\'s renewal plan: the intern
 t.test('changeTenants: the changes of a reload reach the schedule without a full sync, unless the schedule is behind', async t => {
   const snap = (...domains: string[]): TenantSnapshot => buildSnapshot(configFrom(['certificates: {issuer: internal}', 'tenants:', ...domains.map(d => `  ${d}: {mx: [mx.${d}]}`), ''].join('\n')))
   const checked: string[] = []
-  const check: Check = async ctx => {
+  const check: CheckRun = async ctx => {
     checked.push(ctx.tenant.domain)
     return [{ id: 'sts-txt', name: 'MTA-STS TXT', status: 'pass', reason: 'ok' }]
   }
   const a = snap('a.example')
   let current = a
   const monitor = new CheckMonitor({
-    interval: 0.05, concurrency: 4, tickMs: 10, tenants: () => current, checks: [['sts-txt', check]],
+    interval: 0.05, concurrency: 4, tickMs: 10, tenants: () => current, checks: [stsTxt(check)],
     logger: createLogger('silent'), context: tenant => ({ tenant, now: () => new Date() }) as unknown as CheckContext,
   })
   t.teardown(() => monitor.close())
@@ -122,13 +125,13 @@ t.test('changeTenants: the changes of a reload reach the schedule without a full
 t.test('when a tenant is due is read from the injected clock', async t => {
   const snapshot = buildSnapshot(configFrom('certificates: {issuer: internal}\ntenants:\n  a.example: {mx: [mx.a.example]}\n  b.example: {mx: [mx.b.example]}\n'))
   const runs: string[] = []
-  const check: Check = async ctx => {
+  const check = stsTxt(async ctx => {
     runs.push(ctx.tenant.domain)
     return [{ id: 'sts-txt', name: 'MTA-STS TXT', status: 'pass', reason: 'ok' }]
-  }
+  })
   const clock = new ManualClock(new Date('2026-03-01T12:00:00Z'))
   const monitor = new CheckMonitor({
-    interval: 3600, concurrency: 2, tickMs: 5, tenants: () => snapshot, checks: [['sts-txt', check]], clock,
+    interval: 3600, concurrency: 2, tickMs: 5, tenants: () => snapshot, checks: [check], clock,
     logger: createLogger('silent'), context: tenant => ({ tenant, now: () => clock.now() }) as unknown as CheckContext,
   })
   t.teardown(() => monitor.close())

@@ -325,7 +325,7 @@ t.test('smtpTlsCheck: one result per MX host, by preference, probed on smtpPort'
     },
     a: { 'mx1.example.com': ['127.0.0.1', '127.0.0.2'], 'mx2.example.com': ['127.0.0.1'], 'mx3.example.com': ['127.0.0.1'] },
   })
-  const results = await smtpTlsCheck(context(port, resolver))
+  const results = await smtpTlsCheck.run(context(port, resolver))
   t.same(results.map(r => [r.id, r.name, r.status]), [
     ['mx-tls:mx1.example.com', 'MX TLS mx1.example.com', 'pass'],
     ['mx-tls:mx2.example.com', 'MX TLS mx2.example.com', 'pass'],
@@ -344,11 +344,11 @@ t.test('smtpTlsCheck: one result per MX host, by preference, probed on smtpPort'
 t.test('smtpTlsCheck: the context decides trust, time and the warning window', async t => {
   const port = await tlsServer(t, good)
   const resolver = fakeResolver({ mx: { 'example.com': [{ exchange: MX, priority: 0 }] }, a: { [MX]: ['127.0.0.1'] } })
-  const [untrustedRes] = await smtpTlsCheck(context(port, resolver, { ca: undefined }))
+  const [untrustedRes] = await smtpTlsCheck.run(context(port, resolver, { ca: undefined }))
   t.match(untrustedRes, { status: 'fail', reason: 'certificate not trusted: issued by an unknown (self-signed) root' })
-  const [late] = await smtpTlsCheck(context(port, resolver, { now: () => new Date(Date.now() + 100 * DAY) }))
+  const [late] = await smtpTlsCheck.run(context(port, resolver, { now: () => new Date(Date.now() + 100 * DAY) }))
   t.match(late, { status: 'fail', reason: /^certificate expired on / })
-  const [soon] = await smtpTlsCheck(context(port, resolver, { expiryWarningDays: 120 }))
+  const [soon] = await smtpTlsCheck.run(context(port, resolver, { expiryWarningDays: 120 }))
   t.match(soon, { status: 'warn', reason: /expires in 89 days/, hint: /^renew/ })
 })
 
@@ -359,7 +359,7 @@ t.test('smtpTlsCheck: MX hosts without addresses and AAAA-only hosts', async t =
     a: { 'empty.example.com': [] },
     aaaa: { 'v6.example.com': ['::1'], 'empty.example.com': [] },
   })
-  const results = await smtpTlsCheck(context(port, resolver))
+  const results = await smtpTlsCheck.run(context(port, resolver))
   t.equal(results.length, 3)
   const [nowhere, v6, empty] = results
   t.same(nowhere, {
@@ -376,18 +376,18 @@ t.test('smtpTlsCheck: MX hosts without addresses and AAAA-only hosts', async t =
 })
 
 t.test('smtpTlsCheck: nothing to probe is one failed mx-tls result', async t => {
-  const noMx = await smtpTlsCheck(context(25, fakeResolver({})))
+  const noMx = await smtpTlsCheck.run(context(25, fakeResolver({})))
   t.same(noMx.map(r => [r.id, r.name, r.status]), [['mx-tls', 'MX TLS', 'fail']])
   t.equal(noMx[0]?.reason, 'MX lookup for example.com failed (ENOTFOUND): no MX host to probe')
   t.match(noMx[0]?.hint, /publish MX records for example\.com/)
   t.match(noMx[0]?.details, { error: /ENOTFOUND/ })
 
-  const empty = await smtpTlsCheck(context(25, fakeResolver({ mx: { 'example.com': [] } })))
+  const empty = await smtpTlsCheck.run(context(25, fakeResolver({ mx: { 'example.com': [] } })))
   t.match(empty, [{ id: 'mx-tls', status: 'fail', reason: 'no MX records for example.com: no MX host to probe', details: { mx: [] } }])
   t.equal(empty.length, 1)
 
   // RFC 7505 null MX ("MX 0 ."): Node reports the exchange as an empty string.
-  const nullMx = await smtpTlsCheck(context(25, fakeResolver({ mx: { 'example.com': [{ exchange: '', priority: 0 }] } })))
+  const nullMx = await smtpTlsCheck.run(context(25, fakeResolver({ mx: { 'example.com': [{ exchange: '', priority: 0 }] } })))
   t.match(nullMx, [{ id: 'mx-tls', status: 'fail', reason: 'example.com has a null MX (accepts no mail): no MX host to probe', hint: /accepts no mail/ }])
   t.equal(nullMx.length, 1)
 })

@@ -8,55 +8,55 @@ const withRua = tenantEntry({ rua: ['mailto:tlsrpt@example.com', 'https://report
 
 t.test('passes with one valid record', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=spf1 -all'], ['v=TLSRPTv1; rua=mailto:tls@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address))
   t.match(r, { id: 'tlsrpt-txt', status: 'pass', details: { rua: ['mailto:tls@example.com'] } })
   t.notOk(r?.hint)
 })
 
 t.test('passes when the published URIs are the configured ones, in any order', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=TLSRPTv1;rua=https://reports.example.net/tlsrpt,', 'mailto:tlsrpt@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address, { tenant: withRua }))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address, { tenant: withRua }))
   t.equal(r?.status, 'pass')
 })
 
 t.test('missing record warns with the record to publish', async t => {
   const dns = await startDnsServer(t, { 'example.com': { A: ['192.0.2.1'] }, '_smtp._tls.example.org': { TXT: [['something else']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address))
   t.match(r, { status: 'warn', reason: /no TLS-RPT record at _smtp._tls.example.com/, details: { error: 'ENOTFOUND' } })
   t.equal(r?.hint, 'publish _smtp._tls.example.com. TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"')
-  const [configured] = await tlsrptTxtCheck(checkContext(dns.address, { tenant: withRua }))
+  const [configured] = await tlsrptTxtCheck.run(checkContext(dns.address, { tenant: withRua }))
   t.equal(configured?.hint, 'publish _smtp._tls.example.com. TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.com,https://reports.example.net/tlsrpt"')
-  const [other] = await tlsrptTxtCheck(checkContext(dns.address, { tenant: tenantEntry({ domain: 'example.org' }) }))
+  const [other] = await tlsrptTxtCheck.run(checkContext(dns.address, { tenant: tenantEntry({ domain: 'example.org' }) }))
   t.match(other, { status: 'warn', reason: /no v=TLSRPTv1 record among the 1 TXT record/ })
 })
 
 t.test('DNS failure warns', async t => {
   const dns = await startDnsServer(t, { [NAME]: { silent: true } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address, { timeoutMs: 200 }))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address, { timeoutMs: 200 }))
   t.match(r, { status: 'warn', reason: /failed \(ETIMEOUT\)/, hint: /name servers/ })
 })
 
 t.test('two records fail', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=TLSRPTv1; rua=mailto:a@example.com'], ['v=TLSRPTv1; rua=mailto:b@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address))
   t.match(r, { status: 'fail', reason: /2 v=TLSRPTv1 records/, hint: /^keep only _smtp._tls.example.com/ })
 })
 
 t.test('bad syntax fails', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=TLSRPTv1; rua=tls@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address))
   t.match(r, { status: 'fail', reason: /invalid report URI "tls@example.com"/, hint: /^replace it: publish/ })
 })
 
 t.test('URIs other than the configured ones warn', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=TLSRPTv1; rua=mailto:tlsrpt@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address, { tenant: withRua }))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address, { tenant: withRua }))
   t.match(r, { status: 'warn', reason: /differ from the configured/, hint: /^update the record/ })
 })
 
 t.test('rua not first warns', async t => {
   const dns = await startDnsServer(t, { [NAME]: { TXT: [['v=TLSRPTv1; x=1; rua=mailto:tlsrpt@example.com']] } })
-  const [r] = await tlsrptTxtCheck(checkContext(dns.address))
+  const [r] = await tlsrptTxtCheck.run(checkContext(dns.address))
   t.match(r, { status: 'warn', reason: /not the first field/, hint: 'reorder it: _smtp._tls.example.com. TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"' })
 })
 
