@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { CheckSettings } from '../config/types.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
-import type { RenewalPlan } from '../tls/certificate-manager.js'
+import type { RenewalPlan } from '../tls/certificate-types.js'
 import { createResolver } from './dns-resolver.js'
 import type { CheckContext } from './types.js'
 

@@ -1,4 +1,4 @@
-import type { RenewalPlan } from '../tls/certificate-manager.js'
+import type { RenewalPlan } from '../tls/certificate-types.js'
 import { renewalTime } from '../tls/certified-key.js'
 
 /** A certificate this service does not renew (operator files, or served elsewhere) warns this many days before it expires. */

@@ -1,5 +1,5 @@
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
-import type { RenewalPlan } from '../tls/certificate-manager.js'
+import type { RenewalPlan } from '../tls/certificate-types.js'
 
 /** Outcome of one check: `warn` does not break mail today but needs a look; `fail` does or will. */
 export type CheckStatus = 'pass' | 'warn' | 'fail'

@@ -1,4 +1,5 @@
 import type { SecureContext } from 'node:tls'
+import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import { CONFIG_DEFAULTS } from '../config/defaults.js'
@@ -12,8 +13,6 @@ import { CertificateStorage } from './certificate-storage.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import type { FailureKind, IssuanceError, Issuer } from './issuer.js'
 
-// The set-up checks still import RenewalPlan from here; `certificate-types.ts` is its home.
-export type { RenewalPlan } from './certificate-types.js'
 
 /** Options of {@link CertificateManager}. */
 export interface CertificateManagerOptions {
@@ -116,11 +115,7 @@ export class CertificateManager {
 
   /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
   async preload (hosts: Iterable<string>, concurrency = 8): Promise<void> {
-    const queue = [...hosts]
-    const worker = async (): Promise<void> => {
-      for (let host = queue.shift(); host !== undefined; host = queue.shift()) await this.#ensure(host).catch(() => {})
-    }
-    await Promise.all(Array.from({ length: concurrency }, worker))
+    await pLimit(concurrency).map([...hosts], host => this.#ensure(host).catch(() => {}))
   }
 
   /**
