@@ -252,7 +252,9 @@ const PROBLEM_KINDS: Readonly<Record<string, FailureKind>> = {
 /**
  * Attach `kind` and `retryAfter` to an ACME failure, from what the CA
  * actually answered (status and problem type) rather than from error text,
- * which acme-client reduces to the problem's detail.
+ * which acme-client reduces to the problem's detail. Errors without a code
+ * (acme-client's) come back as `MTA_STS_ACME_FAILED` with the same message;
+ * coded ones (ours, the store's, node's) keep theirs.
  */
 function classify (err: IssuanceError, ctx: RequestContext): IssuanceError {
   const http = ctx.lastHttp
