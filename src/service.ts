@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config/types.js'
+import { errors } from './errors.js'
 import { buildApp, type AppRole } from './http/build-app.js'
 import type { Readiness } from './http/health-routes.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -84,14 +85,15 @@ export interface Service {
 /**
  * Wire configuration, store, issuer, certificates and apps together. Rejects
  * (one-line message) when the ops token file cannot be used, or when the ops
- * listener would be reachable from other machines without a token.
+ * listener would be reachable from other machines without a token
+ * (`MTA_STS_OPS_NOT_LOOPBACK`).
  */
 export async function createService (config: Config, deps: ServiceDeps): Promise<Service> {
   const { logger } = deps
   const { ops } = config.listen
   const opsToken = ops.tokenFile === undefined ? undefined : await readTokenFile(ops.tokenFile, logger)
   if (opsToken === undefined && !isLoopbackHost(ops.host)) {
-    throw new Error(`listen.ops.host ${ops.host} is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1`)
+    throw new errors.OPS_NOT_LOOPBACK(ops.host)
   }
   const clock = deps.clock ?? systemClock
   const store = deps.store ?? new FileStore(config.certificates.storage)

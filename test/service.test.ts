@@ -88,11 +88,12 @@ t.test('ops listener: a bearer token from listen.ops.token_file; a non-loopback 
     // A configuration built in code (not through loadConfig) is refused by the service itself.
     const built = { ...loopback, listen: { ...loopback.listen, ops: { ...loopback.listen.ops, host } } }
     await t.rejects(createService(built, { logger }), {
+      code: 'MTA_STS_OPS_NOT_LOOPBACK',
       message: `listen.ops.host ${host} is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1`,
     }, `${host} without a token`)
   }
   await writeFile(join(dir, 'empty.token'), '\n', { mode: 0o600 })
-  await t.rejects(createService(config(withToken('127.0.0.1', 'empty.token')), { logger }), { message: /listen\.ops\.token_file .*empty\.token is empty/ })
+  await t.rejects(createService(config(withToken('127.0.0.1', 'empty.token')), { logger }), { code: 'MTA_STS_OPS_TOKEN_EMPTY', message: /listen\.ops\.token_file .*empty\.token is empty/ })
 
   const h = await startService(t, withToken('0.0.0.0', tokenFile), { raw: true })
   t.equal(h.addresses.ops.address, '0.0.0.0', 'with a token, ops may listen on every address')

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
 import { acmeAccountKeys, acmeAccountLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
+import { errors } from '../errors.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
 import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
 import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeHttpClient, type AcmeRequestScope } from './acme-http-client.js'
@@ -127,7 +128,7 @@ export class AcmeIssuer implements Issuer {
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status === 'valid') continue
       const challenge = settings.challenges.map(type => authz.challenges.find(c => c.type === type)).find(c => c !== undefined)
-      if (!challenge) throw new Error(`the CA offers none of the configured challenge types (${settings.challenges.join(', ')}) for ${host}`)
+      if (!challenge) throw new errors.ACME_NO_USABLE_CHALLENGE(settings.challenges.join(', '), host)
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
       const key = challenge.type === 'http-01' ? httpChallengeKey(host, challenge.token) : tlsAlpnChallengeKey(host)
       // Stored before the CA is told to validate: any instance sharing the store can answer.
@@ -136,7 +137,7 @@ export class AcmeIssuer implements Issuer {
         await client.completeChallenge(challenge)
         await client.waitForValidStatus(challenge)
       } catch (err) {
-        throw Object.assign(new Error(`${challenge.type} validation failed for ${host}: ${(err as Error).message}`), { kind: 'validation' as FailureKind })
+        throw withKind(new errors.ACME_VALIDATION_FAILED(challenge.type, host, (err as Error).message), 'validation')
       } finally {
         await store.delete(key)
       }
@@ -157,11 +158,11 @@ export class AcmeIssuer implements Issuer {
     const id = typeof base === 'string' ? ariCertId(cert.certPem) : undefined
     if (id === undefined) return undefined
     const res = await acme.axios.get(`${String(base).replace(/\/$/, '')}/${id}`, { validateStatus: () => true })
-    if (res.status !== 200) throw Object.assign(new Error(`renewalInfo answered HTTP ${res.status}`), { kind: 'malformed' as FailureKind })
+    if (res.status !== 200) throw withKind(new errors.ACME_RENEWAL_INFO_UNUSABLE(`answered HTTP ${res.status}`), 'malformed')
     const window = (res.data as { suggestedWindow?: { start?: string; end?: string } })?.suggestedWindow
     const start = Date.parse(String(window?.start))
     const end = Date.parse(String(window?.end))
-    if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) throw Object.assign(new Error('renewalInfo has no valid suggestedWindow'), { kind: 'malformed' as FailureKind })
+    if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) throw withKind(new errors.ACME_RENEWAL_INFO_UNUSABLE('has no valid suggestedWindow'), 'malformed')
     const retry = Number(res.headers['retry-after'])
     return {
       start: new Date(start),
@@ -178,7 +179,7 @@ export class AcmeIssuer implements Issuer {
   #directoryInfo (): Promise<Record<string, unknown>> {
     this.#directory ??= acme.axios.get(this.#opts.settings.directory).then(res => {
       if (res.status !== 200 || typeof res.data !== 'object' || res.data === null || typeof (res.data as Record<string, unknown>).newOrder !== 'string') {
-        throw Object.assign(new Error(`ACME directory ${this.#opts.settings.directory} answered HTTP ${res.status} without a usable directory`), { kind: 'malformed' as FailureKind })
+        throw withKind(new errors.ACME_DIRECTORY_UNUSABLE(this.#opts.settings.directory, res.status), 'malformed')
       }
       return res.data as Record<string, unknown>
     })
@@ -251,17 +252,24 @@ const PROBLEM_KINDS: Readonly<Record<string, FailureKind>> = {
 /**
  * Attach `kind` and `retryAfter` to an ACME failure, from what the CA
  * actually answered (status and problem type) rather than from error text,
- * which acme-client reduces to the problem's detail.
+ * which acme-client reduces to the problem's detail. Errors without a code
+ * (acme-client's) come back as `MTA_STS_ACME_FAILED` with the same message;
+ * coded ones (ours, the store's, node's) keep theirs.
  */
-function classify (err: Error, ctx: RequestContext): IssuanceError {
+function classify (err: IssuanceError, ctx: RequestContext): IssuanceError {
   const http = ctx.lastHttp
   let e = err as IssuanceError & { code?: string }
   if (ctx.networkError && err instanceof TypeError) {
     const cause = ctx.networkError as Error & { code?: string }
-    e = new Error(`cannot reach the ACME server: ${cause.code ?? cause.message}`)
-    e.kind = 'network'
+    e = withKind(new errors.ACME_UNREACHABLE(cause.code ?? cause.message, { cause }), 'network')
   } else if (e.message === '' || (http && /status code \d+/.test(e.message))) {
-    e = new Error(http ? `the ACME server answered HTTP ${http.status} for ${http.url}${http.detail ? `: ${http.detail}` : ''}` : 'the ACME request failed without a reason')
+    e = http ? new errors.ACME_HTTP_ERROR(http.status, http.url, http.detail ? `: ${http.detail}` : '') : new errors.ACME_NO_REASON()
+  } else if (typeof e.code !== 'string') {
+    // acme-client's own errors (the CA's problem detail as message, or a parse error): same
+    // message, kind and Retry-After as before, plus a stable code.
+    e = new errors.ACME_FAILED(e.message, { cause: err })
+    if (err.kind !== undefined) e.kind = err.kind
+    if (err.retryAfter !== undefined) e.retryAfter = err.retryAfter
   }
   if (ctx.retryAfter && e.retryAfter === undefined) e.retryAfter = ctx.retryAfter
   if (e.kind !== undefined) return e
@@ -273,4 +281,9 @@ function classify (err: Error, ctx: RequestContext): IssuanceError {
   else if (err instanceof TypeError || err instanceof SyntaxError || ctx.lastNotJson === true) e.kind = 'malformed'
   else e.kind = 'other'
   return e
+}
+
+/** Attach a failure `kind` (for back-off and metrics) to a coded error. */
+function withKind<E extends Error> (err: E, kind: FailureKind): E & IssuanceError {
+  return Object.assign(err, { kind })
 }

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import * as acme from 'acme-client'
 import type { Logger } from 'pino'
 import { hostKey } from '../domain/host-name.js'
+import { errors } from '../errors.js'
 import type { Store } from '../store/store.js'
 import type { ClientHello } from '../tls/client-hello.js'
 import { tlsAlpnChallengeKey } from '../store/keys.js'
@@ -46,9 +47,9 @@ export class TlsAlpnResponder {
   }
 
   async #context (host: string): Promise<SecureContext> {
-    if (!this.#isTenantHost(host)) throw new Error(`no TLS-ALPN-01 challenge for ${host}`)
+    if (!this.#isTenantHost(host)) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
     const keyAuthorization = (await this.#store.get(tlsAlpnChallengeKey(host)))?.toString('utf8')
-    if (keyAuthorization === undefined) throw new Error(`no TLS-ALPN-01 challenge for ${host}`)
+    if (keyAuthorization === undefined) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
     const cacheKey = `${host} ${keyAuthorization}`
     let context = this.#contexts.get(cacheKey)
     if (!context) {

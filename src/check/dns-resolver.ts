@@ -14,6 +14,9 @@ export interface ResolverOptions {
 /**
  * Bound `promise` by `ms`: past it, reject with an error carrying node's DNS
  * code `ETIMEOUT` (the underlying work is left to finish on its own).
+ * Deliberately not an `MTA_STS_*` code from `errors.ts`: callers and check
+ * reasons treat it exactly like c-ares's own timeout, among node's other DNS
+ * codes (`ENOTFOUND`, `ENODATA`...), which are stable already.
  */
 export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {

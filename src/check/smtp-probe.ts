@@ -147,6 +147,8 @@ function attempt (opts: ProbeOptions, legacy: boolean): Promise<Attempt> {
         ...(legacy ? { minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
       },
     })
+    // Only reported inside a check finding, whose stable identity is its ProbeProblem, never thrown:
+    // no errors.ts code.
     let outcome: Attempt = { ok: false, error: new Error('connection closed'), inHandshake: false, greeted: false }
     let connected = false
     // A failed STARTTLS handshake only emits 'error' (the connect callback never runs), so

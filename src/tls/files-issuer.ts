@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { errors } from '../errors.js'
 import { safeKeyPart } from '../store/keys.js'
 import type { IssuedCertificate, Issuer } from './issuer.js'
 
@@ -47,7 +48,7 @@ export class FilesIssuer implements Issuer {
 
   #require (host: string): PemPaths {
     const paths = this.#paths(host)
-    if (!paths) throw new Error(`no certificate files configured for ${host}`)
+    if (!paths) throw new errors.CERT_FILES_NOT_CONFIGURED(host)
     return paths
   }
 }

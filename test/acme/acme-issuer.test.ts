@@ -134,6 +134,7 @@ t.test('failed validation: kind validation, challenge removed from the store', a
   const { issuer, store } = makeIssuer(t, fake)
   const err = await failure(issuer.obtain(HOST))
   t.equal(err.kind, 'validation')
+  t.equal((err as { code?: string }).code, 'MTA_STS_ACME_VALIDATION_FAILED')
   t.match(err.message, `http-01 validation failed for ${HOST}: fake validation of http-01 failed`)
   t.same(await store.list('acme/challenges'), [])
 })
@@ -143,6 +144,7 @@ t.test('no configured challenge type offered', async t => {
   fake.challengeTypes = ['dns-01']
   const { issuer } = makeIssuer(t, fake, { settings: { challenges: ['http-01', 'tls-alpn-01'] } })
   const err = await failure(issuer.obtain(HOST))
+  t.equal((err as { code?: string }).code, 'MTA_STS_ACME_NO_USABLE_CHALLENGE')
   t.match(err.message, 'the CA offers none of the configured challenge types (http-01, tls-alpn-01)')
   t.ok(err.kind, 'classified')
 })
@@ -155,7 +157,8 @@ t.test('rate limit: one newOrder request, kind rate_limited, Retry-After from th
   const err = await failure(issuer.obtain(HOST))
   t.ok(Date.now() - started < 10_000, 'not waited out inside the request')
   t.equal(err.kind, 'rate_limited')
-  t.equal(err.message, 'too many new orders')
+  t.equal(err.message, 'too many new orders', "the CA's problem detail, unchanged")
+  t.equal((err as { code?: string }).code, 'MTA_STS_ACME_FAILED')
   t.equal(err.retryAfter?.getTime(), clock.now().getTime() + 120_000)
   t.equal(fake.count('/new-order'), 1, "acme-client's own retry is off")
   t.equal(issuer.budget.remaining(), 4, 'the refused order still counts')
@@ -193,6 +196,7 @@ t.test('malformed answers are classified, never a crash', async t => {
     const { issuer } = makeIssuer(t, fake)
     const err = await failure(issuer.obtain(HOST))
     t.equal(err.kind, 'malformed')
+    t.equal((err as { code?: string }).code, 'MTA_STS_ACME_DIRECTORY_UNUSABLE')
     t.match(err.message, /ACME directory .*\/dir answered HTTP 200 without a usable directory/)
     t.equal(fake.count('/new-account'), 0)
     t.equal(issuer.budget.remaining(), 5, 'no order counted')
@@ -279,6 +283,7 @@ t.test('rejections and server errors', async t => {
     const { issuer } = makeIssuer(t, fake)
     const err = await failure(issuer.obtain(HOST))
     t.not(err.message, '', 'the operator gets a reason (e.g. the HTTP status)')
+    t.equal((err as { code?: string }).code, 'MTA_STS_ACME_HTTP_ERROR')
   })
 })
 
@@ -295,6 +300,7 @@ t.test('network failures', async t => {
   const { issuer } = makeIssuer(t, fake, { settings: { directory: `https://127.0.0.1:${port}/dir` } })
   const err = await failure(issuer.obtain(HOST))
   t.equal(err.kind, 'network')
+  t.equal((err as { code?: string }).code, 'MTA_STS_ACME_UNREACHABLE')
   t.equal(err.retryAfter, undefined)
   // Without caFile the fake's private CA is not trusted.
   const other = await startFakeAcme(t)
@@ -409,6 +415,7 @@ t.test('renewalWindow()', async t => {
     reply = r
     const err = await failure(issuer.renewalWindow(cert))
     t.equal(err.kind, 'malformed', label)
+    t.equal((err as { code?: string }).code, 'MTA_STS_ACME_RENEWAL_INFO_UNUSABLE', label)
   }
   const ca = { ...cert, certPem: fake.caPem }
   t.equal(await issuer.renewalWindow(ca), undefined, 'a certificate without AKI cannot be named')
