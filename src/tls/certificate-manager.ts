@@ -260,6 +260,7 @@ export class CertificateManager {
       host,
       issuer: issuer.name,
       kind,
+      ...codeOf(err),
       error: err.message,
       failures: state.failures,
       retry_at: retryAt.toISOString(),
@@ -326,4 +327,10 @@ export class CertificateManager {
       await unlock()
     }
   }
+}
+
+/** The error's stable code (an `MTA_STS_*` code, or Node's), for the log line. */
+function codeOf (err: Error): { code?: string } {
+  const code: unknown = (err as Error & { code?: unknown }).code
+  return typeof code === 'string' ? { code } : {}
 }

@@ -140,6 +140,7 @@ t.test('short-lived certificates are renewed; with the CA down, serving goes on 
   t.same([f1!.failures, f2!.failures, f3!.failures], [1, 2, 3])
   t.equal(f1!.serving_old, true, 'the old certificate keeps serving')
   t.equal(f1!.kind, 'network')
+  t.equal(f1!.code, 'MTA_STS_ACME_UNREACHABLE', 'the log line carries the error code the README explains')
   const gap = (a: Record<string, unknown>, b: Record<string, unknown>) => Date.parse(String(b.time)) - Date.parse(String(a.time))
   t.ok(gap(f1!, f2!) >= 400, `second attempt waited the first back-off (${gap(f1!, f2!)} ms)`)
   t.ok(gap(f2!, f3!) >= 800, `third attempt waited the second back-off (${gap(f2!, f3!)} ms)`)
