@@ -1,20 +1,12 @@
 import t from 'tap'
 import { lookupMx } from '../../src/check/mx-lookup.js'
 import type { CheckContext, DnsResolver } from '../../src/check/types.js'
-import { tenantEntry } from './tenant-fixture.js'
+import { checkContext } from './tenant-fixture.js'
 
 function context (resolveMx: DnsResolver['resolveMx'], timeoutMs = 1000): CheckContext {
   const unused = async (): Promise<never> => { throw new Error('not used') }
-  return {
-    tenant: tenantEntry(),
-    resolver: { resolveMx, resolveTxt: unused, resolve4: unused, resolve6: unused, resolveCname: unused },
-    timeoutMs,
-    httpsPort: 443,
-    smtpPort: 25,
-    expiryWarningDays: 14,
-    managedCertificates: true,
-    now: () => new Date(),
-  }
+  // The fixture's context, with a scripted resolver instead of a DNS server.
+  return checkContext('127.0.0.1:9', { timeoutMs, resolver: { resolveMx, resolveTxt: unused, resolve4: unused, resolve6: unused, resolveCname: unused } })
 }
 
 t.test('sorted by preference (stable), normalised, hosts distinct and without the null MX', async t => {
