@@ -34,7 +34,7 @@ import { readTokenFile } from './http/read-token-file.js'
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
 
 /** Certificate manager hosts added or removed per event-loop turn after a reload. */
-const HOSTS_PER_TURN = 5000
+const HOSTS_PER_TURN = 2500
 
 /** Side effects of a service, replaceable in tests. */
 export interface ServiceDeps {

@@ -23,7 +23,7 @@ export type PreparedConfig =
   | { readonly ok: false; readonly errors: readonly ArrayBuffer[]; readonly warnings: readonly ArrayBuffer[] }
 
 /** Tenants (or problems) per chunk: small enough that decoding one chunk takes a few milliseconds. */
-export const DEFAULT_CHUNK_SIZE = 1000
+export const DEFAULT_CHUNK_SIZE = 500
 
 /**
  * Compute every tenant's policy id (hashing is the costly part of building a
