@@ -1,7 +1,7 @@
+import { setImmediate } from 'node:timers/promises'
 import type { Config, ConfigProblem } from '../config/types.js'
-import { renderPolicy } from '../policy/render-policy.js'
 import { decodeChunk, type ConfigBase, type PreparedTenant } from './prepared-config.js'
-import type { SnapshotDiff, TenantEntry, TenantSnapshot } from './tenant-snapshot.js'
+import { tenantEntry, type SnapshotDiff, type TenantEntry, type TenantSnapshot } from './tenant-snapshot.js'
 
 /** Options of {@link buildSnapshotInTurns}. */
 export interface BuildInTurnsOptions {
@@ -13,9 +13,7 @@ export interface BuildInTurnsOptions {
 }
 
 /** One event-loop turn: I/O callbacks (requests) run before the promise resolves. */
-export function nextTurn (): Promise<void> {
-  return new Promise(resolve => setImmediate(resolve))
-}
+export const nextTurn = (): Promise<void> => setImmediate()
 
 /**
  * Build the snapshot of a prepared configuration beside `previous`, one chunk
@@ -41,7 +39,7 @@ export async function buildSnapshotInTurns (
     await yieldTurn()
     for (const t of decodeChunk<PreparedTenant>(chunk)) {
       const prev = previous.byHost.get(t.host)
-      const entry = prev && sameTenant(prev, t) ? prev : toEntry(t)
+      const entry = prev && sameTenant(prev, t) ? prev : tenantEntry(t, t.id)
       if (!prev) {
         diff.added.push(entry.domain)
         diff.hosts.added.push(entry.host)
@@ -75,22 +73,6 @@ function sameTenant (prev: TenantEntry, next: PreparedTenant): boolean {
 
 function sameList (a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-function toEntry (t: PreparedTenant): TenantEntry {
-  const policy = renderPolicy(t)
-  return Object.freeze({
-    domain: t.domain,
-    host: t.host,
-    mode: t.mode,
-    mx: Object.freeze(t.mx),
-    maxAge: t.maxAge,
-    rua: Object.freeze(t.rua),
-    ...(t.certificate ? { certificate: Object.freeze(t.certificate) } : {}),
-    policy,
-    body: Buffer.from(policy, 'ascii'),
-    id: t.id,
-  })
 }
 
 function deepFreeze<T> (value: T): T {

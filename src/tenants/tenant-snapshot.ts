@@ -21,12 +21,32 @@ export interface TenantSnapshot {
   readonly loadedAt: Date
 }
 
+/**
+ * A tenant with its rendered policy, wire bytes and id, frozen. `id` may be
+ * passed when it was computed already (in the reload worker); it is the
+ * {@link policyId} of the rendered policy.
+ */
+export function tenantEntry (t: Tenant, id?: string): TenantEntry {
+  const policy = renderPolicy(t)
+  return Object.freeze({
+    domain: t.domain,
+    host: t.host,
+    mode: t.mode,
+    mx: Object.freeze(t.mx),
+    maxAge: t.maxAge,
+    rua: Object.freeze(t.rua),
+    ...(t.certificate ? { certificate: Object.freeze(t.certificate) } : {}),
+    policy,
+    body: Buffer.from(policy, 'ascii'),
+    id: id ?? policyId(policy),
+  })
+}
+
 /** Render every tenant's policy and index the tenants by policy host name. */
 export function buildSnapshot (config: Config, now: Date = new Date()): TenantSnapshot {
   const byHost = new Map<string, TenantEntry>()
   const tenants = config.tenants.map(tenant => {
-    const policy = renderPolicy(tenant)
-    const entry: TenantEntry = Object.freeze({ ...tenant, policy, body: Buffer.from(policy, 'ascii'), id: policyId(policy) })
+    const entry = tenantEntry(tenant)
     byHost.set(entry.host, entry)
     return entry
   })

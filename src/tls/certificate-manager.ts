@@ -1,4 +1,5 @@
 import type { SecureContext } from 'node:tls'
+import { setImmediate } from 'node:timers/promises'
 import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
@@ -211,7 +212,7 @@ export class CertificateManager {
       const pending = [...this.#cache.states()].map(s => s.pending).filter(p => p !== undefined)
       if (pending.length === 0 && this.#loop.idle) return
       await Promise.allSettled(pending)
-      await new Promise(resolve => setImmediate(resolve))
+      await setImmediate()
     }
   }
 

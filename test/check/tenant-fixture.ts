@@ -1,16 +1,12 @@
 import type { Tenant } from '../../src/config/types.js'
-import { policyId } from '../../src/policy/policy-id.js'
-import { renderPolicy } from '../../src/policy/render-policy.js'
 import { createResolver } from '../../src/check/dns-resolver.js'
 import type { CheckContext } from '../../src/check/types.js'
-import type { TenantEntry } from '../../src/tenants/tenant-snapshot.js'
+import { tenantEntry as buildEntry, type TenantEntry } from '../../src/tenants/tenant-snapshot.js'
 
 /** A tenant entry the way the snapshot builds it (example.com, enforce, mx1.example.com unless overridden). */
 export function tenantEntry (over: Partial<Tenant> = {}): TenantEntry {
   const domain = over.domain ?? 'example.com'
-  const tenant: Tenant = { domain, host: `mta-sts.${domain}`, mode: 'enforce', mx: ['mx1.example.com'], maxAge: 604800, rua: [], ...over }
-  const policy = renderPolicy(tenant)
-  return { ...tenant, policy, body: Buffer.from(policy, 'ascii'), id: policyId(policy) }
+  return buildEntry({ domain, host: `mta-sts.${domain}`, mode: 'enforce', mx: ['mx1.example.com'], maxAge: 604800, rua: [], ...over })
 }
 
 /** A check context on the test DNS server at `dnsAddress`. */
