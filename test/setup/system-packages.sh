@@ -8,7 +8,8 @@
 # confusing test failures later.
 #
 # One line per tool: "<command that must be on PATH> <Debian package that provides it>".
-# Later test suites add their servers here (PostgreSQL, an IMAP server, Chromium, haproxy).
+# Today that means, on a fresh Debian 12 machine: apt-get install -y --no-install-recommends pebble
+# A test suite that drives another server adds its line here, never an install step of its own.
 set -euo pipefail
 
 requirements=(
