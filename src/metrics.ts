@@ -18,6 +18,17 @@ export interface Metrics {
   readonly certificateFailures: Counter<'kind'>
   /** New ACME orders placed. */
   readonly acmeOrders: Counter
+  /**
+   * TLS report files by transport (`https`, `imap`, `import`) and outcome: `stored`, `duplicate`,
+   * `invalid` (kept raw, flagged), `set_aside` (a mail without a report, kept), `rejected`
+   * (refused before storing: too large, rate limited, not a report body).
+   */
+  readonly tlsReports: Counter<'transport' | 'outcome'>
+  /**
+   * Sessions senders reported, by tenant (empty for a policy domain that is not a tenant) and
+   * result (`success`, or the failure result type; unregistered types count as `other`).
+   */
+  readonly tlsReportSessions: Counter<'tenant' | 'result'>
 }
 
 /** What the check gauges read at scrape time. */
@@ -48,6 +59,8 @@ export function createMetrics (certificates: () => CertificateView | undefined, 
     certificateEvents: new Counter({ name: 'mta_sts_certificate_events_total', help: 'Certificates obtained, renewed, loaded or failed', labelNames: ['issuer', 'event'], registers: [registry] }),
     certificateFailures: new Counter({ name: 'mta_sts_certificate_failures_total', help: 'Failed certificate attempts by kind', labelNames: ['kind'], registers: [registry] }),
     acmeOrders: new Counter({ name: 'mta_sts_acme_orders_total', help: 'New ACME orders placed', registers: [registry] }),
+    tlsReports: new Counter({ name: 'mta_sts_tls_reports_total', help: 'TLS report files by transport and outcome', labelNames: ['transport', 'outcome'], registers: [registry] }),
+    tlsReportSessions: new Counter({ name: 'mta_sts_tls_report_sessions_total', help: 'Sessions in stored TLS reports by tenant and result', labelNames: ['tenant', 'result'], registers: [registry] }),
   }
   new Gauge({
     name: 'mta_sts_certificates',

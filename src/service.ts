@@ -24,6 +24,9 @@ import { routeByClientHello } from './tls/client-hello-router.js'
 import { ALL_CHECKS } from './check/all-checks.js'
 import { checkContextFactory } from './check/check-context.js'
 import { CheckMonitor } from './check/monitor.js'
+import type { ReportStore } from './db/report-store.js'
+import { WorkerReportStore } from './db/worker-report-store.js'
+import { countedReportSink } from './reports/counted-report-sink.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
@@ -32,6 +35,9 @@ import { readTokenFile } from './http/read-token-file.js'
 
 /** How long a TLS client has to complete its handshake (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** How often report retention is applied. */
+const PURGE_INTERVAL_MS = 6 * 3600_000
 
 /** Certificate manager hosts added or removed per event-loop turn after a reload. */
 const HOSTS_PER_TURN = 2500
@@ -56,6 +62,8 @@ export interface ServiceDeps {
   readonly tlsHandshakeTimeoutMs?: number
   /** How long `close()` lets requests already received finish before cutting connections (default {@link SHUTDOWN_GRACE_MS}). */
   readonly shutdownGraceMs?: number
+  /** The report database; defaults to SQLite at `reports.database`, in a worker thread (when `reports.enabled`). */
+  readonly reportStore?: ReportStore
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -76,6 +84,8 @@ export interface Service {
   readonly apps: Readonly<Record<AppRole, FastifyInstance>>
   /** The set-up check monitor, when `check.monitor.interval` is not 0. */
   readonly monitor: CheckMonitor | undefined
+  /** The TLS report database, when `reports.enabled`. */
+  readonly reports: ReportStore | undefined
   readiness (): Readiness
   listen (): Promise<ListenAddresses>
   /** Stop accepting, finish requests in flight, stop timers and watchers. */
@@ -184,6 +194,25 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const checkMonitor = monitor
 
   const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
+  const reportSettings = config.reports
+  const reportStore = !reportSettings.enabled
+    ? undefined
+    : deps.reportStore ?? await WorkerReportStore.open({
+      database: reportSettings.database,
+      maxReportBytes: reportSettings.maxReportBytes,
+      rawRetentionDays: reportSettings.rawRetentionDays,
+      retentionDays: reportSettings.retentionDays,
+    })
+  const reportSink = reportStore === undefined
+    ? undefined
+    : countedReportSink(reportStore, { metrics, logger, isTenant: domain => isTenantHost(`mta-sts.${domain}`) })
+  const purgeReports = (): void => {
+    reportStore?.purge().then(
+      purged => { if (purged.rawContentDropped + purged.reportsDeleted > 0) logger.info({ event: 'tls_report_purge', ...purged }, 'report retention applied') },
+      (error: unknown) => { logger.warn({ event: 'tls_report_purge_failed', err: error }, 'cannot apply report retention') },
+    )
+  }
+  const purgeTimer = reportStore === undefined ? undefined : setInterval(purgeReports, PURGE_INTERVAL_MS).unref()
   const appDeps = {
     logger,
     metrics,
@@ -191,6 +220,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     readiness,
     certificates: () => manager.status(),
     ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
+    ...(reportStore !== undefined && reportSink !== undefined ? { reports: { settings: reportSettings, sink: reportSink, store: reportStore } } : {}),
     ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
       ? { acmeHttpChallenge: async (host: string, token: string) => (await store.get(httpChallengeKey(host, token)))?.toString('utf8') }
       : {}),
@@ -216,6 +246,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     store,
     apps,
     monitor: checkMonitor,
+    reports: reportStore,
     readiness,
     async listen () {
       if (deps.watch ?? true) await holder.watch()
@@ -228,6 +259,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
         out[role] = apps[role].server.address() as AddressInfo
       }
       checkMonitor?.start()
+      purgeReports()
       return out as ListenAddresses
     },
     async close () {
@@ -244,6 +276,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await checkMonitor?.close()
       await manager.close()
       await issuer.close?.()
+      clearInterval(purgeTimer)
+      await reportStore?.close()
     },
   }
 }

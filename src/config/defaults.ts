@@ -42,8 +42,33 @@ const defaults = {
     // 100,000 tenants sharing a 9-entry list by alias (`mx: *shared`).
     alias_nodes: 1_000_000,
   },
+  reports: {
+    enabled: true,
+    https_path: '/tlsrpt',
+    // Real reports are kilobytes; Google's largest seen gzip to about a megabyte.
+    max_body_bytes: 5 * 1024 * 1024,
+    max_report_bytes: 32 * 1024 * 1024,
+    // JSON reports gzip 5-50x; a gzip bomb of zeros about 1000x.
+    max_ratio: 200,
+    rate_limit: { max: 60, window: 60 },
+    raw_retention_days: 90,
+    retention_days: 400,
+    verdict: { days: 7, min_organizations: 2, required: true },
+  },
   defaults: { mode: 'testing', max_age: 604800, rua: [] },
 } satisfies Omit<RawConfig, 'tenants'>
+
+/** Defaults of `reports.mailbox` (which has no default as a whole: it is off until named). */
+const mailboxDefaults = {
+  port: 993,
+  security: 'tls',
+  folder: 'INBOX',
+  after: 'flag',
+  processed_folder: 'TLSRPT/Processed',
+  rejected_folder: 'TLSRPT/Rejected',
+  poll_interval: 300,
+  max_message_bytes: 20 * 1024 * 1024,
+} satisfies Omit<NonNullable<NonNullable<RawConfig['reports']>['mailbox']>, 'host' | 'user' | 'password_file'>
 
 function deepFreeze<T> (value: T): DeepReadonly<T> {
   if (typeof value === 'object' && value !== null) {
@@ -61,3 +86,6 @@ function deepFreeze<T> (value: T): DeepReadonly<T> {
  * Keys without a default (`acme.email`, `check.ca_file`, `defaults.mx`...) are absent.
  */
 export const CONFIG_DEFAULTS = deepFreeze(defaults)
+
+/** Defaults of each `reports.mailbox` key but `host`, `user` and `password_file`, deeply frozen. */
+export const MAILBOX_DEFAULTS = deepFreeze(mailboxDefaults)

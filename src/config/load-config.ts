@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises'
 import { isIP } from 'node:net'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { normalizeHostName, type HostNameResult } from '../domain/host-name.js'
@@ -12,11 +12,11 @@ import { isLoopbackHost } from './is-loopback-host.js'
 import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { resolveAliases } from './resolve-aliases.js'
-import { CONFIG_DEFAULTS } from './defaults.js'
-import type { RawAcme, RawCheck, RawConfig, RawTenant } from './raw-config.js'
+import { CONFIG_DEFAULTS, MAILBOX_DEFAULTS } from './defaults.js'
+import type { RawAcme, RawCheck, RawConfig, RawReports, RawTenant } from './raw-config.js'
 import { configSchema } from './schema.js'
 import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
-import type { AcmeSettings, CheckSettings, Config, ConfigProblem, IssuerName, Tenant } from './types.js'
+import type { AcmeSettings, CheckSettings, Config, ConfigProblem, IssuerName, ReportSettings, Tenant } from './types.js'
 import { YamlLocator } from './yaml-locator.js'
 
 /** Outcome of loading a configuration: all errors at once, or the frozen config. */
@@ -157,6 +157,12 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const mxLists: MxLists = { limits, patterns: new Map(), errors, warnings, problem }
   const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], mxLists)
   const issuer: IssuerName = raw.certificates?.issuer ?? CONFIG_DEFAULTS.certificates.issuer
+  const storage = resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.certificates.storage)
+  const reports = reportSettings(isObject(raw.reports) ? raw.reports : {}, storage, configDir)
+  // A tenant that names no `rua` asks senders to report here: HTTPS on its own policy host, and the mailbox when one is named.
+  const ownRua = (domain: string): string[] => reports.enabled
+    ? [`https://mta-sts.${domain}${reports.httpsPath}`, ...(reports.mailto === undefined ? [] : [`mailto:${reports.mailto}`])]
+    : [...CONFIG_DEFAULTS.defaults.rua]
   if (raw.certificates?.issuer === undefined) {
     warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: acme (or files) for production'))
   }
@@ -225,7 +231,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
       mode,
       mx: Object.freeze(mx),
       maxAge,
-      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : CONFIG_DEFAULTS.defaults.rua)]),
+      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : ownRua(domain.value))]),
       ...(certificate ? { certificate } : {}),
     }))
   }
@@ -272,13 +278,14 @@ export function parseConfig (text: string, file: string): ConfigResult {
     log: Object.freeze({ level: raw.log?.level ?? CONFIG_DEFAULTS.log.level }),
     certificates: Object.freeze({
       issuer,
-      storage: resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.certificates.storage),
+      storage,
       internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.certificates.internal.leaf_lifetime }),
       files: Object.freeze(filesDirectory === undefined ? {} : { directory: resolve(configDir, filesDirectory) }),
       acme: acmeSettings(rawAcme, configDir),
     }),
     dns: Object.freeze({ target: Object.freeze(target) }),
     check: checkSettings(isObject(raw.check) ? raw.check : {}, configDir),
+    reports,
     tenants: Object.freeze(tenants),
     warnings: Object.freeze(sortProblems(warnings)),
   }
@@ -287,6 +294,47 @@ export function parseConfig (text: string, file: string): ConfigResult {
 
 function opsListen ({ token_file: tokenFile, ...address }: NonNullable<NonNullable<RawConfig['listen']>['ops']>, configDir: string): Config['listen']['ops'] {
   return { ...CONFIG_DEFAULTS.listen.ops, ...address, ...(typeof tokenFile === 'string' ? { tokenFile: resolve(configDir, tokenFile) } : {}) }
+}
+
+function reportSettings (raw: RawReports, storage: string, configDir: string): ReportSettings {
+  const d = CONFIG_DEFAULTS.reports
+  const m = raw.mailbox
+  const md = MAILBOX_DEFAULTS
+  return Object.freeze({
+    enabled: raw.enabled ?? d.enabled,
+    httpsPath: raw.https_path ?? d.https_path,
+    ...(raw.mailto === undefined ? {} : { mailto: raw.mailto }),
+    database: resolve(configDir, raw.database ?? join(storage, 'reports.sqlite')),
+    maxBodyBytes: raw.max_body_bytes ?? d.max_body_bytes,
+    maxReportBytes: raw.max_report_bytes ?? d.max_report_bytes,
+    maxRatio: raw.max_ratio ?? d.max_ratio,
+    rateLimit: Object.freeze({ max: raw.rate_limit?.max ?? d.rate_limit.max, window: raw.rate_limit?.window ?? d.rate_limit.window }),
+    rawRetentionDays: raw.raw_retention_days ?? d.raw_retention_days,
+    retentionDays: raw.retention_days ?? d.retention_days,
+    ...(m === undefined
+      ? {}
+      : {
+          mailbox: Object.freeze({
+            host: m.host,
+            port: m.port ?? (m.security === 'tls' || m.security === undefined ? md.port : 143),
+            security: m.security ?? md.security,
+            user: m.user,
+            passwordFile: resolve(configDir, m.password_file),
+            folder: m.folder ?? md.folder,
+            after: m.after ?? md.after,
+            processedFolder: m.processed_folder ?? md.processed_folder,
+            rejectedFolder: m.rejected_folder ?? md.rejected_folder,
+            pollInterval: m.poll_interval ?? md.poll_interval,
+            maxMessageBytes: m.max_message_bytes ?? md.max_message_bytes,
+            ...(m.ca_file === undefined ? {} : { caFile: resolve(configDir, m.ca_file) }),
+          }),
+        }),
+    verdict: Object.freeze({
+      days: raw.verdict?.days ?? d.verdict.days,
+      minOrganizations: raw.verdict?.min_organizations ?? d.verdict.min_organizations,
+      required: raw.verdict?.required ?? d.verdict.required,
+    }),
+  })
 }
 
 function checkSettings (raw: RawCheck, configDir: string): CheckSettings {

@@ -12,3 +12,6 @@ export type RawAcme = NonNullable<NonNullable<RawConfig['certificates']>['acme']
 
 /** The `check` section. */
 export type RawCheck = NonNullable<RawConfig['check']>
+
+/** The `reports` section. */
+export type RawReports = NonNullable<RawConfig['reports']>

@@ -68,6 +68,8 @@ export interface Config {
   readonly dns: { readonly target: readonly string[] }
   /** How `check` and the monitor in `serve` look at each tenant's setup. */
   readonly check: CheckSettings
+  /** TLS report (RFC 8460) intake, storage and the report check. */
+  readonly reports: ReportSettings
   readonly tenants: readonly Tenant[]
   /** Non-fatal findings (low max_age, deduplicated mx...). */
   readonly warnings: readonly ConfigProblem[]
@@ -111,4 +113,50 @@ export interface CheckSettings {
   readonly expiryWarningDays: number
   /** Re-check every tenant every `interval` seconds in `serve` (0: off), `concurrency` at a time. */
   readonly monitor: { readonly interval: number; readonly concurrency: number }
+}
+
+/** The IMAP mailbox TLS reports are mailed to (`reports.mailbox`). */
+export interface MailboxSettings {
+  readonly host: string
+  readonly port: number
+  /** `tls` (IMAPS), `starttls`, or `plain` (tests and loopback only). */
+  readonly security: 'tls' | 'starttls' | 'plain'
+  readonly user: string
+  /** Absolute path of the file holding the password (never in the YAML). */
+  readonly passwordFile: string
+  readonly folder: string
+  /** What happens to a message once its reports are stored: a keyword (`flag`) or a move (`move`). */
+  readonly after: 'flag' | 'move'
+  readonly processedFolder: string
+  readonly rejectedFolder: string
+  /** Seconds between checks when the server has no IDLE. */
+  readonly pollInterval: number
+  readonly maxMessageBytes: number
+  /** Extra CA certificates (PEM file) to trust for the IMAP server. */
+  readonly caFile?: string
+}
+
+/** Settings of TLS report intake (`reports`), with defaults applied. */
+export interface ReportSettings {
+  /** Intake over HTTPS and the report database; off means no default `rua` either. */
+  readonly enabled: boolean
+  /** Path on every tenant's `mta-sts.` host where reports are POSTed. */
+  readonly httpsPath: string
+  /** Address that delivers into {@link ReportSettings.mailbox}, offered in the default `rua`. */
+  readonly mailto?: string
+  /** Absolute path of the SQLite database file. */
+  readonly database: string
+  /** Largest request body accepted, as sent (compressed). */
+  readonly maxBodyBytes: number
+  /** Largest report accepted once decompressed. */
+  readonly maxReportBytes: number
+  /** Largest decompressed/compressed size ratio accepted. */
+  readonly maxRatio: number
+  /** At most `max` reports per client address per `window` seconds. */
+  readonly rateLimit: { readonly max: number; readonly window: number }
+  readonly rawRetentionDays: number
+  readonly retentionDays: number
+  readonly mailbox?: MailboxSettings
+  /** The "TLS reports" check: `days` of reports from at least `minOrganizations` senders, none failing. */
+  readonly verdict: { readonly days: number; readonly minOrganizations: number; readonly required: boolean }
 }

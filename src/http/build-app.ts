@@ -6,11 +6,15 @@ import type { DomainReport } from '../check/types.js'
 import type { Metrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import type { ReportSettings } from '../config/types.js'
+import type { ReportSink } from '../reports/types.js'
+import type { ReportStore } from '../db/report-store.js'
 import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { requireBearerToken } from './require-bearer-token.js'
 import { notFound, policyRoutes } from './policy-routes.js'
+import { reportRoutes } from './report-routes.js'
 import { strictHost } from './strict-host.js'
 
 /** Which listener an app serves; each has its own routes. */
@@ -41,6 +45,8 @@ export interface AppDeps {
   readonly checks?: () => readonly DomainReport[]
   /** ACME HTTP-01 answers on the `http` listener (issuer `acme` only). */
   readonly acmeHttpChallenge?: HttpChallengeLookup
+  /** TLS report intake (`https`) and summaries (`ops`); absent when `reports.enabled` is off. */
+  readonly reports?: { readonly settings: ReportSettings; readonly sink: ReportSink; readonly store: ReportStore }
 }
 
 /**
@@ -76,6 +82,7 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
   // Two Host headers, or an absolute URI naming another host: which host is meant is ambiguous.
   if (options.role !== 'ops') strictHost(app)
   if (options.role === 'https') {
+    if (deps.reports !== undefined) await reportRoutes(app, { ...deps.reports, metrics: deps.metrics, tenants: deps.tenants })
     policyRoutes(app, deps)
   } else {
     // Public listeners never show details: reload errors and paths name tenants not yet live.

@@ -1,0 +1,317 @@
+import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import type { IngestOutcome, ParseResult, ReportInput, TlsReport } from '../reports/types.js'
+import type { AppliedPolicySummary, CountedValue, DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
+import type { ReportDatabase } from './report-tables.js'
+
+/** Settings of a {@link SqlReportStore}. */
+export interface SqlReportStoreOptions {
+  /** Turns raw bytes (gzip or JSON) into a report or an error; never throws. */
+  readonly parse: (bytes: Buffer) => ParseResult
+  readonly clock: Clock
+  /** Days the raw bytes of a report are kept. */
+  readonly rawRetentionDays: number
+  /** Days parsed reports are kept, counted from the end of their date range. */
+  readonly retentionDays: number
+}
+
+const DAY_MS = 86_400_000
+const GZIP_MAGIC = 0x1f8b
+
+/** `YYYY-MM-DD` of an ISO date-time or Date, in UTC. */
+function utcDay (value: string | Date): string {
+  return (typeof value === 'string' ? new Date(value) : value).toISOString().slice(0, 10)
+}
+
+/** Adds `sessions` to `key`'s running total. */
+function add (totals: Map<string, number>, key: string | null, sessions: number): void {
+  if (key === null) return
+  totals.set(key, (totals.get(key) ?? 0) + sessions)
+}
+
+/** A totals map as a list, most sessions first, then by value. */
+function ranked (totals: Map<string, number>): CountedValue[] {
+  return [...totals].map(([value, sessions]) => ({ value, sessions }))
+    .sort((a, b) => b.sessions - a.sessions || (a.value < b.value ? -1 : 1))
+}
+
+/** Running totals of one applied policy while a summary is built. */
+interface PolicyTotals {
+  type: string
+  mode: string | null
+  mx: string[]
+  organizations: Set<string>
+  successful: number
+  failed: number
+  failureTypes: Map<string, number>
+  failingMxHosts: Map<string, number>
+}
+
+/** Running totals of one domain-day while a summary is built. */
+interface DayTotals {
+  domain: string
+  day: string
+  reports: Set<number>
+  organizations: Set<string>
+  successful: number
+  failed: number
+  failureTypes: Map<string, number>
+  failingMxHosts: Map<string, number>
+  failingSendingIps: Map<string, number>
+  policies: Map<string, PolicyTotals>
+}
+
+/**
+ * The report database through Kysely, so the same code runs on SQLite (better-sqlite3) and
+ * PostgreSQL. Every report file is first inserted raw (gzip-compressed) in its own committed
+ * statement; only then is it parsed and its rows written in one transaction. A crash between
+ * the two leaves a `received` row that {@link SqlReportStore.recover} parses at the next start.
+ */
+export class SqlReportStore implements ReportStore {
+  readonly #db: Kysely<ReportDatabase>
+  readonly #options: SqlReportStoreOptions
+
+  constructor (db: Kysely<ReportDatabase>, options: SqlReportStoreOptions) {
+    this.#db = db
+    this.#options = options
+  }
+
+  async submit (input: ReportInput): Promise<IngestOutcome> {
+    const kept = await this.#keepRaw(input, 'received', null)
+    if (kept.existing !== undefined && kept.existing.status !== 'received') {
+      return { status: 'duplicate', rawId: kept.id }
+    }
+    return await this.#parseKept(kept.id, input.bytes)
+  }
+
+  async setAside (input: ReportInput, reason: string): Promise<IngestOutcome> {
+    const kept = await this.#keepRaw(input, 'set-aside', reason)
+    if (kept.existing !== undefined) return { status: 'duplicate', rawId: kept.id }
+    return { status: 'invalid', rawId: kept.id, error: reason }
+  }
+
+  /**
+   * Parses every raw report left `received` by a crash between storing and parsing.
+   * Returns how many it finished.
+   */
+  async recover (): Promise<number> {
+    const pending = await this.#db.selectFrom('raw_reports').select(['id', 'content'])
+      .where('status', '=', 'received').orderBy('id').execute()
+    for (const row of pending) {
+      if (row.content === null) continue
+      await this.#parseKept(row.id, Buffer.from(row.content))
+    }
+    return pending.length
+  }
+
+  /** Inserts the raw bytes (committed on return), or finds the row already holding the same bytes. */
+  async #keepRaw (input: ReportInput, status: string, error: string | null): Promise<{ id: number, existing?: { status: string } }> {
+    const sha256 = createHash('sha256').update(input.bytes).digest('hex')
+    const find = async (): Promise<{ id: number, status: string } | undefined> =>
+      await this.#db.selectFrom('raw_reports').select(['id', 'status']).where('sha256', '=', sha256).executeTakeFirst()
+    const before = await find()
+    if (before !== undefined) return { id: before.id, existing: before }
+    const gzip = input.bytes.length >= 2 && input.bytes.readUInt16BE(0) === GZIP_MAGIC
+    const inserted = await this.#db.insertInto('raw_reports').values({
+      received_at: this.#options.clock.now().toISOString(),
+      transport: input.transport,
+      source: input.source,
+      label: input.label ?? null,
+      sha256,
+      size: input.bytes.length,
+      content: gzip ? input.bytes : gzipSync(input.bytes),
+      status,
+      error,
+      report_row: null,
+    }).onConflict(oc => oc.column('sha256').doNothing()).returning('id').executeTakeFirst()
+    if (inserted !== undefined) return { id: inserted.id }
+    // Lost a race with a concurrent submit of the same bytes (another worker or replica).
+    const winner = await find()
+    return { id: (winner as { id: number }).id, existing: winner as { status: string } }
+  }
+
+  /** Parses a kept raw report and writes its rows, or flags it invalid with the reason. */
+  async #parseKept (rawId: number, bytes: Buffer): Promise<IngestOutcome> {
+    const parsed = this.#options.parse(bytes)
+    if (!parsed.ok) {
+      await this.#db.updateTable('raw_reports').set({ status: 'invalid', error: parsed.error }).where('id', '=', rawId).execute()
+      return { status: 'invalid', rawId, error: parsed.error }
+    }
+    const report = parsed.report
+    return await this.#db.transaction().execute(async trx => {
+      const row = await trx.insertInto('reports').values({
+        raw_id: rawId,
+        organization: report.organization,
+        report_id: report.reportId,
+        start_at: report.start,
+        end_at: report.end,
+        contact: report.contactInfo,
+        day: utcDay(report.start),
+        notes: JSON.stringify(report.notes),
+      }).onConflict(oc => oc.columns(['organization', 'report_id', 'start_at', 'end_at']).doNothing())
+        .returning('id').executeTakeFirst()
+      if (row === undefined) {
+        const earlier = await trx.selectFrom('reports').select(['id', 'raw_id'])
+          .where('organization', '=', report.organization).where('report_id', '=', report.reportId)
+          .where('start_at', '=', report.start).where('end_at', '=', report.end).executeTakeFirstOrThrow()
+        // The same report again (senders retry for a day): its bytes add nothing.
+        await trx.updateTable('raw_reports').set({ status: 'duplicate', content: null, report_row: earlier.id })
+          .where('id', '=', rawId).execute()
+        return { status: 'duplicate', rawId: earlier.raw_id, report } satisfies IngestOutcome
+      }
+      await this.#insertPolicies(trx, row.id, report)
+      await trx.updateTable('raw_reports').set({ status: 'parsed', error: null, report_row: row.id }).where('id', '=', rawId).execute()
+      return { status: 'stored', rawId, report } satisfies IngestOutcome
+    })
+  }
+
+  async #insertPolicies (trx: Kysely<ReportDatabase>, reportRow: number, report: TlsReport): Promise<void> {
+    const day = utcDay(report.start)
+    for (const policy of report.policies) {
+      const { id } = await trx.insertInto('report_policies').values({
+        report_row: reportRow,
+        domain: policy.domain,
+        day,
+        organization: report.organization,
+        policy_type: policy.type,
+        policy_strings: JSON.stringify(policy.strings),
+        mode: policy.mode ?? null,
+        mx: JSON.stringify(policy.mx),
+        max_age: policy.maxAge ?? null,
+        mx_hosts: JSON.stringify(policy.mxHosts),
+        successful: policy.successfulSessions,
+        failed: policy.failedSessions,
+      }).returning('id').executeTakeFirstOrThrow()
+      if (policy.failures.length === 0) continue
+      await trx.insertInto('report_failures').values(policy.failures.map(f => ({
+        policy_row: id,
+        domain: policy.domain,
+        day,
+        result_type: f.resultType,
+        sending_ip: f.sendingMtaIp ?? null,
+        receiving_mx: f.receivingMxHostname ?? null,
+        receiving_helo: f.receivingMxHelo ?? null,
+        receiving_ip: f.receivingIp ?? null,
+        sessions: f.failedSessions,
+        reason_code: f.failureReasonCode ?? null,
+        additional_info: f.additionalInformation ?? null,
+      }))).execute()
+    }
+  }
+
+  async summarize (query: SummaryQuery): Promise<DaySummary[]> {
+    const until = query.until ?? utcDay(this.#options.clock.now())
+    const from = utcDay(new Date(Date.parse(`${until}T00:00:00Z`) - (Math.max(1, query.days) - 1) * DAY_MS))
+    const domains = query.domains ?? []
+    let policies = this.#db.selectFrom('report_policies')
+      .select(['id', 'report_row', 'domain', 'day', 'organization', 'policy_type', 'mode', 'mx', 'successful', 'failed'])
+      .where('day', '>=', from).where('day', '<=', until)
+    if (domains.length > 0) policies = policies.where('domain', 'in', domains)
+    let failures = this.#db.selectFrom('report_failures')
+      .select(['policy_row', 'result_type', 'receiving_mx', 'sending_ip', 'sessions'])
+      .where('day', '>=', from).where('day', '<=', until)
+    if (domains.length > 0) failures = failures.where('domain', 'in', domains)
+    const [policyRows, failureRows] = await Promise.all([policies.execute(), failures.execute()])
+
+    const days = new Map<string, DayTotals>()
+    const byPolicyRow = new Map<number, { day: DayTotals, policy: PolicyTotals }>()
+    for (const row of policyRows) {
+      const dayKey = `${row.domain}\n${row.day}`
+      let day = days.get(dayKey)
+      if (day === undefined) {
+        day = {
+          domain: row.domain, day: row.day, reports: new Set(), organizations: new Set(), successful: 0, failed: 0,
+          failureTypes: new Map(), failingMxHosts: new Map(), failingSendingIps: new Map(), policies: new Map(),
+        }
+        days.set(dayKey, day)
+      }
+      day.reports.add(row.report_row)
+      day.organizations.add(row.organization)
+      day.successful += row.successful
+      day.failed += row.failed
+      const policyKey = `${row.policy_type}\n${row.mode ?? ''}\n${row.mx}`
+      let policy = day.policies.get(policyKey)
+      if (policy === undefined) {
+        policy = {
+          type: row.policy_type, mode: row.mode, mx: JSON.parse(row.mx) as string[], organizations: new Set(),
+          successful: 0, failed: 0, failureTypes: new Map(), failingMxHosts: new Map(),
+        }
+        day.policies.set(policyKey, policy)
+      }
+      policy.organizations.add(row.organization)
+      policy.successful += row.successful
+      policy.failed += row.failed
+      byPolicyRow.set(row.id, { day, policy })
+    }
+    for (const row of failureRows) {
+      const owner = byPolicyRow.get(row.policy_row)
+      if (owner === undefined) continue
+      add(owner.day.failureTypes, row.result_type, row.sessions)
+      add(owner.day.failingMxHosts, row.receiving_mx, row.sessions)
+      add(owner.day.failingSendingIps, row.sending_ip, row.sessions)
+      add(owner.policy.failureTypes, row.result_type, row.sessions)
+      add(owner.policy.failingMxHosts, row.receiving_mx, row.sessions)
+    }
+    return [...days.values()]
+      .sort((a, b) => (a.domain === b.domain ? (a.day < b.day ? -1 : 1) : (a.domain < b.domain ? -1 : 1)))
+      .map(day => ({
+        domain: day.domain,
+        day: day.day,
+        reports: day.reports.size,
+        organizations: [...day.organizations].sort(),
+        successfulSessions: day.successful,
+        failedSessions: day.failed,
+        failureTypes: ranked(day.failureTypes),
+        failingMxHosts: ranked(day.failingMxHosts),
+        failingSendingIps: ranked(day.failingSendingIps),
+        policies: [...day.policies.values()].map((p): AppliedPolicySummary => ({
+          type: p.type,
+          mode: p.mode,
+          mx: p.mx,
+          organizations: [...p.organizations].sort(),
+          successfulSessions: p.successful,
+          failedSessions: p.failed,
+          failureTypes: ranked(p.failureTypes),
+          failingMxHosts: ranked(p.failingMxHosts),
+        })),
+      }))
+  }
+
+  async problems (limit: number): Promise<ProblemReport[]> {
+    const rows = await this.#db.selectFrom('raw_reports')
+      .select(['id', 'received_at', 'transport', 'source', 'label', 'size', 'status', 'error'])
+      .where('status', 'in', ['invalid', 'set-aside']).orderBy('id', 'desc').limit(limit).execute()
+    return rows.map(r => ({
+      id: r.id,
+      receivedAt: r.received_at,
+      transport: r.transport,
+      source: r.source,
+      label: r.label,
+      size: r.size,
+      status: r.status as ProblemReport['status'],
+      error: r.error ?? '',
+    }))
+  }
+
+  async counts (): Promise<ReportCounts> {
+    const raw = await this.#db.selectFrom('raw_reports').select(eb => ['status', eb.fn.countAll<number>().as('n')]).groupBy('status').execute()
+    const reports = await this.#db.selectFrom('reports').select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    return { raw: Object.fromEntries(raw.map(r => [r.status, Number(r.n)])), reports: Number(reports.n) }
+  }
+
+  async purge (): Promise<PurgeResult> {
+    const now = this.#options.clock.now().getTime()
+    const rawBefore = new Date(now - this.#options.rawRetentionDays * DAY_MS).toISOString()
+    const dropped = await this.#db.updateTable('raw_reports').set({ content: null })
+      .where('received_at', '<', rawBefore).where('status', '!=', 'received').where('content', 'is not', null).executeTakeFirst()
+    const reportBefore = new Date(now - this.#options.retentionDays * DAY_MS).toISOString()
+    const deleted = await this.#db.deleteFrom('reports').where('end_at', '<', reportBefore).executeTakeFirst()
+    return { rawContentDropped: Number(dropped.numUpdatedRows), reportsDeleted: Number(deleted.numDeletedRows) }
+  }
+
+  async close (): Promise<void> {
+    await this.#db.destroy()
+  }
+}

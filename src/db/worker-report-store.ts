@@ -1,0 +1,140 @@
+import { Worker } from 'node:worker_threads'
+import type { IngestOutcome, ReportInput } from '../reports/types.js'
+import type { DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
+
+/** What the worker needs to open the database. */
+export interface WorkerReportStoreOptions {
+  /** SQLite file (created when missing). */
+  readonly database: string
+  readonly maxReportBytes: number
+  readonly rawRetentionDays: number
+  readonly retentionDays: number
+}
+
+/** A request to the worker. */
+export type ReportStoreCall = { readonly id: number } & (
+  | { readonly method: 'submit', readonly input: ReportInput }
+  | { readonly method: 'setAside', readonly input: ReportInput, readonly reason: string }
+  | { readonly method: 'summarize', readonly query: SummaryQuery }
+  | { readonly method: 'problems', readonly limit: number }
+  | { readonly method: 'counts' | 'purge' | 'close' }
+)
+
+/** The worker's answer to call `id` (0: the answer to opening). */
+export interface ReportStoreReply {
+  readonly id: number
+  readonly result?: unknown
+  readonly error?: string
+}
+
+type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
+type CallBody = ReportStoreCall extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
+
+/**
+ * The embedded SQLite report database, run in a worker thread: better-sqlite3 is synchronous and
+ * every write is fsynced, which would stall policy serving on the main thread. Calls are messages;
+ * a call answers once the worker has committed. If the worker dies, calls in flight fail and the
+ * next call starts a new worker (which parses whatever was stored but not yet parsed).
+ */
+export class WorkerReportStore implements ReportStore {
+  readonly #options: WorkerReportStoreOptions
+  readonly #pending = new Map<number, Pending>()
+  #worker: Promise<Worker> | undefined
+  #next = 1
+  #closed = false
+
+  private constructor (options: WorkerReportStoreOptions) {
+    this.#options = options
+  }
+
+  /** Opens the database (creating and migrating it) in a new worker; rejects with the reason it cannot. */
+  static async open (options: WorkerReportStoreOptions): Promise<WorkerReportStore> {
+    const store = new WorkerReportStore(options)
+    await store.#start()
+    return store
+  }
+
+  async #start (): Promise<Worker> {
+    this.#worker ??= new Promise<Worker>((resolve, reject) => {
+      // Run from source (tests, .ts) or built (dist, .js).
+      const ext = new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'
+      const worker = new Worker(new URL(`./report-store-worker${ext}`, import.meta.url), { workerData: this.#options })
+      worker.unref()
+      let opened = false
+      worker.on('message', (reply: ReportStoreReply) => {
+        if (reply.id === 0) {
+          opened = reply.error === undefined
+          if (opened) resolve(worker)
+          else reject(new Error(`cannot open the report database ${this.#options.database}: ${reply.error as string}`))
+          return
+        }
+        const pending = this.#pending.get(reply.id)
+        this.#pending.delete(reply.id)
+        if (reply.error === undefined) pending?.resolve(reply.result)
+        else pending?.reject(new Error(reply.error))
+      })
+      const stopped = (reason: string): void => {
+        this.#worker = undefined
+        if (!opened) reject(new Error(`cannot open the report database ${this.#options.database}: ${reason}`))
+        for (const pending of this.#pending.values()) pending.reject(new Error(`the report database worker stopped: ${reason}`))
+        this.#pending.clear()
+      }
+      worker.on('error', error => { stopped(error.message) })
+      worker.on('exit', code => { stopped(`exit code ${code}`) })
+    })
+    return await this.#worker
+  }
+
+  async #call<T> (body: CallBody): Promise<T> {
+    if (this.#closed) throw new Error('the report database is closed')
+    const worker = await this.#start()
+    const id = this.#next++
+    return await new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      worker.postMessage({ id, ...body })
+    })
+  }
+
+  async submit (input: ReportInput): Promise<IngestOutcome> {
+    return await this.#call({ method: 'submit', input })
+  }
+
+  async setAside (input: ReportInput, reason: string): Promise<IngestOutcome> {
+    return await this.#call({ method: 'setAside', input, reason })
+  }
+
+  async summarize (query: SummaryQuery): Promise<DaySummary[]> {
+    return await this.#call({ method: 'summarize', query })
+  }
+
+  async problems (limit: number): Promise<ProblemReport[]> {
+    return await this.#call({ method: 'problems', limit })
+  }
+
+  async counts (): Promise<ReportCounts> {
+    return await this.#call({ method: 'counts' })
+  }
+
+  async purge (): Promise<PurgeResult> {
+    return await this.#call({ method: 'purge' })
+  }
+
+  /** Waits for calls in flight, closes the database and stops the worker. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    const running = this.#worker
+    if (running === undefined) {
+      this.#closed = true
+      return
+    }
+    const worker = await running.catch(() => undefined)
+    if (worker === undefined) {
+      this.#closed = true
+      return
+    }
+    const exited = new Promise(resolve => worker.once('exit', resolve))
+    await this.#call({ method: 'close' }).catch(() => undefined)
+    this.#closed = true
+    await exited
+  }
+}

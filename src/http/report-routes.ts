@@ -1,0 +1,92 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { ReportSettings } from '../config/types.js'
+import { hostKey } from '../domain/host-name.js'
+import type { Metrics } from '../metrics.js'
+import { gunzippedSize } from '../reports/gunzipped-size.js'
+import type { ReportSink } from '../reports/types.js'
+import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { notFound } from './policy-routes.js'
+
+/** What the report route needs. */
+export interface ReportRouteDeps {
+  readonly sink: ReportSink
+  readonly settings: ReportSettings
+  readonly metrics: Metrics
+  readonly tenants: () => TenantSnapshot
+}
+
+const TEXT = 'text/plain; charset=utf-8'
+const GZIP_MAGIC = 0x1f8b
+
+/** Whether a body that is not gzip could be JSON: its first character past a BOM and white space is `{`. */
+function startsLikeJson (body: Buffer): boolean {
+  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d)) i++
+  return body[i] === 0x7b
+}
+
+/**
+ * `POST <reports.https_path>` on every tenant's `mta-sts.` host: TLS report upload (RFC 8460
+ * section 3). The label (`application/tlsrpt+gzip|json`) is not trusted: the body is sniffed.
+ * Bounded as sent (`max_body_bytes`) and once inflated (`max_report_bytes`, and `max_ratio`
+ * times its size), inflated as a stream that keeps nothing; rate limited per client address.
+ * Answers 201 once the raw report is committed to the report database (200 for a duplicate,
+ * 400 naming the problem for one kept but flagged invalid), 413 for too large, 415 for a body
+ * that is neither gzip nor JSON, 503 while the database cannot take it (senders retry).
+ */
+export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps): Promise<void> {
+  const { settings, metrics } = deps
+  const rejected = (reply: FastifyReply, code: number, message: string): FastifyReply => {
+    metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' })
+    return reply.code(code).header('content-type', TEXT).send(`${message}\n`)
+  }
+  await app.register(async scope => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => { done(null, body) })
+    await scope.register(rateLimit, {
+      global: false,
+      max: settings.rateLimit.max,
+      timeWindow: settings.rateLimit.window * 1000,
+      // Every client address gets its own budget; the store is bounded (LRU of 5,000 addresses).
+      cache: 5000,
+      onExceeded: () => { metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' }) },
+    })
+    scope.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
+      const code = error.statusCode ?? 500
+      if (code === 413) return rejected(reply, 413, `report too large: over ${settings.maxBodyBytes} bytes as sent`)
+      if (code === 429) return reply.code(429).header('content-type', TEXT).send('too many reports from this address; retry later\n')
+      return rejected(reply, code >= 400 && code < 500 ? code : 500, code >= 500 ? 'internal error' : error.message)
+    })
+    scope.post(settings.httpsPath, { config: { rateLimit: { max: settings.rateLimit.max, timeWindow: settings.rateLimit.window * 1000 } } }, async (request, reply) => {
+      const host = request.headers.host
+      const byHost = deps.tenants().byHost
+      if ((host === undefined ? undefined : byHost.get(host) ?? byHost.get(hostKey(host))) === undefined) return notFound(reply)
+      const body = request.body
+      if (!Buffer.isBuffer(body) || body.length === 0) return rejected(reply, 400, 'empty body: expected a TLS report (gzip or JSON)')
+      if (body.length >= 2 && body.readUInt16BE(0) === GZIP_MAGIC) {
+        const limit = Math.min(settings.maxReportBytes, body.length * settings.maxRatio)
+        const inflated = await gunzippedSize(body, limit)
+        if (!inflated.ok && inflated.tooLarge) {
+          return rejected(reply, 413, `report too large: inflates past ${limit} bytes (limits: ${settings.maxReportBytes} bytes, ${settings.maxRatio} times the ${body.length} bytes sent)`)
+        }
+      } else if (!startsLikeJson(body)) {
+        return rejected(reply, 415, 'not a TLS report: expected gzip or a JSON object')
+      } else if (body.length > settings.maxReportBytes) {
+        return rejected(reply, 413, `report too large: over ${settings.maxReportBytes} bytes`)
+      }
+      let outcome
+      try {
+        outcome = await deps.sink.submit({ bytes: body, transport: 'https', source: request.ip, label: request.headers['content-type'] ?? '' })
+      } catch (error) {
+        request.log.error({ event: 'tls_report_store_failed', err: error }, 'cannot store a TLS report')
+        metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' })
+        return reply.code(503).header('retry-after', '300').header('content-type', TEXT).send('cannot store the report now; retry later\n')
+      }
+      reply.header('content-type', TEXT)
+      if (outcome.status === 'stored') return reply.code(201).send('stored\n')
+      if (outcome.status === 'duplicate') return reply.code(200).send('already stored\n')
+      return reply.code(400).send(`kept, but not a valid TLS report: ${outcome.error ?? ''}\n`)
+    })
+  })
+}
