@@ -140,12 +140,11 @@ function describeSchemaError (error: ErrorObject): string {
   switch (error.keyword) {
     case 'required':
       return `${where}: missing "${String(params.missingProperty)}"`
+    case 'maximum':
+      return `${where}: must be a non-negative integer no larger than ${Number.MAX_SAFE_INTEGER}, got ${show(error.data)}`
     case 'type':
     case 'minimum':
-    case 'maximum':
-      if ((error.parentSchema as { type: unknown }).type === 'integer') {
-        return `${where}: must be a non-negative integer no larger than ${Number.MAX_SAFE_INTEGER}, got ${show(error.data)}`
-      }
+      if ((error.parentSchema as { type: unknown }).type === 'integer') return `${where}: must be a non-negative integer, got ${show(error.data)}`
       return `${where}: must be ${String(params.type).split(',').map(withArticle).join(' or ')}, got ${show(error.data)}`
     case 'format':
       return `${where}: must be a date-time like 2016-04-01T00:00:00Z, got ${show(error.data)}`
