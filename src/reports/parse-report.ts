@@ -100,7 +100,9 @@ function jsonError (text: string, message: string): string {
   const line = before.split('\n').length
   const column = offset - before.lastIndexOf('\n')
   const where = offset === text.length ? `it ends early, at line ${line}, column ${column}` : `at line ${line}, column ${column}`
-  return `the report is not valid JSON: ${message.slice(0, 200)} (${where})`
+  // V8 quotes a snippet of the input: keep the message on one line for logs.
+  // eslint-disable-next-line no-control-regex
+  return `the report is not valid JSON: ${message.slice(0, 200).replace(/[\x00-\x1f]/g, ' ')} (${where})`
 }
 
 /**

@@ -330,6 +330,7 @@ t.test('JSON errors name line and column', async t => {
   t.match(parseReport(Buffer.from('{\n"a" 1}')), { ok: false, error: /Expected ':' after property name.*\(at line 2, column 5\)/ })
   t.match(parseReport(Buffer.from('{"a": 1.}')), { ok: false, error: /\(at line 1, column 9\)/ })
   t.match(parseReport(Buffer.from('{"a": tru')), { ok: false, error: /ends early, at line 1, column 10/ })
+  t.strictSame(parseReport(Buffer.from('{"a":\n\t}')), { ok: false, error: 'the report is not valid JSON: Unexpected token \'}\', "{"a":  }" is not valid JSON (at line 2, column 2)' }, 'control characters of the snippet become spaces')
 })
 
 t.test('fuzz: mutated and truncated corpus files, plain and gzipped, never throw', async t => {
