@@ -157,7 +157,8 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const mxLists: MxLists = { limits, patterns: new Map(), errors, warnings, problem }
   const defaultMx = normalizeMxList(Array.isArray(defaults.mx) ? defaults.mx : [], ['defaults', 'mx'], mxLists)
   const issuer: IssuerName = raw.certificates?.issuer ?? CONFIG_DEFAULTS.certificates.issuer
-  const storage = resolve(configDir, raw.certificates?.storage ?? CONFIG_DEFAULTS.certificates.storage)
+  const rawStorage = isObject(raw.certificates) ? raw.certificates.storage : undefined
+  const storage = resolve(configDir, typeof rawStorage === 'string' ? rawStorage : CONFIG_DEFAULTS.certificates.storage)
   const reports = reportSettings(isObject(raw.reports) ? raw.reports : {}, storage, configDir)
   // A tenant that names no `rua` asks senders to report here: HTTPS on its own policy host, and the mailbox when one is named.
   const ownRua = (domain: string): string[] => reports.enabled
@@ -298,13 +299,14 @@ function opsListen ({ token_file: tokenFile, ...address }: NonNullable<NonNullab
 
 function reportSettings (raw: RawReports, storage: string, configDir: string): ReportSettings {
   const d = CONFIG_DEFAULTS.reports
-  const m = raw.mailbox
+  // Runs before schema errors stop the load (tenants' default rua needs it): values may have any type here.
+  const m = isObject(raw.mailbox) && typeof raw.mailbox.password_file === 'string' ? raw.mailbox : undefined
   const md = MAILBOX_DEFAULTS
   return Object.freeze({
     enabled: raw.enabled ?? d.enabled,
     httpsPath: raw.https_path ?? d.https_path,
     ...(raw.mailto === undefined ? {} : { mailto: raw.mailto }),
-    database: resolve(configDir, raw.database ?? join(storage, 'reports.sqlite')),
+    database: resolve(configDir, typeof raw.database === 'string' ? raw.database : join(storage, 'reports.sqlite')),
     maxBodyBytes: raw.max_body_bytes ?? d.max_body_bytes,
     maxReportBytes: raw.max_report_bytes ?? d.max_report_bytes,
     maxRatio: raw.max_ratio ?? d.max_ratio,
@@ -326,7 +328,7 @@ function reportSettings (raw: RawReports, storage: string, configDir: string): R
             rejectedFolder: m.rejected_folder ?? md.rejected_folder,
             pollInterval: m.poll_interval ?? md.poll_interval,
             maxMessageBytes: m.max_message_bytes ?? md.max_message_bytes,
-            ...(m.ca_file === undefined ? {} : { caFile: resolve(configDir, m.ca_file) }),
+            ...(typeof m.ca_file === 'string' ? { caFile: resolve(configDir, m.ca_file) } : {}),
           }),
         }),
     verdict: Object.freeze({

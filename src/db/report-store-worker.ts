@@ -33,11 +33,14 @@ try {
         case 'problems': return await store.problems(call.limit)
         case 'counts': return await store.counts()
         case 'purge': return await store.purge()
-        case 'close': await store.close(); port.close(); return undefined
+        case 'close': await store.close(); return undefined
       }
     }
     queue = queue.then(run).then(
-      result => { port.postMessage({ id: call.id, result } satisfies ReportStoreReply) },
+      result => {
+        port.postMessage({ id: call.id, result } satisfies ReportStoreReply)
+        if (call.method === 'close') port.close()
+      },
       (error: unknown) => { port.postMessage({ id: call.id, error: error instanceof Error ? error.message : String(error) } satisfies ReportStoreReply) },
     )
   })

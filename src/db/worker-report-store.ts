@@ -70,6 +70,7 @@ export class WorkerReportStore implements ReportStore {
         }
         const pending = this.#pending.get(reply.id)
         this.#pending.delete(reply.id)
+        if (this.#pending.size === 0) worker.unref()
         if (reply.error === undefined) pending?.resolve(reply.result)
         else pending?.reject(new Error(reply.error))
       })
@@ -91,6 +92,8 @@ export class WorkerReportStore implements ReportStore {
     const id = this.#next++
     return await new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      // An idle worker must not keep the process alive; one with a call in flight must.
+      worker.ref()
       worker.postMessage({ id, ...body })
     })
   }
@@ -135,6 +138,7 @@ export class WorkerReportStore implements ReportStore {
     const exited = new Promise(resolve => worker.once('exit', resolve))
     await this.#call({ method: 'close' }).catch(() => undefined)
     this.#closed = true
+    worker.ref()
     await exited
   }
 }

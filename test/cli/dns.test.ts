@@ -43,6 +43,8 @@ t.test('text format with a CNAME target', async t => {
     '    announces the policy; the id changes with every policy edit',
     '  mta-sts.example.org  CNAME  policy.example.net.',
     '    points the policy host at this service',
+    '  _smtp._tls.example.org  TXT  v=TLSRPTv1; rua=https://mta-sts.example.org/tlsrpt',
+    '    asks senders for daily TLS reports',
     '',
     '',
   ].join('\n'))
@@ -70,10 +72,24 @@ t.test('zone format with A/AAAA targets', async t => {
     `_mta-sts.example.org. 3600 IN TXT "v=STSv1; id=${ids['example.org']}"`,
     'mta-sts.example.org. 3600 IN A 192.0.2.1',
     'mta-sts.example.org. 3600 IN AAAA 2001:db8::1',
+    '_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; rua=https://mta-sts.example.org/tlsrpt"',
     '',
     '',
   ].join('\n'))
-  t.notMatch(io.out(), /_smtp\._tls\.example\.org/, '_smtp._tls only for tenants with rua')
+})
+
+t.test('a tenant without rua asks for reports here: HTTPS on its policy host, and reports.mailto when set; none with reports off', async t => {
+  const zone = async (reports: string): Promise<string> => {
+    const file = await writeTempFile(t, 'r.yaml', `${reports}dns: {target: [192.0.2.1]}\n${tenants}`)
+    const io = captureIo()
+    t.equal(await dnsCommand(file, 'zone', io), 0)
+    return io.out()
+  }
+  t.match(await zone('reports: {mailto: tlsrpt@provider.example, https_path: /r}\n'),
+    '\n_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; rua=https://mta-sts.example.org/r,mailto:tlsrpt@provider.example"\n')
+  const off = await zone('reports: {enabled: false}\n')
+  t.notMatch(off, /_smtp\._tls\.example\.org/, 'reports off: _smtp._tls only for tenants that name rua')
+  t.match(off, '_smtp._tls.example.com. 3600 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"')
 })
 
 t.test('zone format with a CNAME target and without one', async t => {
@@ -100,7 +116,7 @@ t.test('json format', async t => {
     ['mta-sts.example.com', 'CNAME', 'policy.example.net.'],
     ['_smtp._tls.example.com', 'TXT', 'v=TLSRPTv1; rua=mailto:tlsrpt@example.com'],
   ])
-  t.same(parsed.tenants[1]?.records.map(r => r.type), ['TXT', 'CNAME'])
+  t.same(parsed.tenants[1]?.records.map(r => r.type), ['TXT', 'CNAME', 'TXT'])
 })
 
 t.test('an invalid or missing configuration: exit 1 with the errors', async t => {

@@ -51,7 +51,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -527,7 +527,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'alias that resolves to a list where a map is required: located at the list it repeats',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)',
       '1:7: tenants must be an object',
     ],
   },
@@ -579,7 +579,7 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
@@ -712,7 +712,19 @@ t.test('success path', async t => {
     })
     t.notOk('email' in config.certificates.acme || 'eab' in config.certificates.acme || 'caFile' in config.certificates.acme, 'unset optional acme settings are absent')
     t.same(config.dns, { target: [] })
-    t.same(config.tenants, [{ domain: 'example.com', host: 'mta-sts.example.com', mode: 'testing', mx: ['mx.example.com'], maxAge: 604800, rua: [] }])
+    t.same(config.tenants, [{ domain: 'example.com', host: 'mta-sts.example.com', mode: 'testing', mx: ['mx.example.com'], maxAge: 604800, rua: ['https://mta-sts.example.com/tlsrpt'] }])
+    t.same(config.reports, {
+      enabled: true,
+      httpsPath: '/tlsrpt',
+      database: '/var/lib/mta-sts-host/reports.sqlite',
+      maxBodyBytes: 5 * 1024 * 1024,
+      maxReportBytes: 32 * 1024 * 1024,
+      maxRatio: 200,
+      rateLimit: { max: 60, window: 60 },
+      rawRetentionDays: 90,
+      retentionDays: 400,
+      verdict: { days: 7, minOrganizations: 2, required: true },
+    })
     t.equal(config.file, FILE)
     t.equal(CONFIG_DEFAULTS.defaults.mode, 'testing')
     t.ok(Object.isFrozen(CONFIG_DEFAULTS))
@@ -1039,4 +1051,60 @@ t.test('loadConfig: file size and encoding (issue 7.3, 7.8)', async t => {
     await writeFile(bom, '\uFEFF' + VALID)
     ok(await loadConfig(bom))
   })
+})
+
+t.test('reports: settings with defaults, paths relative to the file, mailbox port by security, and errors located', async t => {
+  const parse = (yaml: string): Config => {
+    const result = parseConfig(`${yaml}tenants:\n  example.com:\n    mx: [mx.example.com]\n`, '/etc/mta/c.yaml')
+    if (!result.ok) throw new Error(result.errors.map(formatProblem).join('\n'))
+    return result.config
+  }
+  const full = parse([
+    'certificates: {storage: data}',
+    'reports:',
+    '  https_path: /reports/tls',
+    '  mailto: tlsrpt@provider.example',
+    '  max_ratio: 50',
+    '  rate_limit: {max: 5}',
+    '  mailbox: {host: imap.example.net, user: tlsrpt, password_file: secrets/imap, after: move, ca_file: ca.pem}',
+    '  verdict: {days: 14, min_organizations: 3, required: false}',
+    '',
+  ].join('\n'))
+  t.equal(full.reports.database, '/etc/mta/data/reports.sqlite', 'next to the certificates by default')
+  t.same(full.reports.rateLimit, { max: 5, window: 60 })
+  t.equal(full.reports.maxRatio, 50)
+  t.same(full.reports.verdict, { days: 14, minOrganizations: 3, required: false })
+  t.same(full.reports.mailbox, {
+    host: 'imap.example.net',
+    port: 993,
+    security: 'tls',
+    user: 'tlsrpt',
+    passwordFile: '/etc/mta/secrets/imap',
+    folder: 'INBOX',
+    after: 'move',
+    processedFolder: 'TLSRPT/Processed',
+    rejectedFolder: 'TLSRPT/Rejected',
+    pollInterval: 300,
+    maxMessageBytes: 20 * 1024 * 1024,
+    caFile: '/etc/mta/ca.pem',
+  })
+  t.same(full.tenants[0]?.rua, ['https://mta-sts.example.com/reports/tls', 'mailto:tlsrpt@provider.example'])
+  const starttls = parse('reports:\n  database: /srv/r.db\n  mailbox: {host: 127.0.0.1, user: u, password_file: /p, security: starttls}\n')
+  t.equal(starttls.reports.mailbox?.port, 143, 'STARTTLS and plain default to port 143')
+  t.equal(starttls.reports.database, '/srv/r.db')
+
+  const bad = parseConfig('reports:\n  max_ratio: 1\n  mailbox: {host: h, user: u}\n  colour: red\ntenants:\n  example.com:\n    mx: [mx.example.com]\n', '/c.yaml')
+  t.notOk(bad.ok)
+  const messages = bad.ok ? [] : bad.errors.map(formatProblem)
+  t.match(messages.join('\n'), /2:\d+: .*reports\.max_ratio/, 'names the key and its line')
+  t.match(messages.join('\n'), /3:\d+: .*password_file/, 'a mailbox without a password file')
+  t.match(messages.join('\n'), /4:\d+: unknown key "colour"/)
+})
+
+t.test('reports settings of the wrong type are schema errors, not a crash', async t => {
+  for (const yaml of ['certificates: {storage: 5}\n', 'certificates: 5\n', 'reports: {database: [x]}\n', 'reports: {mailbox: {host: h, user: u, password_file: p, ca_file: 7}}\n', 'reports: 3\n']) {
+    const result = parseConfig(`${yaml}tenants:\n  example.com:\n    mx: [mx.example.com]\n`, '/c.yaml')
+    t.notOk(result.ok, yaml.trim())
+    t.match(result.ok ? '' : formatProblem(result.errors[0] as ConfigProblem), /^\/c\.yaml:1:\d+: /)
+  }
 })

@@ -1,0 +1,78 @@
+import { join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { sql } from 'kysely'
+import t, { type Test } from 'tap'
+import { ManualClock } from '../../src/clock.js'
+import { openSqliteDatabase } from '../../src/db/open-sqlite-database.js'
+import { migrateReportDatabase } from '../../src/db/report-migrations.js'
+import { SqlReportStore } from '../../src/db/sql-report-store.js'
+import { parseReport } from '../../src/reports/parse-report.js'
+import { tempDir } from '../helpers/fixtures.js'
+import { corpusFile, makeReport, reportStoreContract } from '../helpers/report-store-contract.js'
+
+async function openStore (t: Test, file = ':memory:', clock = new ManualClock(new Date('2026-11-25T12:00:00Z'))): Promise<SqlReportStore> {
+  const db = openSqliteDatabase(file)
+  await migrateReportDatabase(db)
+  const store = new SqlReportStore(db, { parse: b => parseReport(b), clock, rawRetentionDays: 30, retentionDays: 365 })
+  t.teardown(async () => { await store.close().catch(() => undefined) })
+  return store
+}
+
+t.test('contract: SQLite in memory', async t => { reportStoreContract(t, async t => await openStore(t)) })
+t.test('contract: SQLite file', async t => { reportStoreContract(t, async t => await openStore(t, join(await tempDir(t), 'r.sqlite'))) })
+
+t.test('the file is in WAL mode, migrations run once and are recorded', async t => {
+  const file = join(await tempDir(t), 'sub', 'reports.sqlite')
+  const db = openSqliteDatabase(file)
+  t.same(await migrateReportDatabase(db), ['0001-reports'])
+  t.same(await migrateReportDatabase(db), [], 'nothing left to apply')
+  await db.destroy()
+  const again = openSqliteDatabase(file)
+  t.same(await migrateReportDatabase(again), [], 'recorded in the file')
+  const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(again)
+  t.same(rows, [{ journal_mode: 'wal' }])
+  await again.destroy()
+})
+
+t.test('raw bytes are kept gzip-compressed, as received when they came gzipped', async t => {
+  const file = join(await tempDir(t), 'r.sqlite')
+  const store = await openStore(t, file)
+  const plain = corpusFile('google-weekly-host-mismatch.json')
+  const outcome = await store.submit({ bytes: plain, transport: 'import', source: 'x.json' })
+  await store.close()
+  const db = openSqliteDatabase(file)
+  const row = await db.selectFrom('raw_reports').selectAll().where('id', '=', outcome.rawId).executeTakeFirstOrThrow()
+  t.same([row.status, row.size, row.transport, row.source], ['parsed', plain.length, 'import', 'x.json'])
+  t.ok(gunzipSync(row.content as Buffer).equals(plain), 'round trip')
+  await db.destroy()
+})
+
+t.test('a crash between storing and parsing: the next start parses what was kept', async t => {
+  const file = join(await tempDir(t), 'r.sqlite')
+  const db = openSqliteDatabase(file)
+  await migrateReportDatabase(db)
+  const bytes = makeReport({ org: 'Crash', day: '2026-11-24' })
+  // What a kill -9 right after the raw insert leaves behind.
+  await db.insertInto('raw_reports').values({ received_at: '2026-11-25T00:00:00.000Z', transport: 'https', source: '127.0.0.1', label: null, sha256: 'x', size: bytes.length, content: gzipSync(bytes), status: 'received', error: null, report_row: null }).execute()
+  await db.destroy()
+  const store = await openStore(t, file)
+  t.equal(await store.recover(), 1)
+  t.same(await store.counts(), { raw: { parsed: 1 }, reports: 1 })
+  t.equal((await store.summarize({ days: 1, until: '2026-11-24' }))[0]?.organizations[0], 'Crash')
+  t.equal(await store.recover(), 0, 'nothing left')
+})
+
+t.test('retention: raw bytes dropped after rawRetentionDays, parsed reports deleted after retentionDays', async t => {
+  const clock = new ManualClock(new Date('2026-01-10T00:00:00Z'))
+  const file = join(await tempDir(t), 'r.sqlite')
+  const store = await openStore(t, file, clock)
+  await store.submit({ bytes: makeReport({ org: 'Old', day: '2026-01-09' }), transport: 'import', source: 'a' })
+  t.same(await store.purge(), { rawContentDropped: 0, reportsDeleted: 0 })
+  clock.advance(31 * 86_400_000)
+  await store.submit({ bytes: makeReport({ org: 'New', day: '2026-02-09' }), transport: 'import', source: 'b' })
+  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 0 }, 'the old raw bytes go, its rows stay')
+  t.equal((await store.summarize({ days: 60, until: '2026-02-10' })).length, 2)
+  clock.advance(365 * 86_400_000)
+  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 2 })
+  t.same(await store.summarize({ days: 3650, until: '2027-02-10' }), [], 'policies and failures went with their reports')
+})
