@@ -1,10 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { systemClock } from '../clock.js'
-import { parseReport } from '../reports/parse-report.js'
-import { openSqliteDatabase } from './open-sqlite-database.js'
-import { migrateReportDatabase } from './report-migrations.js'
+import { openSqliteReportStore } from './open-sqlite-report-store.js'
 import type { ReportStoreCall, ReportStoreReply, WorkerReportStoreOptions } from './worker-report-store.js'
-import { SqlReportStore } from './sql-report-store.js'
 
 // Worker entry of WorkerReportStore: better-sqlite3 blocks while it writes and fsyncs, so the
 // database lives on this thread and the serving thread only posts messages to it.
@@ -12,15 +9,7 @@ const options = workerData as WorkerReportStoreOptions
 const port = parentPort as NonNullable<typeof parentPort>
 
 try {
-  const db = openSqliteDatabase(options.database)
-  await migrateReportDatabase(db)
-  const store = new SqlReportStore(db, {
-    parse: bytes => parseReport(bytes, { maxBytes: options.maxReportBytes }),
-    clock: systemClock,
-    rawRetentionDays: options.rawRetentionDays,
-    retentionDays: options.retentionDays,
-  })
-  const recovered = await store.recover()
+  const store = await openSqliteReportStore(options.database, { ...options, clock: systemClock })
   // One call at a time, in arrival order: SQLite has one writer anyway, and `close` then runs
   // only after every call posted before it.
   let queue: Promise<unknown> = Promise.resolve()
@@ -44,7 +33,7 @@ try {
       (error: unknown) => { port.postMessage({ id: call.id, error: error instanceof Error ? error.message : String(error) } satisfies ReportStoreReply) },
     )
   })
-  port.postMessage({ id: 0, result: { recovered } } satisfies ReportStoreReply)
+  port.postMessage({ id: 0, result: 'open' } satisfies ReportStoreReply)
 } catch (error) {
   port.postMessage({ id: 0, error: error instanceof Error ? error.message : String(error) } satisfies ReportStoreReply)
   port.close()

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
+import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load-config.js'
 import { createLogger } from '../../src/log.js'
+import { openSqliteReportStore } from '../../src/db/open-sqlite-report-store.js'
 import { createService, type ListenAddresses, type Service, type ServiceDeps } from '../../src/service.js'
 
 /** Minimal tap-like teardown registration, so helpers work with any subtest. */
@@ -83,6 +85,8 @@ export interface FetchOptions {
   /** OpenSSL cipher string (`DEFAULT@SECLEVEL=0` lets this client offer TLS 1.0/1.1). */
   ciphers?: string
   ca?: string
+  /** Request body (POST). */
+  body?: Buffer
 }
 
 /** Write `yaml` (after the loopback preamble unless `raw`) and start a service on it. */
@@ -113,7 +117,11 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
     }
   })
   const logger = createLogger('debug', stream)
-  const service = await createService(result.config, { logger, ...opts.deps })
+  // The report database on this thread, in memory: a worker per test service would pay the
+  // TypeScript loader's start in every test. Its own tests (and the CLI child tests) use the worker.
+  const { reports } = result.config
+  const reportStore = opts.deps?.reportStore ?? (reports.enabled ? await openSqliteReportStore(':memory:', { ...reports, clock: opts.deps?.clock ?? systemClock }) : undefined)
+  const service = await createService(result.config, { logger, ...opts.deps, ...(reportStore === undefined ? {} : { reportStore }) })
   const addresses = await service.listen()
   t.teardown(() => service.close())
   const caPem = service.issuer.caCertificatePem?.() ?? ''
@@ -179,6 +187,6 @@ export function httpsFetch (port: number, host: string, opts: FetchOptions = {})
     })
     req.setTimeout(5000, () => req.destroy(new Error('request timed out')))
     req.on('error', reject)
-    req.end()
+    req.end(opts.body)
   })
 }
