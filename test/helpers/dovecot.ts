@@ -9,7 +9,7 @@
  * which owns the Maildir.
  */
 import { type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -90,7 +90,12 @@ export async function startDovecot (t: Teardown, opts: DovecotOptions = {}): Pro
   const stop = async (): Promise<void> => {
     const running = child
     child = undefined
+    // Mail sessions outlive Dovecot's master for a while: end them too, as a crash would.
+    const sessions = running?.pid !== undefined ? descendants(running.pid) : []
     await stopProcess(running)
+    for (const pid of sessions) {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+    }
   }
   const close = async (): Promise<void> => {
     if (closed) return
@@ -191,6 +196,24 @@ export async function startDovecot (t: Teardown, opts: DovecotOptions = {}): Pro
     await close()
     throw err
   }
+}
+
+/** Every process below `pid`, read from /proc. */
+function descendants (pid: number): number[] {
+  const parents = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {}
+  }
+  const out: number[] = []
+  for (let queue = [pid]; queue.length > 0;) {
+    const parent = queue.shift()
+    for (const [child, ppid] of parents) if (ppid === parent) { out.push(child); queue.push(child) }
+  }
+  return out
 }
 
 /** uid and gid of {@link MAIL_USER}, from /etc/passwd (`os` has no getpwnam). */
