@@ -10,17 +10,18 @@
  * ({@link Pebble.caPem}); the issuing root Pebble signs certificates with is a
  * different one, regenerated at every Pebble start ({@link Pebble.rootPem}).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request as httpsRequest, Agent } from 'node:https'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import acme from 'acme-client'
 import { systemClock } from '../../src/clock.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { InternalCa } from '../../src/tls/internal-ca.js'
+import { dead, distinctFreePorts, launch, stopProcess as kill, tcpOpen, waitUntil } from './server-process.js'
+
+export { freePort } from './server-process.js'
 
 /** Minimal tap-like teardown registration, so the helper works with any (sub)test. */
 interface Teardown {
@@ -75,30 +76,8 @@ export interface Pebble {
   logs (): string[]
 }
 
-const READY_TIMEOUT_MS = 10_000
-const STOP_TIMEOUT_MS = 3_000
 const LOG_LINES_KEPT = 200
 const ORDER_LINE = /Added order "[^"]*" to the db/
-
-/** Children still running in this process, killed synchronously if the process exits without teardown. */
-const live = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL')
-})
-
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => { port > 0 ? resolve(port) : reject(new Error('no port')) })
-    })
-  })
-}
 
 /**
  * Start `pebble-challtestsrv` (DNS) and `pebble` on free loopback ports, with
@@ -237,62 +216,6 @@ export function trustPebbleInAcmeClient (t: Teardown, pebble: Pick<Pebble, 'dire
   t.teardown(() => { acme.axios.interceptors.request.eject(id); agent.destroy() })
 }
 
-function launch (cmd: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  live.add(child)
-  child.once('exit', () => { live.delete(child) })
-  // A missing binary is reported as an 'error' event; note it where the readiness wait sees it.
-  child.once('error', err => { onLine(`spawn error: ${err.message}`) })
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream !== null) createInterface({ input: stream }).on('line', onLine)
-  }
-  return child
-}
-
-/** Exited, killed, or never started (spawn error: no pid). */
-function dead (child: ChildProcess): boolean {
-  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null
-}
-
-async function kill (child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined) return
-  if (dead(child)) {
-    live.delete(child)
-    return
-  }
-  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-  await exited
-  clearTimeout(timer)
-  live.delete(child)
-}
-
-async function waitUntil (
-  ready: () => Promise<boolean>,
-  exited: () => boolean,
-  what: string,
-  fail: (message: string) => Error,
-): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  for (;;) {
-    if (exited()) throw fail(`${what} exited before it was ready`)
-    if (await ready().catch(() => false)) return
-    if (Date.now() > deadline) throw fail(`${what} not ready after ${READY_TIMEOUT_MS} ms`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
-async function tcpOpen (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.setTimeout(1000)
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('timeout', () => { socket.destroy(); resolve(false) })
-    socket.once('error', () => { resolve(false) })
-  })
-}
-
 async function get (url: string, agent: Agent): Promise<{ status: number, body: string }> {
   return await new Promise((resolve, reject) => {
     const req = httpsRequest(url, { agent, timeout: 2000 }, res => {
@@ -305,12 +228,6 @@ async function get (url: string, agent: Agent): Promise<{ status: number, body: 
     req.on('error', reject)
     req.end()
   })
-}
-
-async function distinctFreePorts (n: number): Promise<number[]> {
-  const ports = new Set<number>()
-  while (ports.size < n) ports.add(await freePort())
-  return [...ports]
 }
 
 /** A throw-away CA and a certificate for localhost / 127.0.0.1 signed by it (the project's internal CA, in memory). */
