@@ -64,8 +64,9 @@ const mailboxDefaults = {
   security: 'tls',
   folder: 'INBOX',
   after: 'flag',
-  processed_folder: 'TLSRPT/Processed',
-  rejected_folder: 'TLSRPT/Rejected',
+  // No hierarchy separator: it is `.` on some servers (Maildir++) and `/` on others.
+  processed_folder: 'TLSRPT-processed',
+  rejected_folder: 'TLSRPT-rejected',
   poll_interval: 300,
   max_message_bytes: 20 * 1024 * 1024,
 } satisfies Omit<NonNullable<NonNullable<RawConfig['reports']>['mailbox']>, 'host' | 'user' | 'password_file'>

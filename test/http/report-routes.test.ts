@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
@@ -8,7 +9,8 @@ const TENANTS = 'tenants:\n  example.com:\n    mx: [mx.example.com]\n  example.o
 const HOST = 'mta-sts.example.com'
 
 async function post (h: Harness, body: Buffer, headers: Record<string, string> = { 'content-type': 'application/tlsrpt+gzip' }, host = HOST, path = '/tlsrpt'): Promise<{ status: number, text: string, headers: Record<string, unknown> }> {
-  const res = await h.fetch(host, { method: 'POST', path, body, headers })
+  // SNI of a tenant (a handshake for any other name fails), Host as given.
+  const res = await h.fetch(HOST, { method: 'POST', path, body, headers, hostHeader: host })
   return { status: res.status, text: res.body.toString('utf8'), headers: res.headers }
 }
 
@@ -69,23 +71,29 @@ t.test('the body is sniffed, not trusted from its label: JSON labelled gzip, gzi
 
 t.test('refusals: unknown host 404, empty 400, not a report 415, too large as sent or inflated 413, and none of them stored', async t => {
   const h = await startService(t, `reports:\n  max_body_bytes: 65536\n  max_report_bytes: 1048576\n  max_ratio: 100\n${TENANTS}`)
-  t.equal((await post(h, makeReport({}), {}, 'mta-sts.unknown.example')).status, 404)
+  t.equal((await post(h, makeReport({}), {}, 'mta-sts.unknown.example')).status, 404, 'a Host that is no tenant')
+  t.equal((await post(h, makeReport({}), {}, 'MTA-STS.Example.ORG.')).status, 201, 'any tenant host, in any spelling; the report says which domain it is about')
   t.equal((await post(h, Buffer.alloc(0), {})).status, 400)
   const html = await post(h, Buffer.from('<html>hello</html>'), { 'content-type': 'application/tlsrpt+json' })
   t.same([html.status, html.text], [415, 'not a TLS report: expected gzip or a JSON object\n'])
   const big = await post(h, Buffer.concat([Buffer.from('{'), Buffer.alloc(70_000, 0x20)]))
   t.same([big.status, big.text], [413, 'report too large: over 65536 bytes as sent\n'])
-  const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20))
+  const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20), { level: 9 })
   const refused = await post(h, bomb)
   t.equal(refused.status, 413, `a ${bomb.length}-byte gzip of 8 MiB`)
-  t.match(refused.text, /^report too large: inflates past 1048576 bytes/)
+  t.match(refused.text, `report too large: inflates past ${Math.min(1048576, bomb.length * 100)} bytes (limits: 1048576 bytes, 100 times the ${bomb.length} bytes sent)`)
+  // 1.2 MB that gzips to about 20 KB: a random 15 KB block (30 KB of hex, inside gzip's window) repeated.
+  const block = randomBytes(15_000).toString('hex')
+  const abs = gzipSync(Buffer.from(`{"pad":"${block.repeat(40)}"}`))
+  t.ok(abs.length < 65536 && abs.length * 100 > 1048576, `${abs.length} bytes sent`)
+  t.match((await post(h, abs)).text, 'inflates past 1048576 bytes', 'the absolute limit applies to a large body')
   const ratio = gzipSync(Buffer.concat([Buffer.from('{"organization-name":"x",'), Buffer.alloc(200_000, 0x20), Buffer.from('}')]))
   t.match((await post(h, ratio)).text, new RegExp(`inflates past ${ratio.length * 100} bytes`), 'the ratio limit applies first to a small body')
   t.equal((await post(h, makeReport({}), {}, HOST, '/other')).status, 404, 'only the configured path')
   t.equal((await h.fetch(HOST, { method: 'GET', path: '/tlsrpt' })).status, 404, 'GET is not an upload')
-  t.same(await h.service.reports?.counts(), { raw: {}, reports: 0 })
+  t.same(await h.service.reports?.counts(), { raw: { parsed: 1 }, reports: 1 }, 'only the good one')
   const metrics = await h.service.metrics.registry.getSingleMetricAsString('mta_sts_tls_reports_total')
-  t.match(metrics, 'mta_sts_tls_reports_total{transport="https",outcome="rejected"} 5')
+  t.match(metrics, 'mta_sts_tls_reports_total{transport="https",outcome="rejected"} 6')
 })
 
 t.test('a broken gzip body is kept and flagged, and visible', async t => {
