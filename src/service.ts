@@ -27,6 +27,7 @@ import { CheckMonitor } from './check/monitor.js'
 import type { ReportStore } from './db/report-store.js'
 import { WorkerReportStore } from './db/worker-report-store.js'
 import { countedReportSink } from './reports/counted-report-sink.js'
+import { ImapIntake } from './reports/imap-intake.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
@@ -212,6 +213,9 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       (error: unknown) => { logger.warn({ event: 'tls_report_purge_failed', err: error }, 'cannot apply report retention') },
     )
   }
+  const mailbox = reportSink === undefined || reportSettings.mailbox === undefined
+    ? undefined
+    : new ImapIntake({ settings: reportSettings.mailbox, sink: reportSink, log: logger.child({ component: 'mailbox' }) })
   const purgeTimer = reportStore === undefined ? undefined : setInterval(purgeReports, PURGE_INTERVAL_MS).unref()
   const appDeps = {
     logger,
@@ -259,6 +263,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
         out[role] = apps[role].server.address() as AddressInfo
       }
       checkMonitor?.start()
+      mailbox?.start()
       purgeReports()
       return out as ListenAddresses
     },
@@ -277,6 +282,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await manager.close()
       await issuer.close?.()
       clearInterval(purgeTimer)
+      await mailbox?.close()
       await reportStore?.close()
     },
   }

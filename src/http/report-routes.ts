@@ -4,6 +4,7 @@ import type { ReportSettings } from '../config/types.js'
 import { hostKey } from '../domain/host-name.js'
 import type { Metrics } from '../metrics.js'
 import { gunzippedSize } from '../reports/gunzipped-size.js'
+import { startsLikeJson } from '../reports/starts-like-json.js'
 import type { ReportSink } from '../reports/types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { notFound } from './policy-routes.js'
@@ -18,13 +19,6 @@ export interface ReportRouteDeps {
 
 const TEXT = 'text/plain; charset=utf-8'
 const GZIP_MAGIC = 0x1f8b
-
-/** Whether a body that is not gzip could be JSON: its first character past a BOM and white space is `{`. */
-function startsLikeJson (body: Buffer): boolean {
-  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0
-  while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d)) i++
-  return body[i] === 0x7b
-}
 
 /**
  * `POST <reports.https_path>` on every tenant's `mta-sts.` host: TLS report upload (RFC 8460

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { Writable } from 'node:stream'
-import { gzipSync } from 'node:zlib'
-import MailComposer from 'nodemailer/lib/mail-composer'
 import t from 'tap'
 import { createLogger } from '../../src/log.js'
 import { DONE_KEYWORD, ImapIntake, REJECTED_KEYWORD, type ImapSettings } from '../../src/reports/imap-intake.js'
 import { extractMailReports } from '../../src/reports/mail-reports.js'
 import type { IngestOutcome, ReportInput, ReportSink } from '../../src/reports/types.js'
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js'
+import { reportMail } from '../helpers/report-mails.js'
 
 const corpus = new URL('../fixtures/tlsrpt-corpus/real/', import.meta.url)
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
@@ -56,22 +55,6 @@ async function waitFor (what: string, check: () => Promise<boolean> | boolean, m
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, 50))
   }
-}
-
-/** An RFC 8460 report mail around a JSON report file, the report gzipped as application/tlsrpt+gzip. */
-async function reportMail (name: string, json: Buffer): Promise<{ mail: Buffer, report: Buffer }> {
-  const report = gzipSync(json)
-  const composer = new MailComposer({
-    from: 'tlsrpt@reporter.example',
-    to: 'tlsrpt@example.com',
-    subject: `Report Domain: example.com Submitter: reporter.example Report-ID: <${name}>`,
-    headers: { 'TLS-Report-Domain': 'example.com', 'TLS-Report-Submitter': 'reporter.example' },
-    text: 'This is an aggregate TLS report.',
-    attachments: [{ filename: `reporter.example!example.com!0!1!${name}.json.gz`, content: report, contentType: 'application/tlsrpt+gzip' }],
-  })
-  const node = composer.compile()
-  node.setHeader('Content-Type', 'multipart/report; report-type=tlsrpt')
-  return { mail: await node.build(), report }
 }
 
 interface CorpusMail { file: string, mail: Buffer, reports: string[] }
