@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander'
 import { checkCommand } from './cli/check.js'
 import { dnsCommand, type DnsFormat } from './cli/dns.js'
+import { reportsImportCommand } from './cli/reports-import.js'
 import { serveCommand } from './cli/serve.js'
 import { validateCommand } from './cli/validate.js'
 
@@ -45,5 +46,15 @@ program.command('check')
     ...(opts.resolver ? { resolvers: opts.resolver } : {}),
     colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
   }, io)))
+
+const reports = program.command('reports')
+  .description('TLS reports (RFC 8460) senders sent about the tenants')
+
+reports.command('import')
+  .description('store TLS reports from files: .json and .json.gz reports, .eml mails and mbox files (told apart by content)')
+  .requiredOption('-c, --config <file>', 'YAML configuration file (reports.database)')
+  .argument('<files...>', 'files to import')
+  .addHelpText('after', '\nExit status: 0 all stored (or already stored), 1 something was unreadable, invalid or set aside, 2 bad configuration.')
+  .action(async (files: string[], opts: { config: string }) => exit(await reportsImportCommand(opts.config, files, io)))
 
 await program.parseAsync()

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { systemClock } from '../../src/clock.js'
 import { reportsImportCommand } from '../../src/cli/reports-import.js'
 import { openSqliteReportStore } from '../../src/db/open-sqlite-report-store.js'
@@ -11,7 +11,7 @@ import { corpusFile, makeReport } from '../helpers/report-store-contract.js'
 const CORPUS = new URL('../fixtures/tlsrpt-corpus/real/', import.meta.url)
 const OPTIONS = { maxReportBytes: 1 << 25, rawRetentionDays: 90, retentionDays: 400, clock: systemClock }
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ dir: string, config: string }> {
+async function setup (t: Test): Promise<{ dir: string, config: string }> {
   const dir = await tempDir(t)
   const config = join(dir, 'c.yaml')
   await writeFile(config, `certificates: {storage: ${JSON.stringify(join(dir, 'data'))}}\ntenants:\n  example.com:\n    mx: [mx.example.com]\n`)
