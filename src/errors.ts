@@ -46,4 +46,8 @@ export const errors = {
   ACME_FAILED: createError('MTA_STS_ACME_FAILED', '%s'),
   /** A TLS-ALPN-01 validation handshake arrived for a host with no pending challenge (the handshake is refused). */
   ACME_NO_TLS_ALPN_CHALLENGE: createError('MTA_STS_ACME_NO_TLS_ALPN_CHALLENGE', 'no TLS-ALPN-01 challenge for %s'),
+  /** The report database could not be opened or migrated at start: the file, then the reason. */
+  REPORT_DATABASE_UNUSABLE: createError('MTA_STS_REPORT_DATABASE_UNUSABLE', 'cannot open the report database %s: %s'),
+  /** A call to the report database failed because its worker thread stopped; the reason follows. */
+  REPORT_DATABASE_STOPPED: createError('MTA_STS_REPORT_DATABASE_STOPPED', 'the report database worker stopped: %s'),
 } as const

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { errors } from '../errors.js'
 import type { IngestOutcome, ReportInput } from '../reports/types.js'
 import type { DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
 
@@ -65,7 +66,7 @@ export class WorkerReportStore implements ReportStore {
         if (reply.id === 0) {
           opened = reply.error === undefined
           if (opened) resolve(worker)
-          else reject(new Error(`cannot open the report database ${this.#options.database}: ${reply.error as string}`))
+          else reject(new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reply.error))
           return
         }
         const pending = this.#pending.get(reply.id)
@@ -76,8 +77,8 @@ export class WorkerReportStore implements ReportStore {
       })
       const stopped = (reason: string): void => {
         this.#worker = undefined
-        if (!opened) reject(new Error(`cannot open the report database ${this.#options.database}: ${reason}`))
-        for (const pending of this.#pending.values()) pending.reject(new Error(`the report database worker stopped: ${reason}`))
+        if (!opened) reject(new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reason))
+        for (const pending of this.#pending.values()) pending.reject(new errors.REPORT_DATABASE_STOPPED(reason))
         this.#pending.clear()
       }
       worker.on('error', error => { stopped(error.message) })

@@ -17,7 +17,7 @@ t.test('a database that cannot be opened: open rejects naming the file and the r
   const dir = await tempDir(t)
   await mkdir(join(dir, 'reports.sqlite'))
   await t.rejects(WorkerReportStore.open({ database: join(dir, 'reports.sqlite'), maxReportBytes: 1024, rawRetentionDays: 1, retentionDays: 1 }),
-    { message: new RegExp(`^cannot open the report database ${join(dir, 'reports.sqlite')}: `) })
+    { code: 'MTA_STS_REPORT_DATABASE_UNUSABLE', message: new RegExp(`^cannot open the report database ${join(dir, 'reports.sqlite')}: `) })
   const garbage = join(dir, 'garbage.sqlite')
   await writeFile(garbage, 'this is not a database'.repeat(100))
   await chmod(garbage, 0o600)
