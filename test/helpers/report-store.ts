@@ -30,6 +30,8 @@ export interface ReportSpec {
   /** `YYYY-MM-DD` */
   readonly day: string
   readonly policies: readonly PolicySpec[]
+  /** Default: day, organisation and the policy domains. */
+  readonly reportId?: string
 }
 
 /** RFC 8460 JSON for `spec`, the way senders write it. */
@@ -38,7 +40,7 @@ export function reportBytes (spec: ReportSpec): Buffer {
     'organization-name': spec.organization,
     'date-range': { 'start-datetime': `${spec.day}T00:00:00Z`, 'end-datetime': `${spec.day}T23:59:59Z` },
     'contact-info': `tlsrpt@${spec.organization}`,
-    'report-id': `${spec.day}_${spec.organization}`,
+    'report-id': spec.reportId ?? `${spec.day}_${spec.organization}_${spec.policies.map(p => p.domain ?? 'example.com').join('_')}`,
     policies: spec.policies.map(p => {
       const failures = p.failures ?? []
       const type = p.type ?? 'sts'
