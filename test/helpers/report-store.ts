@@ -83,3 +83,15 @@ export async function submitReports (store: SqlReportStore, reports: readonly (R
     if (outcome.status !== 'stored') throw new Error(`test report not stored (${outcome.status}): ${outcome.error ?? ''} ${bytes.toString('utf8', 0, 200)}`)
   }
 }
+
+/** A report database file at `file` holding `reports` (closed again, for a command to open). */
+export async function writeReportDatabase (file: string, reports: readonly (ReportSpec | Buffer)[], now = '2024-06-10T12:00:00Z'): Promise<void> {
+  const db = openSqliteDatabase(file)
+  await migrateReportDatabase(db)
+  const store = new SqlReportStore(db, { parse: b => parseReport(b), clock: new ManualClock(new Date(now)), rawRetentionDays: 90, retentionDays: 400 })
+  try {
+    await submitReports(store, reports)
+  } finally {
+    await store.close()
+  }
+}
