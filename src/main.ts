@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { checkCommand } from './cli/check.js'
 import { dnsCommand, type DnsFormat } from './cli/dns.js'
 import { reportsImportCommand } from './cli/reports-import.js'
+import { MAX_SUMMARY_DAYS, reportsSummaryCommand } from './cli/reports.js'
 import { serveCommand } from './cli/serve.js'
 import { validateCommand } from './cli/validate.js'
 
@@ -47,8 +48,29 @@ program.command('check')
     colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
   }, io)))
 
+/** `--days`: a whole number of days a summary may cover. */
+const parseDays = (value: string): number => {
+  const days = Number(value)
+  if (!/^\d+$/.test(value) || days < 1 || days > MAX_SUMMARY_DAYS) throw new InvalidArgumentError(`expected a whole number of days from 1 to ${MAX_SUMMARY_DAYS}.`)
+  return days
+}
+
 const reports = program.command('reports')
-  .description('TLS reports (RFC 8460) senders sent about the tenants')
+  .description('TLS reports (RFC 8460) senders sent about the tenants, stored in reports.database')
+
+reports.command('summary')
+  .description('per domain and day: reporting organisations, sessions, failures and the policies senders applied')
+  .requiredOption('-c, --config <file>', 'YAML configuration file')
+  .argument('[domains...]', 'policy domains to show (default: every domain with reports)')
+  .option('--days <n>', 'days ending today, UTC (default: reports.verdict.days)', parseDays)
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExit status: 0 shown (also when no reports are stored yet), 1 bad input or an unreadable database.')
+  .action(async (domains: string[], opts: { config: string; days?: number; json?: boolean }) => exit(await reportsSummaryCommand({
+    config: opts.config,
+    domains,
+    ...(opts.days === undefined ? {} : { days: opts.days }),
+    ...(opts.json ? { json: true } : {}),
+  }, io)))
 
 reports.command('import')
   .description('store TLS reports from files: .json and .json.gz reports, .eml mails and mbox files (told apart by content)')

@@ -21,7 +21,7 @@ import { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './store/keys.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
 import { routeByClientHello } from './tls/client-hello-router.js'
-import { ALL_CHECKS } from './check/all-checks.js'
+import { allChecks } from './check/all-checks.js'
 import { checkContextFactory } from './check/check-context.js'
 import { CheckMonitor } from './check/monitor.js'
 import type { ReportStore } from './db/report-store.js'
@@ -55,7 +55,7 @@ export interface ServiceDeps {
   readonly certificateCheckMs?: number
   /** Back-off after consecutive certificate failures (default about 1 min, 10 min, 100 min, daily). */
   readonly certificateBackoffMs?: readonly number[]
-  /** The set-up checks the monitor runs (default all). */
+  /** The set-up checks the monitor runs (default {@link allChecks} of the `reports` settings). */
   readonly checks?: readonly Check[]
   /** How often the monitor looks for tenants due for a check. */
   readonly monitorTickMs?: number
@@ -178,21 +178,6 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     }
   }
 
-  const settings = config.check
-  if (settings.monitor.interval > 0) {
-    const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: isManaged(issuer.mode), renewalPlan: host => manager.renewal(host) })
-    monitor = new CheckMonitor({
-      interval: settings.monitor.interval,
-      concurrency: settings.monitor.concurrency,
-      tenants: () => holder.snapshot,
-      checks: deps.checks ?? ALL_CHECKS,
-      logger,
-      ...(deps.monitorTickMs ? { tickMs: deps.monitorTickMs } : {}),
-      context,
-      clock,
-    })
-  }
-  const checkMonitor = monitor
 
   const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
   const reportSettings = config.reports
@@ -204,6 +189,21 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       rawRetentionDays: reportSettings.rawRetentionDays,
       retentionDays: reportSettings.retentionDays,
     })
+  const settings = config.check
+  if (settings.monitor.interval > 0) {
+    const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: isManaged(issuer.mode), renewalPlan: host => manager.renewal(host), ...(reportStore === undefined ? {} : { reports: reportStore }) })
+    monitor = new CheckMonitor({
+      interval: settings.monitor.interval,
+      concurrency: settings.monitor.concurrency,
+      tenants: () => holder.snapshot,
+      checks: deps.checks ?? allChecks(config.reports),
+      logger,
+      ...(deps.monitorTickMs ? { tickMs: deps.monitorTickMs } : {}),
+      context,
+      clock,
+    })
+  }
+  const checkMonitor = monitor
   const reportSink = reportStore === undefined
     ? undefined
     : countedReportSink(reportStore, { metrics, logger, isTenant: domain => isTenantHost(`mta-sts.${domain}`) })

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { CheckSettings } from '../config/types.js'
+import type { ReportStore } from '../db/report-store.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { RenewalPlan } from '../tls/certificate-types.js'
 import { createResolver } from './dns-resolver.js'
@@ -13,6 +14,8 @@ export interface CheckContextOptions {
   readonly renewalPlan?: (host: string) => RenewalPlan | undefined
   /** DNS servers overriding the configured ones (the CLI's --resolver). */
   readonly resolvers?: readonly string[]
+  /** The report database the TLS reports check reads (`serve` passes its store, the CLI the file it opened). */
+  readonly reports?: Pick<ReportStore, 'summarize'>
 }
 
 /**
@@ -33,6 +36,7 @@ export async function checkContextFactory (settings: CheckSettings, now: () => D
     expiryWarningDays: settings.expiryWarningDays,
     managedCertificates: opts.managedCertificates,
     ...(opts.renewalPlan === undefined ? {} : { renewalPlan: opts.renewalPlan }),
+    ...(opts.reports === undefined ? {} : { reports: opts.reports }),
     now,
   })
 }

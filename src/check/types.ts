@@ -1,3 +1,4 @@
+import type { ReportStore } from '../db/report-store.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { RenewalPlan } from '../tls/certificate-types.js'
 
@@ -6,7 +7,7 @@ export type CheckStatus = 'pass' | 'warn' | 'fail'
 
 /** One check of one domain, with a one-line reason and a fix hint. */
 export interface CheckResult {
-  /** Stable id: `sts-txt`, `policy`, `mx-coverage`, `mx-tls:<mx host>`, `tlsrpt-txt`. */
+  /** Stable id: `sts-txt`, `policy`, `mx-coverage`, `mx-tls:<mx host>`, `tlsrpt-txt`, `tls-reports`. */
   readonly id: string
   /** Short human name for tables. */
   readonly name: string
@@ -51,6 +52,8 @@ export interface CheckContext {
   readonly managedCertificates: boolean
   /** The certificate manager's renewal plan for a host (inside `serve`; the CLI has none). */
   readonly renewalPlan?: (host: string) => RenewalPlan | undefined
+  /** The stored TLS reports (when `reports.enabled` and a report database exists), for the TLS reports check. */
+  readonly reports?: Pick<ReportStore, 'summarize'>
   readonly now: () => Date
 }
 

@@ -1,8 +1,9 @@
-import { ALL_CHECKS } from '../check/all-checks.js'
+import { allChecks } from '../check/all-checks.js'
 import { checkDomain, checkDomains } from '../check/check-domain.js'
 import { checkContextFactory } from '../check/check-context.js'
 import { exitCode, formatJson, formatTable } from '../check/format-report.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
+import { openExistingReportStore } from '../db/open-existing-report-store.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
 import type { CommandIo } from './validate.js'
@@ -21,7 +22,8 @@ export interface CheckOptions {
 
 /**
  * `check --config FILE [DOMAIN...]`: check each tenant's whole MTA-STS set-up
- * the way a sender would and say whether it is safe to enforce. Returns the
+ * the way a sender would, weigh the TLS reports senders sent (when a report
+ * database exists) and say whether it is safe to enforce. Returns the
  * exit code: 0 all pass, 1 worst is a warning, 2 any failure (or bad input).
  */
 export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<number> {
@@ -43,13 +45,29 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
     }
     wanted.push(tenant)
   }
-  // Without the serving process's manager, a managed certificate's renewal point is computed from
-  // the certificate presented (a third of its lifetime left), as the manager computes it.
-  const context = await checkContextFactory(config.check, () => new Date(), {
-    managedCertificates: config.certificates.issuer !== 'files',
-    resolvers: opts.resolvers,
-  })
-  const reports = await checkDomains(wanted, tenant => checkDomain(context(tenant), ALL_CHECKS), config.check.concurrency)
-  io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
-  return exitCode(reports)
+  let reportStore
+  try {
+    reportStore = config.reports.enabled ? await openExistingReportStore(config.reports) : undefined
+  } catch (error) {
+    io.stderr.write(`error: cannot read the report database ${config.reports.database}: ${(error as Error).message}\n`)
+    return 2
+  }
+  if (config.reports.enabled && reportStore === undefined) {
+    io.stderr.write(`warn: no report database at ${config.reports.database}: the TLS reports check is skipped\n`)
+  }
+  try {
+    // Without the serving process's manager, a managed certificate's renewal point is computed from
+    // the certificate presented (a third of its lifetime left), as the manager computes it.
+    const context = await checkContextFactory(config.check, () => new Date(), {
+      managedCertificates: config.certificates.issuer !== 'files',
+      resolvers: opts.resolvers,
+      ...(reportStore === undefined ? {} : { reports: reportStore }),
+    })
+    const checks = allChecks(config.reports, reportStore !== undefined)
+    const reports = await checkDomains(wanted, tenant => checkDomain(context(tenant), checks), config.check.concurrency)
+    io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
+    return exitCode(reports)
+  } finally {
+    await reportStore?.close()
+  }
 }

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { DomainReport } from '../check/types.js'
+import type { ReportSettings } from '../config/types.js'
+import type { ReportStore } from '../db/report-store.js'
 import type { Metrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { reportQueryRoutes } from './report-query-routes.js'
 
 /** What the ops routes need. */
 export interface OpsRouteDeps {
@@ -11,9 +14,15 @@ export interface OpsRouteDeps {
   readonly certificates: () => readonly CertificateStatus[]
   /** Latest set-up check reports (empty when the monitor is off). */
   readonly checks?: () => readonly DomainReport[]
+  /** The report database and its settings (absent when `reports.enabled` is off). */
+  readonly reports?: { readonly settings: ReportSettings; readonly store: Pick<ReportStore, 'summarize' | 'problems'> }
 }
 
-/** `/metrics` (Prometheus text format), `/status` (per-tenant JSON), `/certificates` (per-host certificate state) and `/checks` (latest set-up checks) for operators. */
+/**
+ * `/metrics` (Prometheus text format), `/status` (per-tenant JSON), `/certificates` (per-host
+ * certificate state), `/checks` (latest set-up checks), `/reports/summary` and `/reports/problems`
+ * (the TLS report database) for operators.
+ */
 export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
   app.get('/metrics', async (_request, reply) => {
     const body = await deps.metrics.registry.metrics()
@@ -24,6 +33,11 @@ export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
   })
   app.get('/certificates', (_request, reply) => {
     return reply.header('cache-control', 'no-store').send({ certificates: deps.certificates() })
+  })
+  reportQueryRoutes(app, {
+    ...(deps.reports === undefined ? {} : { store: deps.reports.store }),
+    defaultDays: deps.reports?.settings.verdict.days ?? 7,
+    tenants: deps.tenants,
   })
   app.get('/status', (_request, reply) => {
     const snapshot = deps.tenants()

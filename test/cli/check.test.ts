@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { checkCommand } from '../../src/cli/check.js'
 import { startDnsServer } from '../helpers/dns-server.js'
+import { writeReportDatabase } from '../helpers/report-store.js'
 import { startService, tempDir } from '../helpers/service-harness.js'
 import { startSmtpServer } from '../helpers/smtp-servers.js'
 
@@ -153,4 +154,36 @@ t.test('check: the policy host certificate follows the renewal schedule of the c
     status: 'warn',
     reason: /^the certificate of mta-sts\.example\.com is not renewed by this service and it expires in 6 day\(s\)/,
   }, 'files: within 7 days of expiry')
+})
+
+t.test('check: the TLS reports check weighs the report database, or is skipped with a warning when there is none', async t => {
+  const dns = await startDnsServer(t, {})
+  const dir = await tempDir(t)
+  const database = join(dir, 'reports.sqlite')
+  const config = join(dir, 'check.yaml')
+  await writeFile(config, [
+    'check:',
+    `  resolvers: ["${dns.address}"]`,
+    '  timeout_ms: 500',
+    '  monitor: { interval: 0 }',
+    `reports: { database: ${JSON.stringify(database)}, verdict: { required: false } }`,
+    TENANTS,
+  ].join('\n'))
+  const tlsReports = async (): Promise<{ err: string, result?: { status: string, reason: string } }> => {
+    const out = capture()
+    await checkCommand({ config, domains: ['example.com'], json: true }, out.io)
+    const report = JSON.parse(out.out()) as { domains: { results: { id: string; status: string; reason: string }[] }[] }
+    return { err: out.err(), result: report.domains[0]?.results.find(r => r.id === 'tls-reports') }
+  }
+  const skipped = await tlsReports()
+  t.equal(skipped.err, `warn: no report database at ${database}: the TLS reports check is skipped\n`)
+  t.equal(skipped.result, undefined)
+
+  const today = new Date().toISOString().slice(0, 10)
+  await writeReportDatabase(database, ['google.com', 'microsoft.com'].map(organization => ({
+    organization, day: today, policies: [{ mode: 'testing', mx: ['mx1.example.com'], successful: 10 }],
+  })), new Date().toISOString())
+  const weighed = await tlsReports()
+  t.equal(weighed.err, '')
+  t.match(weighed.result, { status: 'pass', reason: /^2 organizations reported 20 sessions under the served policy in the last 7 days, none failed$/ })
 })
