@@ -181,14 +181,16 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
 
   const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
   const reportSettings = config.reports
-  const reportStore = !reportSettings.enabled
-    ? undefined
-    : deps.reportStore ?? await WorkerReportStore.open({
+  // Opened in the background once listening: policies are served whatever state the report database is in.
+  const workerStore = reportSettings.enabled && deps.reportStore === undefined
+    ? new WorkerReportStore({
       database: reportSettings.database,
       maxReportBytes: reportSettings.maxReportBytes,
       rawRetentionDays: reportSettings.rawRetentionDays,
       retentionDays: reportSettings.retentionDays,
     })
+    : undefined
+  const reportStore = reportSettings.enabled ? deps.reportStore ?? workerStore : undefined
   const settings = config.check
   if (settings.monitor.interval > 0) {
     const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: isManaged(issuer.mode), renewalPlan: host => manager.renewal(host), ...(reportStore === undefined ? {} : { reports: reportStore }) })
@@ -263,8 +265,18 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
         out[role] = apps[role].server.address() as AddressInfo
       }
       checkMonitor?.start()
+      if (reportStore !== undefined) {
+        (workerStore?.start() ?? Promise.resolve()).then(
+          () => {
+            if (workerStore !== undefined) logger.info({ event: 'report_database_open', database: reportSettings.database }, 'report database open')
+            purgeReports()
+          },
+          (error: { code?: string, message: string }) => {
+            logger.error({ event: 'report_database_failed', code: error.code, database: reportSettings.database }, `${error.message}; reports are refused (503) until it opens, retried every 30 s`)
+          },
+        )
+      }
       mailbox?.start()
-      purgeReports()
       return out as ListenAddresses
     },
     async close () {

@@ -29,6 +29,9 @@ export interface ReportStoreReply {
 }
 
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
+
+/** After a failed open, calls fail fast with its error this long before the next attempt. */
+const REOPEN_AFTER_MS = 30_000
 type CallBody = ReportStoreCall extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never
 
 /**
@@ -43,19 +46,30 @@ export class WorkerReportStore implements ReportStore {
   #worker: Promise<Worker> | undefined
   #next = 1
   #closed = false
+  #failed: { error: Error, until: number } | undefined
 
-  private constructor (options: WorkerReportStoreOptions) {
+  /** Starts nothing yet: the worker starts with {@link WorkerReportStore.start} or the first call. */
+  constructor (options: WorkerReportStoreOptions) {
     this.#options = options
   }
 
   /** Opens the database (creating and migrating it) in a new worker; rejects with the reason it cannot. */
   static async open (options: WorkerReportStoreOptions): Promise<WorkerReportStore> {
     const store = new WorkerReportStore(options)
-    await store.#start()
+    await store.start()
     return store
   }
 
+  /**
+   * Starts the worker and opens the database, if not done yet; rejects (`MTA_STS_REPORT_DATABASE_UNUSABLE`)
+   * when it cannot, and then every call fails with that error for 30 s before the next attempt.
+   */
+  async start (): Promise<void> {
+    await this.#start()
+  }
+
   async #start (): Promise<Worker> {
+    if (this.#failed !== undefined && Date.now() < this.#failed.until) throw this.#failed.error
     this.#worker ??= new Promise<Worker>((resolve, reject) => {
       // Run from source (tests, .ts) or built (dist, .js).
       const ext = new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'
@@ -65,8 +79,14 @@ export class WorkerReportStore implements ReportStore {
       worker.on('message', (reply: ReportStoreReply) => {
         if (reply.id === 0) {
           opened = reply.error === undefined
-          if (opened) resolve(worker)
-          else reject(new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reply.error))
+          if (opened) {
+            this.#failed = undefined
+            resolve(worker)
+          } else {
+            const error = new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reply.error)
+            this.#failed = { error, until: Date.now() + REOPEN_AFTER_MS }
+            reject(error)
+          }
           return
         }
         const pending = this.#pending.get(reply.id)
@@ -77,7 +97,11 @@ export class WorkerReportStore implements ReportStore {
       })
       const stopped = (reason: string): void => {
         this.#worker = undefined
-        if (!opened) reject(new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reason))
+        if (!opened && this.#failed === undefined) {
+          const error = new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reason)
+          this.#failed = { error, until: Date.now() + REOPEN_AFTER_MS }
+          reject(error)
+        }
         for (const pending of this.#pending.values()) pending.reject(new errors.REPORT_DATABASE_STOPPED(reason))
         this.#pending.clear()
       }

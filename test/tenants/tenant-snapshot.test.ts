@@ -32,7 +32,7 @@ t.test('buildSnapshot renders every policy once and indexes by host', async t =>
   t.equal(snap.byHost.get('mta-sts.example.com'), a, 'the same entry object')
   t.equal(a?.domain, 'example.com')
   t.equal(a?.mode, 'enforce')
-  t.same(a?.rua, [])
+  t.same(a?.rua, ['https://mta-sts.example.com/tlsrpt'], 'no rua in the file: reports come here')
   t.ok(Object.isFrozen(snap) && Object.isFrozen(snap.tenants) && Object.isFrozen(a), 'frozen')
 })
 
