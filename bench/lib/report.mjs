@@ -54,6 +54,7 @@ export function formatReport (results) {
     }
   }
   if (results.acme) out.push(formatAcme(results.acme))
+  if (results.reports) out.push(formatReports(results.reports))
   if (results.failures.length > 0) {
     out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
   } else {
@@ -104,7 +105,8 @@ const statuses = s => (s ? Object.entries(s).map(([k, v]) => `${k}:${int(v)}`).j
 export function formatReports (r) {
   const out = []
   const s = r.settings
-  out.push('', `TLS reports (RFC 8460): ${int(s.reports)} distinct gzipped reports (avg ${int(r.report_bytes?.json_avg)} B JSON, ${int(r.report_bytes?.gzip_avg)} B gzip) over ${s.tenants} tenants; database on ${r.filesystem ?? '?'}`)
+  if (r.report_bytes) out.push('', `TLS reports (RFC 8460): ${int(s.reports)} distinct gzipped reports (avg ${int(r.report_bytes?.json_avg)} B JSON, ${int(r.report_bytes?.gzip_avg)} B gzip) over ${s.tenants} tenants; database on ${r.filesystem ?? '?'}`)
+  else out.push('', `TLS reports (RFC 8460); database on ${r.filesystem ?? '?'}`)
   const ing = r.ingest
   const imp = r.import
   if (ing || imp) {
@@ -135,10 +137,10 @@ export function formatReports (r) {
     const w = u.wrk ?? s.wrk
     out.push('', `Policy fetch of ${u.host ?? '?'} (wrk -t${w.threads} -c${w.connections} -d${w.duration_s}s keep-alive, ${w.rounds} rounds alternating, medians) idle vs. while ${int(u.burst)} reports are uploaded (${u.concurrency} concurrent) to the other tenants`)
     if (u.idle && u.during) {
-      const rows = [['phase', 'req/s', 'p50 ms', 'p99 ms', 'service CPU', 'wrk CPU', 'burst reports/s', 'burst s', 'stored during wrk']]
-      rows.push(['idle', int(u.idle.rps), fmt(u.idle.p50_ms, 3), fmt(u.idle.p99_ms, 3), `${fmt(u.idle.server_cpu_pct, 0)}%`, `${fmt(u.idle.client_cpu_pct, 0)}%`, '', '', ''])
-      rows.push(['during burst', int(u.during.rps), fmt(u.during.p50_ms, 3), fmt(u.during.p99_ms, 3), `${fmt(u.during.server_cpu_pct, 0)}%`, `${fmt(u.during.client_cpu_pct, 0)}%`, fmt(u.during.burst_reports_per_s, 0), fmt(u.during.burst_s, 1), int(u.during.stored_during_wrk)])
-      rows.push(['during/idle', x(u.ratio?.rps), x(u.ratio?.p50), x(u.ratio?.p99), '', '', '', '', ''])
+      const rows = [['phase', 'req/s', 'p50 ms', 'p99 ms', 'service CPU', 'wrk CPU', 'uploader CPU', 'burst reports/s', 'burst s', 'stored during wrk']]
+      rows.push(['idle', int(u.idle.rps), fmt(u.idle.p50_ms, 3), fmt(u.idle.p99_ms, 3), `${fmt(u.idle.server_cpu_pct, 0)}%`, `${fmt(u.idle.client_cpu_pct, 0)}%`, `${fmt(u.idle.uploader_cpu_pct, 0)}%`, '', '', ''])
+      rows.push(['during burst', int(u.during.rps), fmt(u.during.p50_ms, 3), fmt(u.during.p99_ms, 3), `${fmt(u.during.server_cpu_pct, 0)}%`, `${fmt(u.during.client_cpu_pct, 0)}%`, `${fmt(u.during.uploader_cpu_pct, 0)}%`, fmt(u.during.burst_reports_per_s, 0), fmt(u.during.burst_s, 1), int(u.during.stored_during_wrk)])
+      rows.push(['during/idle', x(u.ratio?.rps), x(u.ratio?.p50), x(u.ratio?.p99), '', '', '', '', '', ''])
       out.push('', table(rows, 1))
       out.push(`during/idle req/s per round: ${(u.ratio?.rps_rounds ?? []).map(v => x(v)).join(', ')}; target >= ${u.target}: ${pf(u.pass)}`)
     }

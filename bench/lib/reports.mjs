@@ -298,10 +298,13 @@ export async function reportsPhase ({ root, log, fail, wrk, skip = new Set(), ..
   }
 
   // The reports of the ingest and import parts (the same set: each gets a fresh database).
-  log(`reports: generating ${o.reports} gzipped reports for ${o.tenants} tenants`)
-  const reports = makeReports({ n: o.reports, tenants: o.tenants, tag: 'ingest' })
-  for (const r of reports) r.body = gzipSync(r.json)
-  out.report_bytes = { json_avg: reports.reduce((s, r) => s + r.json.length, 0) / reports.length, gzip_avg: reports.reduce((s, r) => s + r.body.length, 0) / reports.length }
+  let reports = []
+  if (!skip.has('ingest') || !skip.has('import')) {
+    log(`reports: generating ${o.reports} gzipped reports for ${o.tenants} tenants`)
+    reports = makeReports({ n: o.reports, tenants: o.tenants, tag: 'ingest' })
+    for (const r of reports) r.body = gzipSync(r.json)
+    out.report_bytes = { json_avg: reports.reduce((s, r) => s + r.json.length, 0) / reports.length, gzip_avg: reports.reduce((s, r) => s + r.body.length, 0) / reports.length }
+  }
 
   await part('ingest', () => ingestPart({ dir: join(dir, 'ingest'), o, reports, maxWaitMs, log }))
   await part('import', () => importPart({ dir: join(dir, 'import'), o, reports, maxWaitMs, log }))
@@ -552,11 +555,23 @@ async function burstPart ({ dir, svc, ca, o, wrk, maxWaitMs, log }) {
   if (wrkProblems(warm).length) throw new Error(`warm-up: ${wrkProblems(warm).join('; ')}`)
   const measure = async () => {
     const cpu0 = cpuSeconds(svc.child.pid)
+    const bench0 = process.cpuUsage()
     const w0 = performance.now()
     const r = await runWrk({ ...common, durationS: wrk.duration_s })
     const w1 = performance.now()
+    const bench = process.cpuUsage(bench0)
     const { raw, client_cpu_s: clientCpu, client_wall_s: clientWall, ...parsed } = r
-    return { ...parsed, start: w0, end: w1, server_cpu_pct: ((cpuSeconds(svc.child.pid) - cpu0) / ((w1 - w0) / 1000)) * 100, client_cpu_pct: clientWall > 0 ? (clientCpu / clientWall) * 100 : undefined, problems: wrkProblems(r) }
+    return {
+      ...parsed,
+      start: w0,
+      end: w1,
+      server_cpu_pct: ((cpuSeconds(svc.child.pid) - cpu0) / ((w1 - w0) / 1000)) * 100,
+      client_cpu_pct: clientWall > 0 ? (clientCpu / clientWall) * 100 : undefined,
+      // The uploading client is this process: its CPU competes with the service and wrk.
+      uploader_cpu_pct: ((bench.user + bench.system) / 1000 / (w1 - w0)) * 100,
+      loadavg: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+      problems: wrkProblems(r),
+    }
   }
   const problems = []
   for (let round = 0; round < wrk.rounds; round++) {
@@ -596,9 +611,9 @@ async function burstPart ({ dir, svc, ca, o, wrk, maxWaitMs, log }) {
     entry.ratio_rps = entry.during.rps / entry.idle.rps
   }
   const med = (phase, key) => median(out.rounds.map(r => r[phase][key]))
-  out.idle = { rps: med('idle', 'rps'), p50_ms: med('idle', 'p50_ms'), p99_ms: med('idle', 'p99_ms'), server_cpu_pct: med('idle', 'server_cpu_pct'), client_cpu_pct: med('idle', 'client_cpu_pct') }
+  out.idle = { rps: med('idle', 'rps'), p50_ms: med('idle', 'p50_ms'), p99_ms: med('idle', 'p99_ms'), server_cpu_pct: med('idle', 'server_cpu_pct'), client_cpu_pct: med('idle', 'client_cpu_pct'), uploader_cpu_pct: med('idle', 'uploader_cpu_pct') }
   out.during = {
-    rps: med('during', 'rps'), p50_ms: med('during', 'p50_ms'), p99_ms: med('during', 'p99_ms'), server_cpu_pct: med('during', 'server_cpu_pct'), client_cpu_pct: med('during', 'client_cpu_pct'),
+    rps: med('during', 'rps'), p50_ms: med('during', 'p50_ms'), p99_ms: med('during', 'p99_ms'), server_cpu_pct: med('during', 'server_cpu_pct'), client_cpu_pct: med('during', 'client_cpu_pct'), uploader_cpu_pct: med('during', 'uploader_cpu_pct'),
     burst_reports_per_s: med('during', 'burst_reports_per_s'), stored_during_wrk: med('during', 'stored_during_wrk'), burst_s: med('during', 'burst_s'),
   }
   out.ratio = { rps: out.during.rps / out.idle.rps, p50: out.during.p50_ms / out.idle.p50_ms, p99: out.during.p99_ms / out.idle.p99_ms, rps_rounds: out.rounds.map(r => r.ratio_rps) }
