@@ -5,7 +5,8 @@
 // of reports for 1,000 tenants.
 //
 // Results: a table on stdout and bench/results/reports.json. Exit status 1
-// when any check or measurement failed (including a FAIL against a target).
+// when any check or measurement failed, or the gzip bombs cost over 50 MB of
+// RSS (the serving and summary targets print PASS/FAIL without failing the run).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
