@@ -25,6 +25,7 @@ const USAGE = `usage: node bench/reports.mjs [options]   (run npm run build firs
   --bombs N              gzip bombs posted (default ${D.bombs})
   --bomb-bytes N         size of one bomb as sent (default ${D.bombBytes}; reports.max_body_bytes is 5 MiB)
   --bomb-concurrency N   bombs in flight at once (default ${D.bombConcurrency})
+  --max-report-bytes N   reports.max_report_bytes of the bomb/burst instance (default: the service's, 32 MiB)
   --burst N              report uploads per burst while wrk runs (default ${D.burst})
   --summary-tenants N    tenants in the summary database (default ${D.summaryTenants})
   --summary-days N       days of reports per tenant (default ${D.summaryDays})
@@ -48,6 +49,7 @@ const { values: opts } = parseArgs({
     bombs: { type: 'string' },
     'bomb-bytes': { type: 'string' },
     'bomb-concurrency': { type: 'string' },
+    'max-report-bytes': { type: 'string' },
     burst: { type: 'string' },
     'summary-tenants': { type: 'string' },
     'summary-days': { type: 'string' },
@@ -107,6 +109,7 @@ try {
     bombs: posInt('bombs', opts.bombs),
     bombBytes: posInt('bomb-bytes', opts['bomb-bytes']),
     bombConcurrency: posInt('bomb-concurrency', opts['bomb-concurrency']),
+    maxReportBytes: posInt('max-report-bytes', opts['max-report-bytes']),
     burst: posInt('burst', opts.burst),
     summaryTenants: posInt('summary-tenants', opts['summary-tenants']),
     summaryDays: posInt('summary-days', opts['summary-days']),

@@ -130,6 +130,12 @@ export function formatReports (r) {
     rows.push([mib(b.before_kib?.rss), mib(b.peak_sampled_rss_kib), mib(b.after_kib?.rss), mib(b.before_kib?.hwm), mib(b.after_kib?.hwm), mib(b.extra_rss_kib), mib(b.limit_kib), statuses(b.statuses),
       fmt(b.latency_ms?.p50, 0), fmt(b.latency_ms?.max, 0), String(b.upload_after ?? '-'), b.error ? `${pf(b.pass)} (${b.error})` : pf(b.pass)])
     out.push('', table(rows, 0))
+    const f = b.reference_same_size_415
+    if (f && !f.error) {
+      rows.push([mib(f.before_kib?.rss), mib(f.peak_sampled_rss_kib), mib(f.after_kib?.rss), mib(f.before_kib?.hwm), mib(f.after_kib?.hwm), mib(f.extra_rss_kib), '', statuses(f.statuses),
+        fmt(f.latency_ms?.p50, 0), fmt(f.latency_ms?.max, 0), '', `reference: same-size non-report bodies (415), fresh instance; bombs/reference ${x(b.extra_rss_kib / f.extra_rss_kib)}`])
+      out.splice(out.length - 1, 1, table(rows, 0))
+    } else if (f?.error) out.push(`reference run failed: ${f.error}`)
     if (b.sample_answer) out.push(`answer: ${b.sample_answer}`)
   }
   const u = r.burst

@@ -40,6 +40,8 @@ export const REPORTS_DEFAULTS = Object.freeze({
   summaryQueries: 50,
   summaryBudgetS: 110,
   maxWaitS: 300,
+  // reports.max_report_bytes of the bomb/burst instance (undefined: the service default, 32 MiB).
+  maxReportBytes: undefined,
 })
 
 const day = i => new Date(BASE_DAY + i * DAY_MS).toISOString().slice(0, 10)
@@ -125,13 +127,13 @@ export function reportsConfigYaml ({ n, ports, storage, reportsLines }) {
 }
 
 /** Spawn the service with `n` tenants and `reports.rate_limit.max` 1,000,000; wait until ready. */
-async function startReportService ({ dir, n, maxWaitMs }) {
+async function startReportService ({ dir, n, maxWaitMs, maxReportBytes }) {
   mkdirSync(dir, { recursive: true })
   const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
   const storage = join(dir, 'storage')
   const database = join(dir, 'reports.sqlite')
   const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, reportsConfigYaml({ n, ports, storage, reportsLines: ['  rate_limit: { max: 1000000, window: 60 }', `  database: ${JSON.stringify(database)}`] }))
+  writeFileSync(configFile, reportsConfigYaml({ n, ports, storage, reportsLines: ['  rate_limit: { max: 1000000, window: 60 }', `  database: ${JSON.stringify(database)}`, ...(maxReportBytes ? [`  max_report_bytes: ${maxReportBytes}`] : [])] }))
   const svc = { ...spawnService({ dir, configFile, storage }), n, ports, database }
   try {
     await waitReady(svc, maxWaitMs)
@@ -314,7 +316,7 @@ export async function reportsPhase ({ root, log, fail, wrk, skip = new Set(), ..
     let svc
     try {
       log(`reports: starting the service with ${o.tenants} tenants for the gzip bombs and the burst`)
-      svc = await startReportService({ dir: join(dir, 'service-b'), n: o.tenants, maxWaitMs })
+      svc = await startReportService({ dir: join(dir, 'service-b'), n: o.tenants, maxWaitMs, maxReportBytes: o.maxReportBytes })
       const ca = readFileSync(svc.caFile)
       // Sanity: a policy and one report answer as they should.
       const policy = await fetchPolicy({ port: svc.ports.https, host: tenantHost(1), ca })
@@ -493,19 +495,17 @@ export function gzipBomb (bytes) {
   return { body: Buffer.concat(Array.from({ length: count }, () => member)), inflated: count * 64 * 1024 * 1024, members: count }
 }
 
-async function bombPart ({ svc, ca, o, maxWaitMs, log }) {
-  const bomb = gzipBomb(o.bombBytes)
-  const out = { bombs: o.bombs, concurrency: o.bombConcurrency, body_bytes: bomb.body.length, inflates_to_bytes: bomb.inflated, gzip_members: bomb.members, limit_kib: BOMB_RSS_LIMIT_KIB }
+/** POST `count` copies of `body` (`concurrency` at a time) and measure the service's RSS around them. */
+async function postAndMeasure ({ svc, ca, body, count, concurrency, tenants, expect, maxWaitMs }) {
   const pid = svc.child.pid
   await new Promise(resolve => setTimeout(resolve, 500))
-  out.before_kib = memKiB(pid)
+  const out = { before_kib: memKiB(pid) }
   let peak = out.before_kib.rss ?? 0
   const sampler = setInterval(() => { const m = memKiB(pid); if (m.rss > peak) peak = m.rss }, 5)
-  log(`reports bomb: ${o.bombs} gzip bombs of ${(bomb.body.length / 1e6).toFixed(1)} MB (inflating to ${(bomb.inflated / 2 ** 30).toFixed(1)} GiB), concurrency ${o.bombConcurrency}`)
-  const jobs = Array.from({ length: o.bombs }, (_, k) => ({ i: k, host: tenantHost((k % o.tenants) + 1), body: bomb.body }))
+  const jobs = Array.from({ length: count }, (_, k) => ({ i: k, host: tenantHost((k % tenants) + 1), body }))
   let run
   try {
-    run = await runUploads({ jobs, concurrency: o.bombConcurrency, port: svc.ports.https, ca, deadline: performance.now() + maxWaitMs, chunk: 1 })
+    run = await runUploads({ jobs, concurrency, port: svc.ports.https, ca, deadline: performance.now() + maxWaitMs, chunk: 1 })
   } finally {
     clearInterval(sampler)
   }
@@ -515,19 +515,40 @@ async function bombPart ({ svc, ca, o, maxWaitMs, log }) {
   out.peak_sampled_rss_kib = peak
   const hwmGrew = out.after_kib.hwm > out.before_kib.hwm
   out.extra_rss_kib = Math.max(peak - out.before_kib.rss, hwmGrew ? out.after_kib.hwm - out.before_kib.rss : 0)
-  out.hwm_growth_kib = out.after_kib.hwm - out.before_kib.hwm
   out.retained_rss_kib = out.after_kib.rss - out.before_kib.rss
   const ms = run.results.filter(Boolean).map(r => r.ms)
   out.latency_ms = { p50: percentile(ms, 50), max: percentile(ms, 100) }
-  const t = tally(run.results, 413)
+  const t = tally(run.results, expect)
   out.statuses = t.statuses
-  out.sample_answer = run.results.find(r => r?.status === 413)?.text?.trim()
-  out.pass = out.extra_rss_kib < BOMB_RSS_LIMIT_KIB
+  out.sample_answer = run.results.find(r => r?.status === expect)?.text?.trim()
+  out.problem = (t.statuses[expect] ?? 0) !== count ? `${t.statuses[expect] ?? 0}/${count} answered ${expect} (${JSON.stringify(t.statuses)}; e.g. ${t.unexpected.join(' | ')})` : undefined
+  return out
+}
+
+async function bombPart ({ svc, ca, o, maxWaitMs, log }) {
+  const bomb = gzipBomb(o.bombBytes)
+  const base = { bombs: o.bombs, concurrency: o.bombConcurrency, body_bytes: bomb.body.length, inflates_to_bytes: bomb.inflated, gzip_members: bomb.members, limit_kib: BOMB_RSS_LIMIT_KIB }
+  log(`reports bomb: ${o.bombs} gzip bombs of ${(bomb.body.length / 1e6).toFixed(1)} MB (inflating to ${(bomb.inflated / 2 ** 30).toFixed(1)} GiB), concurrency ${o.bombConcurrency}`)
+  const m = await postAndMeasure({ svc, ca, body: bomb.body, count: o.bombs, concurrency: o.bombConcurrency, tenants: o.tenants, expect: 413, maxWaitMs })
+  const out = { ...base, ...m, pass: m.extra_rss_kib < BOMB_RSS_LIMIT_KIB }
   // The service still takes a report and serves a policy afterwards.
   const after = await upload({ port: svc.ports.https, host: tenantHost(3), body: gzipSync(reportJson({ org: 'Probe', id: 'probe-after-bombs', domain: tenantDomain(3), dayIndex: 0 })), ca, agent: false })
   out.upload_after = after.status
+
+  // Reference: the same number of bodies of the same size that are not reports at all (415 after
+  // a look at the first bytes, nothing inflated), on a fresh instance: what buffering them costs.
+  let ref
+  try {
+    log(`reports bomb: reference, ${o.bombs} non-report bodies of the same size on a fresh instance`)
+    ref = await startReportService({ dir: join(svc.dir, '..', 'service-bomb-reference'), n: o.tenants, maxWaitMs, maxReportBytes: o.maxReportBytes })
+    out.reference_same_size_415 = await postAndMeasure({ svc: ref, ca: readFileSync(ref.caFile), body: Buffer.alloc(bomb.body.length, 0x78), count: o.bombs, concurrency: o.bombConcurrency, tenants: o.tenants, expect: 415, maxWaitMs })
+  } catch (err) {
+    out.reference_same_size_415 = { error: err.message.split('\n')[0] }
+  } finally {
+    await stopService(ref)
+  }
   const problems = []
-  if ((t.statuses[413] ?? 0) !== o.bombs) problems.push(`${t.statuses[413] ?? 0}/${o.bombs} bombs answered 413 (${JSON.stringify(t.statuses)}; e.g. ${t.unexpected.join(' | ')})`)
+  if (m.problem) problems.push(`bombs: ${m.problem}`)
   if (!out.pass) problems.push(`extra RSS ${(out.extra_rss_kib / 1024).toFixed(1)} MiB, limit ${BOMB_RSS_LIMIT_KIB / 1024} MiB`)
   if (after.status !== 201) problems.push(`an upload after the bombs answered ${after.status}`)
   if (problems.length) throw Object.assign(new Error(problems.join('; ')), { partial: out })
