@@ -8,6 +8,9 @@
 //  3. ACME (bench/lib/acme.mjs, also alone as bench/acme.mjs): time to obtain
 //     certificates for 100 tenants from a local Pebble at concurrency 2 and 8,
 //     and keep-alive throughput on another tenant during issuance vs. idle.
+//  4. TLS reports (bench/lib/reports.mjs, also alone as bench/reports.mjs):
+//     HTTPS ingest, `reports import`, gzip bombs, policy throughput during a
+//     burst of uploads vs. idle, and the summary query over a year of reports.
 //
 // Results: a table on stdout and bench/results/latest.json. Exit status 1 when
 // any check or measurement failed.
@@ -19,6 +22,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
+import { reportsPhase } from './lib/reports.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
 import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, runLog, runMeta, stopChild } from './lib/proc.mjs'
@@ -42,7 +46,9 @@ const USAGE = `usage: node bench/run.mjs [options]
   --skip-acme          skip the ACME part (Pebble)
   --acme-tenants N     tenants ordered in the ACME part (default 100)
   --acme-concurrency LIST  certificates.acme.concurrency values (default 2,8)
-  --acme-max-wait S    limit for one ACME issuance run (default 300)`
+  --acme-max-wait S    limit for one ACME issuance run (default 300)
+  --skip-reports       skip the TLS report part (node bench/reports.mjs --help lists its own options)
+  --reports N          reports uploaded over HTTPS and imported in the report part (default 10000)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -60,6 +66,8 @@ const { values: opts } = parseArgs({
     'acme-tenants': { type: 'string', default: '100' },
     'acme-concurrency': { type: 'string', default: '2,8' },
     'acme-max-wait': { type: 'string', default: '300' },
+    'skip-reports': { type: 'boolean', default: false },
+    reports: { type: 'string', default: '10000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -82,6 +90,7 @@ const THROUGHPUT_TENANTS = 10
 const ACME_TENANTS = posInt('acme-tenants', opts['acme-tenants'])
 const ACME_CONCURRENCY = opts['acme-concurrency'].split(',').map(s => posInt('acme-concurrency', s.trim()))
 const ACME_MAX_WAIT_MS = posInt('acme-max-wait', opts['acme-max-wait']) * 1000
+const REPORTS = posInt('reports', opts.reports)
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const { failures, fail, log } = runLog()
@@ -98,6 +107,7 @@ const results = {
   throughput: null,
   scale: null,
   acme: null,
+  reports: null,
   failures,
 }
 
@@ -125,6 +135,18 @@ try {
         fail,
       })
     } catch (err) { fail('acme', err) }
+  }
+  if (!opts['skip-reports']) {
+    try {
+      results.reports = await reportsPhase({
+        root,
+        reports: REPORTS,
+        wrk: { threads: THREADS, connections: CONNECTIONS, duration_s: DURATION, warmup_s: WARMUP, rounds: ROUNDS },
+        maxWaitS: Math.max(300, MAX_WAIT_MS / 1000),
+        log,
+        fail,
+      })
+    } catch (err) { fail('reports', err) }
   }
 } catch (err) {
   fail('setup', err)

@@ -54,6 +54,7 @@ export function formatReport (results) {
     }
   }
   if (results.acme) out.push(formatAcme(results.acme))
+  if (results.reports) out.push(formatReports(results.reports))
   if (results.failures.length > 0) {
     out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
   } else {
@@ -93,6 +94,78 @@ export function formatAcme (a) {
     }
     out.push('', table(trows, 2))
     for (const r of loaded) if (r.wrk_during?.note) out.push(`c=${r.concurrency}: ${r.wrk_during.note}`)
+  }
+  return out.join('\n')
+}
+
+const pf = pass => (pass === undefined ? '-' : pass ? 'PASS' : 'FAIL')
+const statuses = s => (s ? Object.entries(s).map(([k, v]) => `${k}:${int(v)}`).join(' ') : '-')
+
+/** Tables of the TLS report part (bench/lib/reports.mjs reportsPhase results). */
+export function formatReports (r) {
+  const out = []
+  const s = r.settings
+  if (r.report_bytes) out.push('', `TLS reports (RFC 8460): ${int(s.reports)} distinct gzipped reports (avg ${int(r.report_bytes?.json_avg)} B JSON, ${int(r.report_bytes?.gzip_avg)} B gzip) over ${s.tenants} tenants; database on ${r.filesystem ?? '?'}`)
+  else out.push('', `TLS reports (RFC 8460); database on ${r.filesystem ?? '?'}`)
+  const ing = r.ingest
+  const imp = r.import
+  if (ing || imp) {
+    const rows = [['intake', 'reports/s', 'wall s', 'latency p50 ms', 'p99 ms', 'max ms', 'RSS before MiB', 'RSS after MiB', 'peak RSS MiB', 'answers / result', 'DB reports', 'vs HTTPS', 'status']]
+    if (ing) {
+      rows.push([`HTTPS POST, ${ing.concurrency ?? s.concurrency} concurrent keep-alive`, fmt(ing.reports_per_s, 0), fmt(ing.wall_s, 1), fmt(ing.latency_ms?.p50, 1), fmt(ing.latency_ms?.p99, 1), fmt(ing.latency_ms?.max, 1),
+        mib(ing.rss_before_kib?.rss), mib(ing.rss_after_kib?.rss), mib(ing.rss_after_kib?.hwm), statuses(ing.statuses), int(ing.db?.reports), '1.00x', ing.error ? `FAILED: ${ing.error}` : 'ok'])
+    }
+    if (imp) {
+      const f = imp.files
+      rows.push([`reports import (${f ? `${int(f.json)} .json, ${int(f.json_gz)} .json.gz, mbox of ${int(f.mbox_mails)} mails` : 'files'}; ${imp.batches?.length ?? '?'} run(s))`, fmt(imp.reports_per_s, 0), fmt(imp.wall_s, 1), '', '', '', '', '', mib(imp.peak_rss_kib),
+        imp.stored !== undefined ? `${int(imp.stored)} stored` : '-', int(imp.db?.reports), x(imp.ratio_vs_https), imp.error ? `FAILED: ${imp.error}` : 'ok'])
+    }
+    out.push('', table(rows, 1))
+    if (ing?.service_cpu_pct !== undefined) out.push(`HTTPS: service CPU ${fmt(ing.service_cpu_pct, 0)}% during the uploads; ${int(ing.connections_reused)} of ${int(s.reports)} uploads on a reused connection; peak RSS = VmHWM after; database ${mib(ing.db_bytes / 1024)} MiB`)
+  }
+  const b = r.bomb
+  if (b) {
+    out.push('', `Gzip bombs: ${b.bombs} POSTs of ${fmt(b.body_bytes / 1e6, 2)} MB (${b.gzip_members} gzip members of zeros, inflating to ${fmt(b.inflates_to_bytes / 2 ** 30, 1)} GiB), ${b.concurrency} at a time`)
+    const rows = [['RSS before MiB', 'peak during MiB', 'after MiB', 'VmHWM before', 'VmHWM after', 'extra MiB', 'limit MiB', 'answers', 'ms p50', 'ms max', 'upload after', 'result']]
+    rows.push([mib(b.before_kib?.rss), mib(b.peak_sampled_rss_kib), mib(b.after_kib?.rss), mib(b.before_kib?.hwm), mib(b.after_kib?.hwm), mib(b.extra_rss_kib), mib(b.limit_kib), statuses(b.statuses),
+      fmt(b.latency_ms?.p50, 0), fmt(b.latency_ms?.max, 0), String(b.upload_after ?? '-'), b.error ? `${pf(b.pass)} (${b.error})` : pf(b.pass)])
+    out.push('', table(rows, 0))
+    const f = b.reference_same_size_415
+    if (f && !f.error) {
+      rows.push([mib(f.before_kib?.rss), mib(f.peak_sampled_rss_kib), mib(f.after_kib?.rss), mib(f.before_kib?.hwm), mib(f.after_kib?.hwm), mib(f.extra_rss_kib), '', statuses(f.statuses),
+        fmt(f.latency_ms?.p50, 0), fmt(f.latency_ms?.max, 0), '', `reference: same-size non-report bodies (415), fresh instance; bombs/reference ${x(b.extra_rss_kib / f.extra_rss_kib)}`])
+      out.splice(out.length - 1, 1, table(rows, 0))
+    } else if (f?.error) out.push(`reference run failed: ${f.error}`)
+    if (b.sample_answer) out.push(`answer: ${b.sample_answer}`)
+  }
+  const u = r.burst
+  if (u) {
+    const w = u.wrk ?? s.wrk
+    out.push('', `Policy fetch of ${u.host ?? '?'} (wrk -t${w.threads} -c${w.connections} -d${w.duration_s}s keep-alive, ${w.rounds} rounds alternating, medians) idle vs. while ${int(u.burst)} reports are uploaded (${u.concurrency} concurrent) to the other tenants`)
+    if (u.idle && u.during) {
+      const rows = [['phase', 'req/s', 'p50 ms', 'p99 ms', 'service CPU', 'wrk CPU', 'uploader CPU', 'burst reports/s', 'burst s', 'stored during wrk']]
+      rows.push(['idle', int(u.idle.rps), fmt(u.idle.p50_ms, 3), fmt(u.idle.p99_ms, 3), `${fmt(u.idle.server_cpu_pct, 0)}%`, `${fmt(u.idle.client_cpu_pct, 0)}%`, `${fmt(u.idle.uploader_cpu_pct, 0)}%`, '', '', ''])
+      rows.push(['during burst', int(u.during.rps), fmt(u.during.p50_ms, 3), fmt(u.during.p99_ms, 3), `${fmt(u.during.server_cpu_pct, 0)}%`, `${fmt(u.during.client_cpu_pct, 0)}%`, `${fmt(u.during.uploader_cpu_pct, 0)}%`, fmt(u.during.burst_reports_per_s, 0), fmt(u.during.burst_s, 1), int(u.during.stored_during_wrk)])
+      rows.push(['during/idle', x(u.ratio?.rps), x(u.ratio?.p50), x(u.ratio?.p99), '', '', '', '', '', ''])
+      out.push('', table(rows, 1))
+      out.push(`during/idle req/s per round: ${(u.ratio?.rps_rounds ?? []).map(v => x(v)).join(', ')}; target >= ${u.target}: ${pf(u.pass)}`)
+    }
+    if (u.note) out.push(`note: ${u.note}`)
+    if (u.db_after) out.push(`database after the service stopped: ${int(u.db_after.reports)} reports (expected ${int(u.expected_reports)}), quick_check ${u.db_after.integrity}`)
+    if (u.error) out.push(`FAILED: ${u.error}`)
+  }
+  const q = r.summary
+  if (q) {
+    out.push('', `Summary query: summarize({domains: [tenant], days: ${q.days}, until}) through SqlReportStore (dist) on ${int(q.tenants)} tenants x ${q.days} days x ${q.organizations_per_tenant} organizations:`,
+      `${int(q.policy_rows)} policy rows, ${int(q.failure_rows)} failure rows, ${mib(q.db_bytes / 1024)} MiB, generated in ${fmt(q.generation_s, 1)} s; ${int(q.queries)} random tenants, store opened in ${fmt(q.open_ms, 0)} ms`)
+    if (q.ms) {
+      const rows = [['query', 'first ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'target', 'result']]
+      rows.push(['summarize (Kysely, aggregation)', fmt(q.ms.first, 1), fmt(q.ms.p50, 1), fmt(q.ms.p90, 1), fmt(q.ms.p99, 1), fmt(q.ms.max, 1), `< ${q.target_ms} ms`, pf(q.pass)])
+      rows.push(['plain SELECT of the same rows', '', fmt(q.reference_ms?.p50, 1), '', fmt(q.reference_ms?.p99, 1), fmt(q.reference_ms?.max, 1), '', `summarize/plain p50 ${x(q.ratio_vs_plain_select)}`])
+      out.push('', table(rows, 1))
+    }
+    for (const p of q.plan ?? []) out.push(`plan of ${p.sql.slice(0, 60)}...: ${p.plan.join(' | ')}`)
+    if (q.error) out.push(`FAILED: ${q.error}`)
   }
   return out.join('\n')
 }
