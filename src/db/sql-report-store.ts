@@ -79,15 +79,47 @@ export class SqlReportStore implements ReportStore {
   }
 
   async submit (input: ReportInput): Promise<IngestOutcome> {
-    const kept = await this.#keepRaw(input, 'received', null)
-    if (kept.existing !== undefined && kept.existing.status !== 'received') {
-      return { status: 'duplicate', rawId: kept.id }
-    }
-    return await this.#parseKept(kept.id, input.bytes)
+    return (await this.submitMany([input]))[0] as IngestOutcome
+  }
+
+  /**
+   * Stores several report files with two commits in all instead of two each (group commit):
+   * first every raw file, then, once parsed, every report's rows. Each outcome is as
+   * {@link SqlReportStore.submit} would give it; the same bytes twice in one batch are stored once.
+   */
+  async submitMany (inputs: readonly ReportInput[]): Promise<IngestOutcome[]> {
+    const batch = new Map<string, number>()
+    const kept = await this.#db.transaction().execute(async trx => {
+      const out: Array<{ id: number, existing?: { status: string }, sameAs?: number }> = []
+      for (const [i, input] of inputs.entries()) {
+        const sha256 = createHash('sha256').update(input.bytes).digest('hex')
+        const earlier = batch.get(sha256)
+        if (earlier !== undefined) {
+          out.push({ id: (out[earlier] as { id: number }).id, sameAs: earlier })
+          continue
+        }
+        batch.set(sha256, i)
+        out.push(await this.#keepRaw(trx, input, sha256, 'received', null))
+      }
+      return out
+    })
+    // Parsing is CPU work: outside any transaction.
+    const parsed = kept.map((k, i) => k.sameAs !== undefined || (k.existing !== undefined && k.existing.status !== 'received')
+      ? undefined
+      : this.#options.parse((inputs[i] as ReportInput).bytes))
+    return await this.#db.transaction().execute(async trx => {
+      const outcomes: IngestOutcome[] = []
+      for (const [i, k] of kept.entries()) {
+        const result = parsed[i]
+        outcomes.push(result === undefined ? { status: 'duplicate', rawId: k.id } : await this.#writeParsed(trx, k.id, result))
+      }
+      return outcomes
+    })
   }
 
   async setAside (input: ReportInput, reason: string): Promise<IngestOutcome> {
-    const kept = await this.#keepRaw(input, 'set-aside', reason)
+    const sha256 = createHash('sha256').update(input.bytes).digest('hex')
+    const kept = await this.#keepRaw(this.#db, input, sha256, 'set-aside', reason)
     if (kept.existing !== undefined) return { status: 'duplicate', rawId: kept.id }
     return { status: 'invalid', rawId: kept.id, error: reason }
   }
@@ -101,20 +133,20 @@ export class SqlReportStore implements ReportStore {
       .where('status', '=', 'received').orderBy('id').execute()
     for (const row of pending) {
       if (row.content === null) continue
-      await this.#parseKept(row.id, Buffer.from(row.content))
+      const result = this.#options.parse(Buffer.from(row.content))
+      await this.#db.transaction().execute(async trx => await this.#writeParsed(trx, row.id, result))
     }
     return pending.length
   }
 
-  /** Inserts the raw bytes (committed on return), or finds the row already holding the same bytes. */
-  async #keepRaw (input: ReportInput, status: string, error: string | null): Promise<{ id: number, existing?: { status: string } }> {
-    const sha256 = createHash('sha256').update(input.bytes).digest('hex')
+  /** Inserts the raw bytes, or finds the row already holding the same bytes. */
+  async #keepRaw (db: Kysely<ReportDatabase>, input: ReportInput, sha256: string, status: string, error: string | null): Promise<{ id: number, existing?: { status: string } }> {
     const find = async (): Promise<{ id: number, status: string } | undefined> =>
-      await this.#db.selectFrom('raw_reports').select(['id', 'status']).where('sha256', '=', sha256).executeTakeFirst()
+      await db.selectFrom('raw_reports').select(['id', 'status']).where('sha256', '=', sha256).executeTakeFirst()
     const before = await find()
     if (before !== undefined) return { id: before.id, existing: before }
     const gzip = input.bytes.length >= 2 && input.bytes.readUInt16BE(0) === GZIP_MAGIC
-    const inserted = await this.#db.insertInto('raw_reports').values({
+    const inserted = await db.insertInto('raw_reports').values({
       received_at: this.#options.clock.now().toISOString(),
       transport: input.transport,
       source: input.source,
@@ -127,44 +159,41 @@ export class SqlReportStore implements ReportStore {
       report_row: null,
     }).onConflict(oc => oc.column('sha256').doNothing()).returning('id').executeTakeFirst()
     if (inserted !== undefined) return { id: inserted.id }
-    // Lost a race with a concurrent submit of the same bytes (another worker or replica).
+    // Lost a race with a concurrent submit of the same bytes (another process or replica).
     const winner = await find()
     return { id: (winner as { id: number }).id, existing: winner as { status: string } }
   }
 
-  /** Parses a kept raw report and writes its rows, or flags it invalid with the reason. */
-  async #parseKept (rawId: number, bytes: Buffer): Promise<IngestOutcome> {
-    const parsed = this.#options.parse(bytes)
+  /** Writes a kept raw report's parsed rows, or flags it invalid with the reason. */
+  async #writeParsed (trx: Kysely<ReportDatabase>, rawId: number, parsed: ParseResult): Promise<IngestOutcome> {
     if (!parsed.ok) {
-      await this.#db.updateTable('raw_reports').set({ status: 'invalid', error: parsed.error }).where('id', '=', rawId).execute()
+      await trx.updateTable('raw_reports').set({ status: 'invalid', error: parsed.error }).where('id', '=', rawId).execute()
       return { status: 'invalid', rawId, error: parsed.error }
     }
     const report = parsed.report
-    return await this.#db.transaction().execute(async trx => {
-      const row = await trx.insertInto('reports').values({
-        raw_id: rawId,
-        organization: report.organization,
-        report_id: report.reportId,
-        start_at: report.start,
-        end_at: report.end,
-        contact: report.contactInfo,
-        day: utcDay(report.start),
-        notes: JSON.stringify(report.notes),
-      }).onConflict(oc => oc.columns(['organization', 'report_id', 'start_at', 'end_at']).doNothing())
-        .returning('id').executeTakeFirst()
-      if (row === undefined) {
-        const earlier = await trx.selectFrom('reports').select(['id', 'raw_id'])
-          .where('organization', '=', report.organization).where('report_id', '=', report.reportId)
-          .where('start_at', '=', report.start).where('end_at', '=', report.end).executeTakeFirstOrThrow()
-        // The same report again (senders retry for a day): its bytes add nothing.
-        await trx.updateTable('raw_reports').set({ status: 'duplicate', content: null, report_row: earlier.id })
-          .where('id', '=', rawId).execute()
-        return { status: 'duplicate', rawId: earlier.raw_id, report } satisfies IngestOutcome
-      }
-      await this.#insertPolicies(trx, row.id, report)
-      await trx.updateTable('raw_reports').set({ status: 'parsed', error: null, report_row: row.id }).where('id', '=', rawId).execute()
-      return { status: 'stored', rawId, report } satisfies IngestOutcome
-    })
+    const row = await trx.insertInto('reports').values({
+      raw_id: rawId,
+      organization: report.organization,
+      report_id: report.reportId,
+      start_at: report.start,
+      end_at: report.end,
+      contact: report.contactInfo,
+      day: utcDay(report.start),
+      notes: JSON.stringify(report.notes),
+    }).onConflict(oc => oc.columns(['organization', 'report_id', 'start_at', 'end_at']).doNothing())
+      .returning('id').executeTakeFirst()
+    if (row === undefined) {
+      const earlier = await trx.selectFrom('reports').select(['id', 'raw_id'])
+        .where('organization', '=', report.organization).where('report_id', '=', report.reportId)
+        .where('start_at', '=', report.start).where('end_at', '=', report.end).executeTakeFirstOrThrow()
+      // The same report again (senders retry for a day): its bytes add nothing.
+      await trx.updateTable('raw_reports').set({ status: 'duplicate', content: null, report_row: earlier.id })
+        .where('id', '=', rawId).execute()
+      return { status: 'duplicate', rawId: earlier.raw_id, report }
+    }
+    await this.#insertPolicies(trx, row.id, report)
+    await trx.updateTable('raw_reports').set({ status: 'parsed', error: null, report_row: row.id }).where('id', '=', rawId).execute()
+    return { status: 'stored', rawId, report }
   }
 
   async #insertPolicies (trx: Kysely<ReportDatabase>, reportRow: number, report: TlsReport): Promise<void> {

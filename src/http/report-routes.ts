@@ -1,9 +1,10 @@
+import type { Readable } from 'node:stream'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ReportSettings } from '../config/types.js'
 import { hostKey } from '../domain/host-name.js'
 import type { Metrics } from '../metrics.js'
-import { gunzippedSize } from '../reports/gunzipped-size.js'
+import { readReportBody } from '../reports/read-report-body.js'
 import { startsLikeJson } from '../reports/starts-like-json.js'
 import type { ReportSink } from '../reports/types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
@@ -37,7 +38,13 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
   }
   await app.register(async scope => {
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => { done(null, body) })
+    // The body is read, sniffed and measured as it arrives (not buffered whole first), so an
+    // oversized or bomb upload is cut off after its first chunks.
+    scope.addContentTypeParser('*', { bodyLimit: settings.maxBodyBytes }, async (_request: unknown, payload: Readable) => {
+      const body = await readReportBody(payload, settings)
+      if (!body.ok) throw Object.assign(new Error(`report too large: ${body.reason}`), { statusCode: 413 })
+      return body.bytes
+    })
     await scope.register(rateLimit, {
       global: false,
       max: settings.rateLimit.max,
@@ -48,7 +55,7 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
     })
     scope.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
       const code = error.statusCode ?? 500
-      if (code === 413) return rejected(reply, 413, `report too large: over ${settings.maxBodyBytes} bytes as sent`)
+      if (code === 413) return rejected(reply, 413, error.message.startsWith('report too large: ') ? error.message : `report too large: over ${settings.maxBodyBytes} bytes as sent`)
       if (code === 429) return reply.code(429).header('content-type', TEXT).send('too many reports from this address; retry later\n')
       return rejected(reply, code >= 400 && code < 500 ? code : 500, code >= 500 ? 'internal error' : error.message)
     })
@@ -58,16 +65,8 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
       if ((host === undefined ? undefined : byHost.get(host) ?? byHost.get(hostKey(host))) === undefined) return notFound(reply)
       const body = request.body
       if (!Buffer.isBuffer(body) || body.length === 0) return rejected(reply, 400, 'empty body: expected a TLS report (gzip or JSON)')
-      if (body.length >= 2 && body.readUInt16BE(0) === GZIP_MAGIC) {
-        const limit = Math.min(settings.maxReportBytes, body.length * settings.maxRatio)
-        const inflated = await gunzippedSize(body, limit)
-        if (!inflated.ok && inflated.tooLarge) {
-          return rejected(reply, 413, `report too large: inflates past ${limit} bytes (limits: ${settings.maxReportBytes} bytes, ${settings.maxRatio} times the ${body.length} bytes sent)`)
-        }
-      } else if (!startsLikeJson(body)) {
+      if (!(body.length >= 2 && body.readUInt16BE(0) === GZIP_MAGIC) && !startsLikeJson(body)) {
         return rejected(reply, 415, 'not a TLS report: expected gzip or a JSON object')
-      } else if (body.length > settings.maxReportBytes) {
-        return rejected(reply, 413, `report too large: over ${settings.maxReportBytes} bytes`)
       }
       let outcome
       try {

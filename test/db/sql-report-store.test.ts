@@ -76,3 +76,22 @@ t.test('retention: raw bytes dropped after rawRetentionDays, parsed reports dele
   t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 2 })
   t.same(await store.summarize({ days: 3650, until: '2027-02-10' }), [], 'policies and failures went with their reports')
 })
+
+t.test('submitMany: one batch, two commits; the same bytes or the same report twice in it are stored once', async t => {
+  const store = await openStore(t)
+  const a = makeReport({ org: 'A', day: '2026-11-24' })
+  await store.submit({ bytes: makeReport({ org: 'Before', day: '2026-11-24' }), transport: 'https', source: 'x' })
+  const outcomes = await store.submitMany([
+    { bytes: a, transport: 'https', source: '1' },
+    { bytes: a, transport: 'https', source: '2' },
+    { bytes: gzipSync(a), transport: 'https', source: '3' },
+    { bytes: Buffer.from('{"broken"'), transport: 'https', source: '4' },
+    { bytes: makeReport({ org: 'Before', day: '2026-11-24' }), transport: 'https', source: '5' },
+    { bytes: makeReport({ org: 'B', day: '2026-11-24' }), transport: 'https', source: '6' },
+  ])
+  t.same(outcomes.map(o => o.status), ['stored', 'duplicate', 'duplicate', 'invalid', 'duplicate', 'stored'])
+  t.equal(outcomes[1]?.rawId, outcomes[0]?.rawId, 'the same bytes: the first copy')
+  t.equal(outcomes[2]?.rawId, outcomes[0]?.rawId, 'the same report: the copy that was stored')
+  t.same(await store.counts(), { raw: { parsed: 3, duplicate: 1, invalid: 1 }, reports: 3 })
+  t.same(await store.submitMany([]), [])
+})

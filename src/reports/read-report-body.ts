@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream'
+import { createGunzip, type Gunzip } from 'node:zlib'
+
+/** Bounds of an uploaded report. */
+export interface ReportBodyLimits {
+  /** Largest body as sent. */
+  readonly maxBodyBytes: number
+  /** Largest report once inflated. */
+  readonly maxReportBytes: number
+  /** Largest inflated/sent ratio. */
+  readonly maxRatio: number
+}
+
+/** The body as sent, or why it was refused (always "too large": the route answers 413). */
+export type ReportBody =
+  | { readonly ok: true; readonly bytes: Buffer }
+  | { readonly ok: false; readonly reason: string }
+
+/** Larger inflate output chunks: fewer events while counting (the output itself is never kept). */
+const INFLATE_CHUNK = 256 * 1024
+
+/**
+ * Reads an upload as it arrives. A gzip body (sniffed by its magic, whatever its label) is inflated
+ * alongside, keeping only a count of the output; as soon as that count passes `maxReportBytes` or
+ * `maxRatio` times what has arrived so far, inflating and reading stop. A gzip bomb thus costs about
+ * one chunk of its body and `maxRatio` times that of inflating, not its whole `maxBodyBytes`.
+ * A gzip stream that turns out corrupt is not refused here: the report is stored, and flagged when
+ * it fails to parse.
+ */
+export async function readReportBody (stream: Readable, limits: ReportBodyLimits): Promise<ReportBody> {
+  const chunks: Buffer[] = []
+  let received = 0
+  let inflated = 0
+  let refused: string | undefined
+  let kind: 'unknown' | 'gzip' | 'plain' = 'unknown'
+  let gunzip: Gunzip | undefined
+  let inflating: Promise<void> = Promise.resolve()
+  const check = (): void => {
+    const limit = Math.min(limits.maxReportBytes, limits.maxRatio * received)
+    if (refused === undefined && inflated > limit) {
+      refused = `inflates past ${limit} bytes (limits: ${limits.maxReportBytes} bytes, ${limits.maxRatio} times the ${received} bytes sent)`
+      gunzip?.destroy()
+    }
+  }
+  const startInflating = (): Gunzip => {
+    const inflater = createGunzip({ chunkSize: INFLATE_CHUNK })
+    inflater.on('data', (out: Buffer) => {
+      inflated += out.length
+      check()
+    })
+    inflating = new Promise(resolve => {
+      inflater.once('close', resolve)
+      // Corrupt gzip is for parsing to flag, not for this function to refuse.
+      inflater.on('error', () => {})
+    })
+    return inflater
+  }
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      received += chunk.length
+      if (received > limits.maxBodyBytes) return { ok: false, reason: `over ${limits.maxBodyBytes} bytes as sent` }
+      chunks.push(chunk)
+      if (kind === 'unknown' && received >= 2) {
+        const head = chunks[0]?.length === 1 ? Buffer.concat(chunks) : chunks[0] as Buffer
+        kind = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'plain'
+        if (kind === 'gzip') {
+          gunzip = startInflating()
+          for (const earlier of chunks) gunzip.write(earlier)
+        }
+      } else if (gunzip !== undefined && !gunzip.destroyed && !gunzip.write(chunk)) {
+        await new Promise(resolve => { gunzip?.once('drain', resolve).once('close', resolve) })
+      }
+      if (refused !== undefined) return { ok: false, reason: refused }
+    }
+    if (gunzip !== undefined) {
+      gunzip.end()
+      await inflating
+      check()
+      if (refused !== undefined) return { ok: false, reason: refused }
+    } else if (received > limits.maxReportBytes) {
+      return { ok: false, reason: `over ${limits.maxReportBytes} bytes` }
+    }
+    return { ok: true, bytes: Buffer.concat(chunks, received) }
+  } finally {
+    gunzip?.destroy()
+  }
+}
