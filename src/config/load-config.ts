@@ -311,6 +311,7 @@ function reportSettings (raw: RawReports, storage: string, configDir: string): R
     maxReportBytes: raw.max_report_bytes ?? d.max_report_bytes,
     maxRatio: raw.max_ratio ?? d.max_ratio,
     rateLimit: Object.freeze({ max: raw.rate_limit?.max ?? d.rate_limit.max, window: raw.rate_limit?.window ?? d.rate_limit.window }),
+    ingestRate: raw.ingest_rate ?? d.ingest_rate,
     rawRetentionDays: raw.raw_retention_days ?? d.raw_retention_days,
     retentionDays: raw.retention_days ?? d.retention_days,
     ...(m === undefined

@@ -135,6 +135,7 @@ export const configSchema = {
           additionalProperties: false,
           properties: { max: { type: 'integer', minimum: 1, maximum: 1000000 }, window: { type: 'integer', minimum: 1, maximum: 86400 } },
         },
+        ingest_rate: { type: 'integer', minimum: 1, maximum: 100000 },
         raw_retention_days: { type: 'integer', minimum: 1, maximum: 36500 },
         retention_days: { type: 'integer', minimum: 1, maximum: 36500 },
         mailbox: {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import rateLimit from '@fastify/rate-limit'
+import pThrottle from 'p-throttle'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ReportSettings } from '../config/types.js'
 import { hostKey } from '../domain/host-name.js'
@@ -19,6 +20,8 @@ export interface ReportRouteDeps {
 }
 
 const TEXT = 'text/plain; charset=utf-8'
+/** Uploads wait at most about this long for their turn; beyond that many waiting, 503. */
+const MAX_WAIT_SECONDS = 30
 const GZIP_MAGIC = 0x1f8b
 
 /**
@@ -52,6 +55,24 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
       // Every client address gets its own budget; the store is bounded (LRU of 5,000 addresses).
       cache: 5000,
       onExceeded: () => { metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' }) },
+    })
+    // Service-wide pacing, so a burst of uploads cannot take the CPU that policy fetches need:
+    // `ingest_rate` uploads a second go ahead, the others wait before their body is read (after the
+    // per-address rate limit, which runs on request).
+    const stop = new AbortController()
+    const slots = Math.max(1, Math.ceil(settings.ingestRate / 10))
+    const admit = pThrottle({ limit: slots, interval: Math.round(1000 * slots / settings.ingestRate), signal: stop.signal })(async () => undefined)
+    const maxWaiting = settings.ingestRate * MAX_WAIT_SECONDS
+    scope.addHook('onClose', async () => { stop.abort(new Error('closing')) })
+    const busy = async (reply: FastifyReply): Promise<FastifyReply> => {
+      metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' })
+      return await reply.code(503).header('retry-after', String(MAX_WAIT_SECONDS)).header('content-type', TEXT).send('too many reports waiting; retry later\n')
+    }
+    scope.addHook('preParsing', async (request, reply) => {
+      if (request.method !== 'POST' || request.routeOptions.url !== settings.httpsPath) return
+      if (admit.queueSize >= maxWaiting) return await busy(reply)
+      // Rejected only when the service closes: the upload was not taken, the sender retries.
+      await admit().catch(async () => await busy(reply))
     })
     scope.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
       const code = error.statusCode ?? 500

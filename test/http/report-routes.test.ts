@@ -129,3 +129,20 @@ t.test('reports.enabled false: no route, no database', async t => {
   t.equal(h.service.reports, undefined)
   t.equal((await post(h, makeReport({}))).status, 404)
 })
+
+t.test('uploads are paced service-wide (reports.ingest_rate): past 30 s of waiting uploads, 503 with Retry-After; waiting ones get 503 at shutdown', async t => {
+  const h = await startService(t, `reports:\n  ingest_rate: 1\n  rate_limit: {max: 1000}\n${TENANTS}`)
+  const answers = await Promise.all(Array.from({ length: 45 }, async (_, i) => {
+    const res = await Promise.race([
+      post(h, makeReport({ org: `P${i}` })),
+      new Promise<undefined>(resolve => setTimeout(resolve, 1500)),
+    ])
+    return res
+  }))
+  const busy = answers.filter(a => a?.status === 503)
+  t.ok(busy.length >= 10, `${busy.length} of 45 refused at once: at most 30 wait`)
+  t.same(busy.map(a => [a?.headers['retry-after'], a?.text]).slice(0, 1), [['30', 'too many reports waiting; retry later\n']])
+  t.ok(answers.filter(a => a?.status === 201).length <= 3, 'about one a second went ahead')
+  t.ok(answers.filter(a => a === undefined).length >= 25, 'the others are waiting')
+  t.equal((await h.fetch(HOST)).status, 200, 'policies are served meanwhile')
+})
