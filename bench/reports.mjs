@@ -27,6 +27,7 @@ const USAGE = `usage: node bench/reports.mjs [options]   (run npm run build firs
   --bomb-concurrency N   bombs in flight at once (default ${D.bombConcurrency})
   --max-report-bytes N   reports.max_report_bytes of the bomb/burst instance (default: the service's, 32 MiB)
   --burst N              report uploads per burst while wrk runs (default ${D.burst})
+  --ingest-rate N        reports.ingest_rate of the bomb/burst instance (default: the service's, 25/s)
   --summary-tenants N    tenants in the summary database (default ${D.summaryTenants})
   --summary-days N       days of reports per tenant (default ${D.summaryDays})
   --summary-orgs N       reporting organizations per tenant and day (default ${D.summaryOrgs})
@@ -50,6 +51,7 @@ const { values: opts } = parseArgs({
     'bomb-bytes': { type: 'string' },
     'bomb-concurrency': { type: 'string' },
     'max-report-bytes': { type: 'string' },
+    'ingest-rate': { type: 'string' },
     burst: { type: 'string' },
     'summary-tenants': { type: 'string' },
     'summary-days': { type: 'string' },
@@ -111,6 +113,7 @@ try {
     bombConcurrency: posInt('bomb-concurrency', opts['bomb-concurrency']),
     maxReportBytes: posInt('max-report-bytes', opts['max-report-bytes']),
     burst: posInt('burst', opts.burst),
+    ingestRate: posInt('ingest-rate', opts['ingest-rate']),
     summaryTenants: posInt('summary-tenants', opts['summary-tenants']),
     summaryDays: posInt('summary-days', opts['summary-days']),
     summaryOrgs: posInt('summary-orgs', opts['summary-orgs']),

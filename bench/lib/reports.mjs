@@ -42,6 +42,7 @@ export const REPORTS_DEFAULTS = Object.freeze({
   maxWaitS: 300,
   // reports.max_report_bytes of the bomb/burst instance (undefined: the service default, 32 MiB).
   maxReportBytes: undefined,
+  ingestRate: undefined,
 })
 
 const day = i => new Date(BASE_DAY + i * DAY_MS).toISOString().slice(0, 10)
@@ -126,14 +127,17 @@ export function reportsConfigYaml ({ n, ports, storage, reportsLines }) {
   return serviceYaml({ ports, certificates: ['  issuer: internal', `  storage: ${JSON.stringify(storage)}`], tenants }) + ['reports:', ...reportsLines, ''].join('\n')
 }
 
-/** Spawn the service with `n` tenants and `reports.rate_limit.max` 1,000,000; wait until ready. */
-async function startReportService ({ dir, n, maxWaitMs, maxReportBytes }) {
+/**
+ * Spawn the service with `n` tenants and `reports.rate_limit.max` 1,000,000 (and `ingest_rate` when
+ * given; the service's default paces uploads service-wide); wait until ready.
+ */
+async function startReportService ({ dir, n, maxWaitMs, maxReportBytes, ingestRate }) {
   mkdirSync(dir, { recursive: true })
   const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
   const storage = join(dir, 'storage')
   const database = join(dir, 'reports.sqlite')
   const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, reportsConfigYaml({ n, ports, storage, reportsLines: ['  rate_limit: { max: 1000000, window: 60 }', `  database: ${JSON.stringify(database)}`, ...(maxReportBytes ? [`  max_report_bytes: ${maxReportBytes}`] : [])] }))
+  writeFileSync(configFile, reportsConfigYaml({ n, ports, storage, reportsLines: ['  rate_limit: { max: 1000000, window: 60 }', `  database: ${JSON.stringify(database)}`, ...(maxReportBytes ? [`  max_report_bytes: ${maxReportBytes}`] : []), ...(ingestRate ? [`  ingest_rate: ${ingestRate}`] : [])] }))
   const svc = { ...spawnService({ dir, configFile, storage }), n, ports, database }
   try {
     await waitReady(svc, maxWaitMs)
@@ -316,7 +320,7 @@ export async function reportsPhase ({ root, log, fail, wrk, skip = new Set(), ..
     let svc
     try {
       log(`reports: starting the service with ${o.tenants} tenants for the gzip bombs and the burst`)
-      svc = await startReportService({ dir: join(dir, 'service-b'), n: o.tenants, maxWaitMs, maxReportBytes: o.maxReportBytes })
+      svc = await startReportService({ dir: join(dir, 'service-b'), n: o.tenants, maxWaitMs, maxReportBytes: o.maxReportBytes, ingestRate: o.ingestRate })
       const ca = readFileSync(svc.caFile)
       // Sanity: a policy and one report answer as they should.
       const policy = await fetchPolicy({ port: svc.ports.https, host: tenantHost(1), ca })
@@ -352,7 +356,8 @@ export async function reportsPhase ({ root, log, fail, wrk, skip = new Set(), ..
 
 async function ingestPart ({ dir, o, reports, maxWaitMs, log }) {
   log(`reports ingest: starting the service with ${o.tenants} tenants`)
-  const svc = await startReportService({ dir, n: o.tenants, maxWaitMs })
+  // Capacity, not pacing: the service-wide ingest rate is lifted for this part.
+  const svc = await startReportService({ dir, n: o.tenants, maxWaitMs, ingestRate: 100000 })
   const out = { reports: reports.length, tenants: o.tenants, concurrency: o.concurrency }
   let stopped
   try {

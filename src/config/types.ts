@@ -154,7 +154,7 @@ export interface ReportSettings {
   readonly maxRatio: number
   /** At most `max` reports per client address per `window` seconds. */
   readonly rateLimit: { readonly max: number; readonly window: number }
-  /** Uploads taken per second by the whole service; more wait (up to 30 s worth, then 503). */
+  /** HTTPS uploads taken per second by the whole service; more wait (up to 30 s worth, then 503). */
   readonly ingestRate: number
   readonly rawRetentionDays: number
   readonly retentionDays: number

@@ -721,7 +721,7 @@ t.test('success path', async t => {
       maxReportBytes: 32 * 1024 * 1024,
       maxRatio: 200,
       rateLimit: { max: 60, window: 60 },
-      ingestRate: 100,
+      ingestRate: 25,
       rawRetentionDays: 90,
       retentionDays: 400,
       verdict: { days: 7, minOrganizations: 2, required: true },

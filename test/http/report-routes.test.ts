@@ -135,7 +135,7 @@ t.test('uploads are paced service-wide (reports.ingest_rate): past 30 s of waiti
   const answers = await Promise.all(Array.from({ length: 45 }, async (_, i) => {
     const res = await Promise.race([
       post(h, makeReport({ org: `P${i}` })),
-      new Promise<undefined>(resolve => setTimeout(resolve, 1500)),
+      new Promise<undefined>(resolve => setTimeout(() => { resolve(undefined) }, 1500)),
     ])
     return res
   }))
