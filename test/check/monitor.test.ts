@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js'
 import { buildSnapshot, type TenantSnapshot } from '../../src/tenants/tenant-snapshot.js'
 import { configFrom } from '../helpers/config-fixtures.js'
 import { startDnsServer } from '../helpers/dns-server.js'
+import { makeReport } from '../helpers/report-store-contract.js'
 import { preamble, replaceFile, startService, tempDir } from '../helpers/service-harness.js'
 
 /** A stand-in for the MTA-STS TXT check. */
@@ -87,6 +88,34 @@ t.test('in serve, the policy check knows the manager\'s renewal plan: the intern
   const plan = ctx.renewalPlan?.('mta-sts.example.com')
   t.same(plan, h.service.certificates.renewal('mta-sts.example.com'), 'the plan is the manager\'s')
   t.ok(plan && plan.renewAt.getTime() > Date.now(), 'not due yet')
+})
+
+t.test('in serve, the monitor runs the TLS reports check on the service\'s own report database', async t => {
+  const dns = await startDnsServer(t, {})
+  const dir = await tempDir(t)
+  const head = preamble(dir).replace('monitor: { interval: 0 }', `monitor: { interval: 1 }\n  resolvers: ["${dns.address}"]\n  timeout_ms: 500`)
+  const h = await startService(t, head + 'tenants:\n  example.com:\n    mx: [mx.example.com]\n', { raw: true, deps: { monitorTickMs: 20 } })
+  const result = async (): Promise<{ status: string, reason: string } | undefined> => {
+    const body = JSON.parse((await h.get('ops', '/checks')).body.toString()) as { domains: { domain: string, results: { id: string, status: string, reason: string }[] }[] }
+    return body.domains.find(d => d.domain === 'example.com')?.results.find(r => r.id === 'tls-reports')
+  }
+  const until = async (ok: (r: Awaited<ReturnType<typeof result>>) => boolean): Promise<NonNullable<Awaited<ReturnType<typeof result>>>> => {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const r = await result()
+      if (ok(r)) return r as NonNullable<typeof r>
+      if (Date.now() > deadline) throw new Error(`tls-reports result not as expected in time: ${JSON.stringify(r)}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  t.equal((await until(r => r !== undefined)).status, 'warn', 'no reports yet: too few')
+  const today = new Date().toISOString().slice(0, 10)
+  for (const org of ['Google', 'Microsoft']) {
+    const res = await h.fetch('mta-sts.example.com', { method: 'POST', path: '/tlsrpt', body: makeReport({ org, day: today, ok: 40 }), headers: { 'content-type': 'application/tlsrpt+json' } })
+    t.equal(res.status, 201)
+  }
+  const pass = await until(r => r?.status === 'pass')
+  t.match(pass.reason, /2 organi[sz]ations/)
 })
 
 t.test('changeTenants: the changes of a reload reach the schedule without a full sync, unless the schedule is behind', async t => {
