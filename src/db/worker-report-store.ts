@@ -47,6 +47,8 @@ export class WorkerReportStore implements ReportStore {
   #next = 1
   #closed = false
   #failed: { error: Error, until: number } | undefined
+  /** The worker while it opens the database (its promise settles only once that is done). */
+  #opening: Worker | undefined
 
   /** Starts nothing yet: the worker starts with {@link WorkerReportStore.start} or the first call. */
   constructor (options: WorkerReportStoreOptions) {
@@ -75,9 +77,11 @@ export class WorkerReportStore implements ReportStore {
       const ext = new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'
       const worker = new Worker(new URL(`./report-store-worker${ext}`, import.meta.url), { workerData: this.#options })
       worker.unref()
+      this.#opening = worker
       let opened = false
       worker.on('message', (reply: ReportStoreReply) => {
         if (reply.id === 0) {
+          this.#opening = undefined
           opened = reply.error === undefined
           if (opened) {
             this.#failed = undefined
@@ -97,6 +101,7 @@ export class WorkerReportStore implements ReportStore {
       })
       const stopped = (reason: string): void => {
         this.#worker = undefined
+        this.#opening = undefined
         if (!opened && this.#failed === undefined) {
           const error = new errors.REPORT_DATABASE_UNUSABLE(this.#options.database, reason)
           this.#failed = { error, until: Date.now() + REOPEN_AFTER_MS }
@@ -147,9 +152,19 @@ export class WorkerReportStore implements ReportStore {
     return await this.#call({ method: 'purge' })
   }
 
-  /** Waits for calls in flight, closes the database and stops the worker. */
+  /**
+   * Waits for calls in flight, closes the database and stops the worker. A worker still opening
+   * the database is stopped at once (shutdown must not wait for a migration; SQLite rolls back
+   * what it did not commit).
+   */
   async close (): Promise<void> {
     if (this.#closed) return
+    const opening = this.#opening
+    if (opening !== undefined) {
+      this.#closed = true
+      await opening.terminate()
+      return
+    }
     const running = this.#worker
     if (running === undefined) {
       this.#closed = true

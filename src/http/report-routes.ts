@@ -68,15 +68,15 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
       metrics.tlsReports.inc({ transport: 'https', outcome: 'rejected' })
       return await reply.code(503).header('retry-after', String(MAX_WAIT_SECONDS)).header('content-type', TEXT).send('too many reports waiting; retry later\n')
     }
-    scope.addHook('preParsing', async (request, reply) => {
-      if (request.method !== 'POST' || request.routeOptions.url !== settings.httpsPath) return
+    // The only route of this scope is the upload.
+    scope.addHook('preParsing', async (_request, reply) => {
       if (admit.queueSize >= maxWaiting) return await busy(reply)
       // Rejected only when the service closes: the upload was not taken, the sender retries.
       await admit().catch(async () => await busy(reply))
     })
     scope.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
       const code = error.statusCode ?? 500
-      if (code === 413) return rejected(reply, 413, error.message.startsWith('report too large: ') ? error.message : `report too large: over ${settings.maxBodyBytes} bytes as sent`)
+      if (code === 413) return rejected(reply, 413, error.message)
       if (code === 429) return reply.code(429).header('content-type', TEXT).send('too many reports from this address; retry later\n')
       return rejected(reply, code >= 400 && code < 500 ? code : 500, code >= 500 ? 'internal error' : error.message)
     })
@@ -100,7 +100,7 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
       reply.header('content-type', TEXT)
       if (outcome.status === 'stored') return reply.code(201).send('stored\n')
       if (outcome.status === 'duplicate') return reply.code(200).send('already stored\n')
-      return reply.code(400).send(`kept, but not a valid TLS report: ${outcome.error ?? ''}\n`)
+      return reply.code(400).send(`kept, but not a valid TLS report: ${outcome.error as string}\n`)
     })
   })
 }

@@ -41,3 +41,20 @@ t.test('close waits for calls in flight; calls after close fail clearly; close t
   await t.rejects(store.counts(), { message: 'the report database is closed' })
   await store.close()
 })
+
+t.test('closing while the database is still being opened stops the worker at once; a failed open fails fast, then is retried', async t => {
+  const dir = await tempDir(t)
+  const store = new WorkerReportStore({ database: join(dir, 'r.sqlite'), maxReportBytes: 1024, rawRetentionDays: 1, retentionDays: 1 })
+  const opening = store.start()
+  await store.close()
+  await t.rejects(opening, { code: 'MTA_STS_REPORT_DATABASE_UNUSABLE' }, 'the open in progress gives up')
+  await t.rejects(store.counts(), { message: 'the report database is closed' })
+
+  await mkdir(join(dir, 'dir.sqlite'))
+  const broken = new WorkerReportStore({ database: join(dir, 'dir.sqlite'), maxReportBytes: 1024, rawRetentionDays: 1, retentionDays: 1 })
+  const first = await broken.counts().catch((error: Error) => error)
+  t.match(first, { code: 'MTA_STS_REPORT_DATABASE_UNUSABLE' })
+  const again = await broken.submit({ bytes: makeReport({}), transport: 'https', source: 'x' }).catch((error: Error) => error)
+  t.equal(again, first, 'the same error at once, without starting another worker for 30 s')
+  await broken.close()
+})

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { readdirSync } from 'node:fs'
+import { connect as tlsConnect } from 'node:tls'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { corpusFile, makeReport } from '../helpers/report-store-contract.js'
@@ -145,4 +147,31 @@ t.test('uploads are paced service-wide (reports.ingest_rate): past 30 s of waiti
   t.ok(answers.filter(a => a?.status === 201).length <= 3, 'about one a second went ahead')
   t.ok(answers.filter(a => a === undefined).length >= 25, 'the others are waiting')
   t.equal((await h.fetch(HOST)).status, 200, 'policies are served meanwhile')
+})
+
+/** One raw HTTP/1.x exchange over TLS (SNI of the tenant), for requests a client library will not send. */
+async function raw (h: Harness, request: string, opts: { abortAfterWrite?: boolean } = {}): Promise<string> {
+  const socket = tlsConnect({ host: '127.0.0.1', port: h.addresses.https.port, servername: HOST, ca: h.caPem })
+  await once(socket, 'secureConnect')
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  socket.write(request)
+  if (opts.abortAfterWrite === true) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    socket.destroy()
+    return ''
+  }
+  await once(socket, 'close')
+  return Buffer.concat(chunks).toString('latin1')
+}
+
+t.test('requests a sender library would not send: no Host, a Content-Length over the limit, a body cut short', async t => {
+  const h = await startService(t, `reports:\n  max_body_bytes: 65536\n${TENANTS}`)
+  t.match(await raw(h, 'POST /tlsrpt HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}'), /^HTTP\/1\.1 404 /, 'HTTP/1.0 without Host: no tenant')
+  const chunked = `POST /tlsrpt HTTP/1.1\r\nHost: ${HOST}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
+    Array.from({ length: 20 }, () => `1000\r\n${'{'.repeat(4096)}\r\n`).join('') + '0\r\n\r\n'
+  t.match(await raw(h, chunked), /^HTTP\/1\.1 413 [^]*report too large: over 65536 bytes as sent\n$/, 'chunked, counted as it arrives')
+  await raw(h, `POST /tlsrpt HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 5000\r\n\r\n{"organization-name"`, { abortAfterWrite: true })
+  t.equal((await post(h, makeReport({ org: 'After' }))).status, 201, 'the service carries on')
+  t.same(await h.service.reports?.counts(), { raw: { parsed: 1 }, reports: 1 }, 'nothing kept of the cut upload')
 })
