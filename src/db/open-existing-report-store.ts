@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs'
 import { systemClock, type Clock } from '../clock.js'
 import type { ReportSettings } from '../config/types.js'
-import { parseReport } from '../reports/parse-report.js'
-import { openSqliteDatabase } from './open-sqlite-database.js'
-import { migrateReportDatabase } from './report-migrations.js'
-import { SqlReportStore } from './sql-report-store.js'
+import { openSqliteReportStore } from './open-sqlite-report-store.js'
+import type { SqlReportStore } from './sql-report-store.js'
 
 /**
  * Opens the report database of `settings` on this thread, for a command that
@@ -15,17 +13,5 @@ import { SqlReportStore } from './sql-report-store.js'
  */
 export async function openExistingReportStore (settings: Pick<ReportSettings, 'database' | 'maxReportBytes' | 'rawRetentionDays' | 'retentionDays'>, clock: Clock = systemClock): Promise<SqlReportStore | undefined> {
   if (!existsSync(settings.database)) return undefined
-  const db = openSqliteDatabase(settings.database)
-  try {
-    await migrateReportDatabase(db)
-  } catch (error) {
-    await db.destroy()
-    throw error
-  }
-  return new SqlReportStore(db, {
-    parse: bytes => parseReport(bytes, { maxBytes: settings.maxReportBytes }),
-    clock,
-    rawRetentionDays: settings.rawRetentionDays,
-    retentionDays: settings.retentionDays,
-  })
+  return await openSqliteReportStore(settings.database, { ...settings, clock, recover: false })
 }

@@ -11,6 +11,8 @@ export interface SqliteReportStoreOptions {
   readonly rawRetentionDays: number
   readonly retentionDays: number
   readonly clock: Clock
+  /** Parse what a crash left stored but unparsed (default true; a reader beside a running service says false). */
+  readonly recover?: boolean
 }
 
 /**
@@ -32,6 +34,6 @@ export async function openSqliteReportStore (file: string, options: SqliteReport
     rawRetentionDays: options.rawRetentionDays,
     retentionDays: options.retentionDays,
   })
-  await store.recover()
+  if (options.recover ?? true) await store.recover()
   return store
 }

@@ -186,6 +186,8 @@ export class SqlReportStore implements ReportStore {
       const earlier = await trx.selectFrom('reports').select(['id', 'raw_id'])
         .where('organization', '=', report.organization).where('report_id', '=', report.reportId)
         .where('start_at', '=', report.start).where('end_at', '=', report.end).executeTakeFirstOrThrow()
+      // This very file, parsed meanwhile by another process's recovery: nothing to undo.
+      if (earlier.raw_id === rawId) return { status: 'duplicate', rawId, report }
       // The same report again (senders retry for a day): its bytes add nothing.
       await trx.updateTable('raw_reports').set({ status: 'duplicate', content: null, report_row: earlier.id })
         .where('id', '=', rawId).execute()

@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { ManualClock } from '../../src/clock.js'
 import { openSqliteDatabase } from '../../src/db/open-sqlite-database.js'
-import { migrateReportDatabase } from '../../src/db/report-migrations.js'
+import { migrateReportDatabase, REPORT_MIGRATIONS } from '../../src/db/report-migrations.js'
 import { SqlReportStore } from '../../src/db/sql-report-store.js'
 import { parseReport } from '../../src/reports/parse-report.js'
 import { tempDir } from '../helpers/fixtures.js'
@@ -94,4 +94,13 @@ t.test('submitMany: one batch, two commits; the same bytes or the same report tw
   t.equal(outcomes[2]?.rawId, outcomes[0]?.rawId, 'the same report: the copy that was stored')
   t.same(await store.counts(), { raw: { parsed: 3, duplicate: 1, invalid: 1 }, reports: 3 })
   t.same(await store.submitMany([]), [])
+})
+
+t.test('the first migration can be undone (down), leaving no table behind', async t => {
+  const db = openSqliteDatabase(':memory:')
+  await migrateReportDatabase(db)
+  await REPORT_MIGRATIONS['0001-reports']?.down?.(db)
+  const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'schema_migrations%' and name not like 'sqlite_%'`.execute(db)
+  t.same(tables.rows, [])
+  await db.destroy()
 })
