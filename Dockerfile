@@ -3,6 +3,11 @@
 ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
+# better-sqlite3 (the report database) is a native addon: prebuild-install fetches a binary from
+# GitHub when it can, and node-gyp builds it with these when it cannot (only in this stage).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
