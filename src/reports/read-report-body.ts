@@ -26,6 +26,17 @@ const INFLATE_CHUNK = 64 * 1024
  */
 const ONE_SHOT_BYTES = 4 * 1024
 
+/** Resolves when `stream` can take more input, or has closed (refused mid-way). */
+async function drained (stream: Gunzip): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      stream.off('drain', done).off('close', done)
+      resolve()
+    }
+    stream.on('drain', done).on('close', done)
+  })
+}
+
 /**
  * Reads an upload as it arrives. A gzip body (sniffed by its magic, whatever its label) is inflated
  * alongside, keeping only a count of the output; as soon as that count passes `maxReportBytes` or
@@ -75,9 +86,7 @@ export async function readReportBody (stream: Readable, limits: ReportBodyLimits
         inflater = startInflating()
         for (const earlier of chunks.slice(0, -1)) inflater.write(earlier)
       }
-      if (inflater !== undefined && !inflater.destroyed && !inflater.write(chunk)) {
-        await new Promise(resolve => { inflater?.once('drain', resolve).once('close', resolve) })
-      }
+      if (inflater !== undefined && !inflater.destroyed && !inflater.write(chunk)) await drained(inflater)
       if (refused !== undefined) return { ok: false, reason: refused }
     }
     if (inflater !== undefined) {
