@@ -1,5 +1,7 @@
 import type { ReportSettings } from '../config/types.js'
+import { AppliedPolicyTally } from '../db/applied-policy-tally.js'
 import type { AppliedPolicySummary, CountedValue, DaySummary } from '../db/report-store.js'
+import { utcDay } from '../db/utc-day.js'
 import { isServedPolicy, type ServedPolicy } from './is-served-policy.js'
 import type { Check, CheckResult, CheckRun } from './types.js'
 
@@ -9,16 +11,7 @@ const NAME = 'TLS reports'
 const TOP = 3
 
 /** Sessions reported under one applied policy (or a group of them) over the verdict's days. */
-export interface PolicyEvidence {
-  readonly type: string
-  readonly mode: string | null
-  readonly mx: readonly string[]
-  readonly organizations: readonly string[]
-  readonly successfulSessions: number
-  readonly failedSessions: number
-  readonly failureTypes: readonly CountedValue[]
-  readonly failingMxHosts: readonly CountedValue[]
-}
+export type PolicyEvidence = AppliedPolicySummary
 
 /** What the reports of the verdict's days say about a domain's served policy, and what else they saw. */
 export interface TlsReportsEvidence {
@@ -30,73 +23,31 @@ export interface TlsReportsEvidence {
   readonly policyFetchErrors: number
 }
 
-/** Running totals of one policy. */
-interface Tally {
-  type: string
-  mode: string | null
-  mx: readonly string[]
-  organizations: Set<string>
-  successful: number
-  failed: number
-  failureTypes: Map<string, number>
-  failingMxHosts: Map<string, number>
-}
-
-function newTally (p: Pick<AppliedPolicySummary, 'type' | 'mode' | 'mx'>): Tally {
-  return { type: p.type, mode: p.mode, mx: p.mx, organizations: new Set(), successful: 0, failed: 0, failureTypes: new Map(), failingMxHosts: new Map() }
-}
-
-function addTo (tally: Tally, p: AppliedPolicySummary): void {
-  for (const o of p.organizations) tally.organizations.add(o)
-  tally.successful += p.successfulSessions
-  tally.failed += p.failedSessions
-  for (const { value, sessions } of p.failureTypes) tally.failureTypes.set(value, (tally.failureTypes.get(value) ?? 0) + sessions)
-  for (const { value, sessions } of p.failingMxHosts) tally.failingMxHosts.set(value, (tally.failingMxHosts.get(value) ?? 0) + sessions)
-}
-
-function ranked (totals: Map<string, number>): CountedValue[] {
-  return [...totals].map(([value, sessions]) => ({ value, sessions }))
-    .sort((a, b) => b.sessions - a.sessions || (a.value < b.value ? -1 : 1))
-}
-
-function evidenceOf (tally: Tally): PolicyEvidence {
-  return {
-    type: tally.type,
-    mode: tally.mode,
-    mx: tally.mx,
-    organizations: [...tally.organizations].sort(),
-    successfulSessions: tally.successful,
-    failedSessions: tally.failed,
-    failureTypes: ranked(tally.failureTypes),
-    failingMxHosts: ranked(tally.failingMxHosts),
-  }
-}
-
 /**
  * Sort the applied policies of `days` into the one `served` now and the
  * others (grouped by type, mode and mx set), summed over the days.
  */
 export function weighReports (days: readonly DaySummary[], served: ServedPolicy): TlsReportsEvidence {
-  const mine = newTally({ type: 'sts', mode: served.mode, mx: served.mx })
-  const others = new Map<string, Tally>()
+  const mine = new AppliedPolicyTally({ type: 'sts', mode: served.mode, mx: served.mx })
+  const others = new Map<string, AppliedPolicyTally>()
   let policyFetchErrors = 0
   for (const day of days) {
     for (const p of day.policies) {
       if (isServedPolicy(p, served)) {
-        addTo(mine, p)
+        mine.addSummary(p)
         continue
       }
       const key = `${p.type}\n${p.mode ?? ''}\n${[...p.mx].map(m => m.toLowerCase()).sort().join(' ')}`
       let tally = others.get(key)
-      if (tally === undefined) others.set(key, tally = newTally(p))
-      addTo(tally, p)
+      if (tally === undefined) others.set(key, tally = new AppliedPolicyTally(p))
+      tally.addSummary(p)
       policyFetchErrors += p.failureTypes.filter(f => f.value === 'sts-policy-fetch-error').reduce((n, f) => n + f.sessions, 0)
     }
   }
   const sessions = (e: PolicyEvidence): number => e.successfulSessions + e.failedSessions
   return {
-    served: evidenceOf(mine),
-    others: [...others.values()].map(evidenceOf).sort((a, b) => sessions(b) - sessions(a)),
+    served: mine.summary(),
+    others: [...others.values()].map(t => t.summary()).sort((a, b) => sessions(b) - sessions(a)),
     policyFetchErrors,
   }
 }
@@ -135,7 +86,7 @@ function runWith (verdict: ReportSettings['verdict']): CheckRun {
     if (ctx.reports === undefined) {
       return result('warn', 'no report database to read: the reports senders sent cannot be weighed', 'enable reports (reports.enabled) and let senders deliver to this service', {})
     }
-    const until = ctx.now().toISOString().slice(0, 10)
+    const until = utcDay(ctx.now())
     const days = await ctx.reports.summarize({ domains: [tenant.domain], days: verdict.days, until })
     const evidence = weighReports(days, tenant)
     const { served } = evidence

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { systemClock } from '../clock.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { openSqliteReportStore } from '../db/open-sqlite-report-store.js'
+import { isGzip } from '../reports/is-gzip.js'
 import { extractMailReports, looksLikeMail } from '../reports/mail-reports.js'
 import { isMbox, splitMbox } from '../reports/mbox.js'
 import { startsLikeJson } from '../reports/starts-like-json.js'
@@ -16,8 +17,6 @@ interface FileTally {
   setAside: number
   errors: string[]
 }
-
-const GZIP_MAGIC = 0x1f8b
 
 /** Imports one mail: its report attachments, or the whole mail set aside with the reason. */
 async function importMail (sink: ReportSink, mail: Buffer, source: string, tally: FileTally): Promise<void> {
@@ -72,7 +71,7 @@ export async function reportsImportCommand (configFile: string, paths: readonly 
         continue
       }
       // JSON before mail: `{"organization-name": ...` has the shape of a header line.
-      if ((bytes.length >= 2 && bytes.readUInt16BE(0) === GZIP_MAGIC) || startsLikeJson(bytes)) {
+      if (isGzip(bytes) || startsLikeJson(bytes)) {
         count(await store.submit({ bytes, transport: 'import', source: path, label: path }), path, tally)
       } else if (isMbox(bytes)) {
         for (const [i, mail] of splitMbox(bytes).entries()) await importMail(store, mail, `${path}:${i + 1}`, tally)

@@ -1,6 +1,7 @@
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { openExistingReportStore } from '../db/open-existing-report-store.js'
 import { summarizeDomains } from '../db/summarize-domains.js'
+import { utcDay } from '../db/utc-day.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
 import { formatReportSummary } from './format-report-summary.js'
@@ -60,7 +61,7 @@ export async function reportsSummaryCommand (opts: ReportsSummaryOptions, io: Co
   }
   if (store === undefined) io.stderr.write(`no reports stored yet: no report database at ${config.reports.database}\n`)
   try {
-    const until = (opts.now ?? (() => new Date()))().toISOString().slice(0, 10)
+    const until = utcDay((opts.now ?? (() => new Date()))())
     const summary = await summarizeDomains(store, { domains, days, until }, domain => byDomain.has(domain))
     io.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatReportSummary(summary, domain => byDomain.get(domain)))
     return 0

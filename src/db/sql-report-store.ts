@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
+import { isGzip } from '../reports/is-gzip.js'
 import type { IngestOutcome, ParseResult, ReportInput, TlsReport } from '../reports/types.js'
-import type { AppliedPolicySummary, CountedValue, DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
+import { addCount, AppliedPolicyTally, ranked } from './applied-policy-tally.js'
+import type { DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
 import type { ReportDatabase } from './report-tables.js'
+import { firstDay, utcDay } from './utc-day.js'
 
 /** Settings of a {@link SqlReportStore}. */
 export interface SqlReportStoreOptions {
@@ -18,36 +21,6 @@ export interface SqlReportStoreOptions {
 }
 
 const DAY_MS = 86_400_000
-const GZIP_MAGIC = 0x1f8b
-
-/** `YYYY-MM-DD` of an ISO date-time or Date, in UTC. */
-function utcDay (value: string | Date): string {
-  return (typeof value === 'string' ? new Date(value) : value).toISOString().slice(0, 10)
-}
-
-/** Adds `sessions` to `key`'s running total. */
-function add (totals: Map<string, number>, key: string | null, sessions: number): void {
-  if (key === null) return
-  totals.set(key, (totals.get(key) ?? 0) + sessions)
-}
-
-/** A totals map as a list, most sessions first, then by value. */
-function ranked (totals: Map<string, number>): CountedValue[] {
-  return [...totals].map(([value, sessions]) => ({ value, sessions }))
-    .sort((a, b) => b.sessions - a.sessions || (a.value < b.value ? -1 : 1))
-}
-
-/** Running totals of one applied policy while a summary is built. */
-interface PolicyTotals {
-  type: string
-  mode: string | null
-  mx: string[]
-  organizations: Set<string>
-  successful: number
-  failed: number
-  failureTypes: Map<string, number>
-  failingMxHosts: Map<string, number>
-}
 
 /** Running totals of one domain-day while a summary is built. */
 interface DayTotals {
@@ -60,14 +33,14 @@ interface DayTotals {
   failureTypes: Map<string, number>
   failingMxHosts: Map<string, number>
   failingSendingIps: Map<string, number>
-  policies: Map<string, PolicyTotals>
+  policies: Map<string, AppliedPolicyTally>
 }
 
 /**
  * The report database through Kysely, so the same code runs on SQLite (better-sqlite3) and
- * PostgreSQL. Every report file is first inserted raw (gzip-compressed) in its own committed
- * statement; only then is it parsed and its rows written in one transaction. A crash between
- * the two leaves a `received` row that {@link SqlReportStore.recover} parses at the next start.
+ * PostgreSQL. Report files are first inserted raw (gzip-compressed) and committed; only then
+ * are they parsed and their rows written in a second transaction. A crash between the two
+ * leaves `received` rows that {@link SqlReportStore.recover} parses at the next start.
  */
 export class SqlReportStore implements ReportStore {
   readonly #db: Kysely<ReportDatabase>
@@ -145,7 +118,6 @@ export class SqlReportStore implements ReportStore {
       await db.selectFrom('raw_reports').select(['id', 'status']).where('sha256', '=', sha256).executeTakeFirst()
     const before = await find()
     if (before !== undefined) return { id: before.id, existing: before }
-    const gzip = input.bytes.length >= 2 && input.bytes.readUInt16BE(0) === GZIP_MAGIC
     const inserted = await db.insertInto('raw_reports').values({
       received_at: this.#options.clock.now().toISOString(),
       transport: input.transport,
@@ -153,7 +125,7 @@ export class SqlReportStore implements ReportStore {
       label: input.label ?? null,
       sha256,
       size: input.bytes.length,
-      content: gzip ? input.bytes : gzipSync(input.bytes),
+      content: isGzip(input.bytes) ? input.bytes : gzipSync(input.bytes),
       status,
       error,
       report_row: null,
@@ -234,7 +206,7 @@ export class SqlReportStore implements ReportStore {
 
   async summarize (query: SummaryQuery): Promise<DaySummary[]> {
     const until = query.until ?? utcDay(this.#options.clock.now())
-    const from = utcDay(new Date(Date.parse(`${until}T00:00:00Z`) - (Math.max(1, query.days) - 1) * DAY_MS))
+    const from = firstDay(until, query.days)
     const domains = query.domains ?? []
     let policies = this.#db.selectFrom('report_policies')
       .select(['id', 'report_row', 'domain', 'day', 'organization', 'policy_type', 'mode', 'mx', 'successful', 'failed'])
@@ -247,7 +219,7 @@ export class SqlReportStore implements ReportStore {
     const [policyRows, failureRows] = await Promise.all([policies.execute(), failures.execute()])
 
     const days = new Map<string, DayTotals>()
-    const byPolicyRow = new Map<number, { day: DayTotals, policy: PolicyTotals }>()
+    const byPolicyRow = new Map<number, { day: DayTotals, policy: AppliedPolicyTally }>()
     for (const row of policyRows) {
       const dayKey = `${row.domain}\n${row.day}`
       let day = days.get(dayKey)
@@ -265,25 +237,19 @@ export class SqlReportStore implements ReportStore {
       const policyKey = `${row.policy_type}\n${row.mode ?? ''}\n${row.mx}`
       let policy = day.policies.get(policyKey)
       if (policy === undefined) {
-        policy = {
-          type: row.policy_type, mode: row.mode, mx: JSON.parse(row.mx) as string[], organizations: new Set(),
-          successful: 0, failed: 0, failureTypes: new Map(), failingMxHosts: new Map(),
-        }
+        policy = new AppliedPolicyTally({ type: row.policy_type, mode: row.mode, mx: JSON.parse(row.mx) as string[] })
         day.policies.set(policyKey, policy)
       }
-      policy.organizations.add(row.organization)
-      policy.successful += row.successful
-      policy.failed += row.failed
+      policy.addSessions([row.organization], row.successful, row.failed)
       byPolicyRow.set(row.id, { day, policy })
     }
     for (const row of failureRows) {
       const owner = byPolicyRow.get(row.policy_row)
       if (owner === undefined) continue
-      add(owner.day.failureTypes, row.result_type, row.sessions)
-      add(owner.day.failingMxHosts, row.receiving_mx, row.sessions)
-      add(owner.day.failingSendingIps, row.sending_ip, row.sessions)
-      add(owner.policy.failureTypes, row.result_type, row.sessions)
-      add(owner.policy.failingMxHosts, row.receiving_mx, row.sessions)
+      addCount(owner.day.failureTypes, row.result_type, row.sessions)
+      addCount(owner.day.failingMxHosts, row.receiving_mx, row.sessions)
+      addCount(owner.day.failingSendingIps, row.sending_ip, row.sessions)
+      owner.policy.addFailure(row.result_type, row.receiving_mx, row.sessions)
     }
     return [...days.values()]
       .sort((a, b) => (a.domain === b.domain ? (a.day < b.day ? -1 : 1) : (a.domain < b.domain ? -1 : 1)))
@@ -297,16 +263,7 @@ export class SqlReportStore implements ReportStore {
         failureTypes: ranked(day.failureTypes),
         failingMxHosts: ranked(day.failingMxHosts),
         failingSendingIps: ranked(day.failingSendingIps),
-        policies: [...day.policies.values()].map((p): AppliedPolicySummary => ({
-          type: p.type,
-          mode: p.mode,
-          mx: p.mx,
-          organizations: [...p.organizations].sort(),
-          successfulSessions: p.successful,
-          failedSessions: p.failed,
-          failureTypes: ranked(p.failureTypes),
-          failingMxHosts: ranked(p.failingMxHosts),
-        })),
+        policies: [...day.policies.values()].map(p => p.summary()),
       }))
   }
 

@@ -1,4 +1,5 @@
 import type { DaySummary, ReportStore } from './report-store.js'
+import { firstDay } from './utc-day.js'
 
 /** Which domains and days {@link summarizeDomains} covers. */
 export interface DomainSummaryQuery {
@@ -22,13 +23,6 @@ export interface DomainSummary {
 export interface ReportSummary {
   readonly period: { readonly days: number, readonly from: string, readonly until: string }
   readonly domains: readonly DomainSummary[]
-}
-
-const DAY_MS = 86_400_000
-
-/** The first day of `days` days ending with `until` (`YYYY-MM-DD`, UTC). */
-export function firstDay (until: string, days: number): string {
-  return new Date(Date.parse(`${until}T00:00:00Z`) - (Math.max(1, days) - 1) * DAY_MS).toISOString().slice(0, 10)
 }
 
 /**

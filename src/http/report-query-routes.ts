@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifySchemaValidationError } from 'fastify'
 import type { ReportStore } from '../db/report-store.js'
 import { summarizeDomains } from '../db/summarize-domains.js'
+import { utcDay } from '../db/utc-day.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 
@@ -55,7 +56,7 @@ export function reportQueryRoutes (app: FastifyInstance, deps: ReportQueryRouteD
       if (!domain.ok) return reply.code(400).send({ error: `invalid query: domain "${name}" is not a domain name: ${domain.reason}` })
       domains.push(domain.value)
     }
-    const until = request.query.until ?? new Date().toISOString().slice(0, 10)
+    const until = request.query.until ?? utcDay(new Date())
     if (Number.isNaN(Date.parse(`${until}T00:00:00Z`))) return reply.code(400).send({ error: `invalid query: until "${until}" is not a date` })
     const byHost = deps.tenants().byHost
     try {

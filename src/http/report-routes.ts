@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ReportSettings } from '../config/types.js'
 import { hostKey } from '../domain/host-name.js'
 import type { Metrics } from '../metrics.js'
+import { isGzip } from '../reports/is-gzip.js'
 import { readReportBody } from '../reports/read-report-body.js'
 import { startsLikeJson } from '../reports/starts-like-json.js'
 import type { ReportSink } from '../reports/types.js'
@@ -22,7 +23,6 @@ export interface ReportRouteDeps {
 const TEXT = 'text/plain; charset=utf-8'
 /** Uploads wait at most about this long for their turn; beyond that many waiting, 503. */
 const MAX_WAIT_SECONDS = 30
-const GZIP_MAGIC = 0x1f8b
 
 /**
  * `POST <reports.https_path>` on every tenant's `mta-sts.` host: TLS report upload (RFC 8460
@@ -86,7 +86,7 @@ export async function reportRoutes (app: FastifyInstance, deps: ReportRouteDeps)
       if ((host === undefined ? undefined : byHost.get(host) ?? byHost.get(hostKey(host))) === undefined) return notFound(reply)
       const body = request.body
       if (!Buffer.isBuffer(body) || body.length === 0) return rejected(reply, 400, 'empty body: expected a TLS report (gzip or JSON)')
-      if (!(body.length >= 2 && body.readUInt16BE(0) === GZIP_MAGIC) && !startsLikeJson(body)) {
+      if (!isGzip(body) && !startsLikeJson(body)) {
         return rejected(reply, 415, 'not a TLS report: expected gzip or a JSON object')
       }
       let outcome

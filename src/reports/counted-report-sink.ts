@@ -1,13 +1,7 @@
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics.js'
+import { RESULT_TYPES } from './result-types.js'
 import type { IngestOutcome, ReportInput, ReportSink } from './types.js'
-
-/** RFC 8460 result types (IANA registry); anything else a sender invents is counted as `other`. */
-const RESULT_TYPES: ReadonlySet<string> = new Set([
-  'starttls-not-supported', 'certificate-host-mismatch', 'certificate-expired', 'certificate-not-trusted',
-  'validation-failure', 'tlsa-invalid', 'dnssec-invalid', 'dane-required', 'sts-policy-fetch-error',
-  'sts-policy-invalid', 'sts-webpki-invalid',
-])
 
 /** What {@link countedReportSink} reports to. */
 export interface CountedReportSinkDeps {

@@ -5,40 +5,16 @@
  * deduplicates.
  */
 import { readFile } from 'node:fs/promises'
-import { isIP } from 'node:net'
 import { rootCertificates, type ConnectionOptions } from 'node:tls'
 import { ImapFlow } from 'imapflow'
 import type { Logger } from 'pino'
+import { isLoopbackHost } from '../config/is-loopback-host.js'
+import type { MailboxSettings } from '../config/types.js'
 import { extractMailReports } from './mail-reports.js'
 import type { IngestOutcome, ReportInput, ReportSink } from './types.js'
 
-/** Where and how to read report mails. Durations in seconds, sizes in bytes. */
-export interface ImapSettings {
-  readonly host: string
-  readonly port: number
-  /** `tls`: implicit TLS (IMAPS); `starttls`: required upgrade; `plain`: no TLS at all (tests, loopback). */
-  readonly security: 'tls' | 'starttls' | 'plain'
-  readonly user: string
-  /** Absolute path of a file holding the password (a trailing newline is ignored). Read at each connection. */
-  readonly passwordFile: string
-  /** The folder report mails arrive in. Default `INBOX`. */
-  readonly folder?: string
-  /**
-   * What marks a mail done. `flag` (default): keyword `$TlsrptDone`, or `$TlsrptRejected` for
-   * a mail without a report; `move`: moved to `processedFolder` or `rejectedFolder`.
-   */
-  readonly after?: 'flag' | 'move'
-  /** Default `TLSRPT-processed`; created when missing. */
-  readonly processedFolder?: string
-  /** Default `TLSRPT-rejected`; created when missing. */
-  readonly rejectedFolder?: string
-  /** How often to look for new mail when the server has no IDLE (with IDLE: a safety net). Default 300. */
-  readonly pollInterval?: number
-  /** Larger mails are set aside unread (their first 64 KiB are kept). Default 25 MiB. */
-  readonly maxMessageBytes?: number
-  /** PEM file of an extra CA to trust for the server certificate, besides the system's. */
-  readonly caFile?: string
-}
+/** Where and how to read report mails (`reports.mailbox`, defaults applied). Durations in seconds, sizes in bytes. */
+export type ImapSettings = MailboxSettings
 
 /** What {@link ImapIntake} needs. */
 export interface ImapIntakeOptions {
@@ -56,16 +32,6 @@ export const REJECTED_KEYWORD = '$TlsrptRejected'
 
 const HEAD_BYTES = 64 * 1024
 const LOGOUT_TIMEOUT_MS = 2000
-const DEFAULTS = {
-  folder: 'INBOX',
-  after: 'flag',
-  processedFolder: 'TLSRPT-processed',
-  rejectedFolder: 'TLSRPT-rejected',
-  pollInterval: 300,
-  maxMessageBytes: 25 * 1024 * 1024,
-} as const
-
-type Resolved = Required<Omit<ImapSettings, 'caFile'>> & Pick<ImapSettings, 'caFile'>
 
 /**
  * Reads report mails from one IMAP folder until closed: waits with IDLE when the server has
@@ -74,7 +40,7 @@ type Resolved = Required<Omit<ImapSettings, 'caFile'>> & Pick<ImapSettings, 'caF
  * failures are logged (never the password) and retried.
  */
 export class ImapIntake {
-  readonly #settings: Resolved
+  readonly #settings: ImapSettings
   readonly #sink: ReportSink
   readonly #log: Logger
   readonly #initialMs: number
@@ -86,7 +52,7 @@ export class ImapIntake {
   #newMail = false
 
   constructor (opts: ImapIntakeOptions) {
-    this.#settings = { ...DEFAULTS, ...opts.settings }
+    this.#settings = opts.settings
     this.#sink = opts.sink
     this.#log = opts.log
     this.#initialMs = opts.retry?.initialMs ?? 1000
@@ -132,7 +98,7 @@ export class ImapIntake {
     const s = this.#settings
     const pass = (await readFile(s.passwordFile, 'utf8')).replace(/\r?\n$/, '')
     if (pass === '') throw new Error(`password file ${s.passwordFile} is empty`)
-    if (s.security === 'plain' && !isLoopback(s.host)) {
+    if (s.security === 'plain' && !isLoopbackHost(s.host)) {
       this.#log.warn({ host: s.host }, 'imap intake: security plain sends the password unencrypted to a host that is not loopback')
     }
     const tls: ConnectionOptions = s.caFile !== undefined
@@ -290,10 +256,6 @@ async function logout (client: ImapFlow): Promise<void> {
   ])
   clearTimeout(timer)
   client.close()
-}
-
-function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
 }
 
 /** The parts of an error worth logging: message and IMAP codes (imapflow's errors carry no credentials). */

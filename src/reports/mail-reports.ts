@@ -4,6 +4,8 @@
  * `application/octet-stream`, put several in one mail, or use multipart/mixed.
  */
 import { simpleParser, type Attachment } from 'mailparser'
+import { isGzip } from './is-gzip.js'
+import { startsLikeJson } from './starts-like-json.js'
 
 /** One report file found in a mail: its decoded bytes (gzip or JSON) and what the mail called it. */
 export interface MailReport {
@@ -32,10 +34,7 @@ const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/
  * `"organization-name"`. It does not validate the report: the sink stores and then parses it.
  */
 export function isReportContent (bytes: Buffer): boolean {
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return true
-  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0d || bytes[i] === 0x0a)) i++
-  return bytes[i] === 0x7b && (bytes.includes('"policies"') || bytes.includes('"organization-name"'))
+  return isGzip(bytes) || (startsLikeJson(bytes) && (bytes.includes('"policies"') || bytes.includes('"organization-name"')))
 }
 
 /**

@@ -2,8 +2,10 @@ import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import type { ErrorObject } from 'ajv'
 import { normalizeHostName } from '../domain/host-name.js'
+import { isGzip } from './is-gzip.js'
 import { parseReportDateTime, type ReportDateTime } from './report-date-time.js'
 import { validateReport, type RawReport } from './report-schema.js'
+import { RESULT_TYPES } from './result-types.js'
 import type { FailureDetail, ParseResult, ReportPolicy, TlsReport } from './types.js'
 
 /** Limits of {@link parseReport}. */
@@ -18,11 +20,6 @@ export const DEFAULT_MAX_REPORT_BYTES = 32 * 1024 * 1024
 /** At most this many problems are named in one error; the rest are counted. */
 const MAX_ERRORS = 3
 const POLICY_TYPES: readonly string[] = ['sts', 'tlsa', 'no-policy-found']
-const RESULT_TYPES: readonly string[] = [
-  'starttls-not-supported', 'certificate-host-mismatch', 'certificate-expired', 'certificate-not-trusted',
-  'validation-failure', 'tlsa-invalid', 'dnssec-invalid', 'dane-required', 'sts-policy-fetch-error',
-  'sts-policy-invalid', 'sts-webpki-invalid',
-]
 
 type RawPolicyEntry = RawReport['policies'][number]
 type RawDetail = NonNullable<RawPolicyEntry['failure-details']>[number]
@@ -54,7 +51,7 @@ export function parseReport (bytes: Buffer, limits: ParseLimits = {}): ParseResu
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) return fail(`limits.maxBytes must be a positive integer, got ${String(maxBytes)}`)
   if (bytes.length > maxBytes) return { ok: false, tooLarge: true, error: `the report is ${bytes.length} bytes, over the limit of ${maxBytes}` }
   let data = bytes
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (isGzip(bytes)) {
     try {
       data = gunzipSync(bytes, { maxOutputLength: maxBytes })
     } catch (err) {
@@ -308,7 +305,7 @@ function readStsPolicy (strings: readonly string[], at: string, notes: string[])
 
 function readDetail (detail: RawDetail, at: string, notes: string[]): FailureDetail {
   const resultType = detail['result-type']
-  if (!RESULT_TYPES.includes(resultType)) notes.push(`${at}.result-type "${resultType}" is not one RFC 8460 defines; kept as sent`)
+  if (!RESULT_TYPES.has(resultType)) notes.push(`${at}.result-type "${resultType}" is not one RFC 8460 defines; kept as sent`)
   const out: { -readonly [K in keyof FailureDetail]: FailureDetail[K] } = { resultType, failedSessions: detail['failed-session-count'] }
   const fields = [
     ['sending-mta-ip', 'sendingMtaIp'],

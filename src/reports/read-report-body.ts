@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib'
+import { isGzip } from './is-gzip.js'
 
 /** Bounds of an uploaded report. */
 export interface ReportBodyLimits {
@@ -80,7 +81,7 @@ export async function readReportBody (stream: Readable, limits: ReportBodyLimits
       chunks.push(chunk)
       if (kind === 'unknown' && received >= 2) {
         const head = chunks[0]?.length === 1 ? Buffer.concat(chunks) : chunks[0] as Buffer
-        kind = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'plain'
+        kind = isGzip(head) ? 'gzip' : 'plain'
       }
       if (kind === 'gzip' && inflater === undefined && received > ONE_SHOT_BYTES) {
         inflater = startInflating()

@@ -82,7 +82,8 @@ async function corpusMails (): Promise<CorpusMail[]> {
 function settings (dovecot: Dovecot, more: Partial<ImapSettings> = {}): ImapSettings {
   return {
     host: dovecot.host, port: dovecot.port, security: 'plain', user: dovecot.user, passwordFile: dovecot.passwordFile,
-    pollInterval: 3600, ...more,
+    folder: 'INBOX', after: 'flag', processedFolder: 'TLSRPT-processed', rejectedFolder: 'TLSRPT-rejected',
+    pollInterval: 3600, maxMessageBytes: 25 * 1024 * 1024, ...more,
   }
 }
 
