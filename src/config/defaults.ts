@@ -59,6 +59,9 @@ const defaults = {
     retention_days: 400,
     verdict: { days: 7, min_organizations: 2, required: true },
   },
+  // Policy fetches are added up in memory and written to the report database this often (seconds).
+  stats: { enabled: true, flush_interval: 60, senders: [] },
+  ui: { enabled: true, page_size: 100 },
   defaults: { mode: 'testing', max_age: 604800, rua: [] },
 } satisfies Omit<RawConfig, 'tenants'>
 

@@ -13,10 +13,10 @@ import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './stru
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { resolveAliases } from './resolve-aliases.js'
 import { CONFIG_DEFAULTS, MAILBOX_DEFAULTS } from './defaults.js'
-import type { RawAcme, RawCheck, RawConfig, RawReports, RawTenant } from './raw-config.js'
+import type { RawAcme, RawCheck, RawConfig, RawReports, RawStats, RawTenant } from './raw-config.js'
 import { configSchema } from './schema.js'
 import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
-import type { AcmeSettings, CheckSettings, Config, ConfigProblem, IssuerName, ReportSettings, Tenant } from './types.js'
+import type { AcmeSettings, CheckSettings, Config, ConfigProblem, IssuerName, ReportSettings, SenderRule, StatsSettings, Tenant } from './types.js'
 import { YamlLocator } from './yaml-locator.js'
 
 /** Outcome of loading a configuration: all errors at once, or the frozen config. */
@@ -271,6 +271,12 @@ export function parseConfig (text: string, file: string): ConfigResult {
       'set listen.ops.token_file (a bearer token), or bind ops to 127.0.0.1'))
   }
 
+  const stats = statsSettings(isObject(raw.stats) ? raw.stats : {}, (path, message, hint) => errors.push(problem(path, message, hint)))
+  if (stats.enabled && !reports.enabled) {
+    warnings.push(problem(['stats'], 'stats.enabled has no effect while reports.enabled is false: fetch statistics are kept in the report database', 'enable reports, or set stats.enabled: false'))
+  }
+  const rawUi = isObject(raw.ui) ? raw.ui : {}
+
   if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings: sortProblems(warnings) }
 
   const config: Config = {
@@ -287,6 +293,12 @@ export function parseConfig (text: string, file: string): ConfigResult {
     dns: Object.freeze({ target: Object.freeze(target) }),
     check: checkSettings(isObject(raw.check) ? raw.check : {}, configDir),
     reports,
+    stats,
+    ui: Object.freeze({
+      enabled: rawUi.enabled ?? CONFIG_DEFAULTS.ui.enabled,
+      pageSize: rawUi.page_size ?? CONFIG_DEFAULTS.ui.page_size,
+      ...(typeof rawUi.password_file === 'string' ? { passwordFile: resolve(configDir, rawUi.password_file) } : {}),
+    }),
     tenants: Object.freeze(tenants),
     warnings: Object.freeze(sortProblems(warnings)),
   }
@@ -338,6 +350,51 @@ function reportSettings (raw: RawReports, storage: string, configDir: string): R
       required: raw.verdict?.required ?? d.verdict.required,
     }),
   })
+}
+
+function statsSettings (raw: RawStats, report: (path: string[], message: string, hint?: string) => void): StatsSettings {
+  const d = CONFIG_DEFAULTS.stats
+  const senders: SenderRule[] = []
+  const rules: readonly unknown[] = Array.isArray(raw.senders) ? raw.senders : []
+  rules.forEach((item, i) => {
+    const rule = item as { name?: unknown, user_agent?: unknown, networks?: unknown } | null
+    if (!isObject(rule) || typeof rule.name !== 'string') return // the schema already reported it
+    const at = ['stats', 'senders', String(i)]
+    const userAgent = typeof rule.user_agent === 'string' ? rule.user_agent : undefined
+    if (userAgent !== undefined) {
+      try {
+        void new RegExp(userAgent, 'i')
+      } catch (error) {
+        report([...at, 'user_agent'], `stats.senders[${i}].user_agent is not a regular expression: ${(error as Error).message}`, 'write a JavaScript regular expression, e.g. "^Example-MTA/"')
+      }
+    }
+    const networks = Array.isArray(rule.networks) ? rule.networks.map(String) : []
+    networks.forEach((network: string, j: number) => {
+      if (parseNetwork(network) === undefined) {
+        report([...at, 'networks', String(j)], `stats.senders[${i}].networks "${network}" is not an address range`, 'write CIDR notation, e.g. 192.0.2.0/24 or 2001:db8::/32')
+      }
+    })
+    if (userAgent === undefined && networks.length === 0) {
+      report(at, `stats.senders[${i}] (${rule.name}) names neither user_agent nor networks`, 'add a user_agent pattern or networks, or remove the entry')
+    }
+    senders.push(Object.freeze({ name: rule.name as string, ...(userAgent === undefined ? {} : { userAgent }), networks: Object.freeze(networks) }))
+  })
+  return Object.freeze({
+    enabled: raw.enabled ?? d.enabled,
+    flushInterval: raw.flush_interval ?? d.flush_interval,
+    senders: Object.freeze(senders),
+  })
+}
+
+/** A CIDR range (or a single address) as address, family and prefix length; undefined when it is not one. */
+export function parseNetwork (text: string): { address: string, family: 'ipv4' | 'ipv6', prefix: number } | undefined {
+  const [address = '', prefixText, extra] = text.trim().split('/')
+  const version = isIP(address)
+  if (version === 0 || extra !== undefined) return undefined
+  const max = version === 4 ? 32 : 128
+  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
+  if (!(prefix >= 0 && prefix <= max)) return undefined
+  return { address, family: version === 4 ? 'ipv4' : 'ipv6', prefix }
 }
 
 function checkSettings (raw: RawCheck, configDir: string): CheckSettings {

@@ -15,3 +15,9 @@ export type RawCheck = NonNullable<RawConfig['check']>
 
 /** The `reports` section. */
 export type RawReports = NonNullable<RawConfig['reports']>
+
+/** The `stats` section. */
+export type RawStats = NonNullable<RawConfig['stats']>
+
+/** The `ui` section. */
+export type RawUi = NonNullable<RawConfig['ui']>

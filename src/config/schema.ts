@@ -168,6 +168,37 @@ export const configSchema = {
         },
       },
     },
+    stats: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        flush_interval: { type: 'integer', minimum: 1, maximum: 3600 },
+        senders: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
+              user_agent: { type: 'string', minLength: 1, maxLength: 1000 },
+              networks: { type: 'array', maxItems: 10000, items: { type: 'string', minLength: 1 } },
+            },
+          },
+        },
+      },
+    },
+    ui: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        password_file: { type: 'string', minLength: 1 },
+        page_size: { type: 'integer', minimum: 10, maximum: 1000 },
+      },
+    },
     defaults: {
       type: 'object',
       additionalProperties: false,

@@ -70,6 +70,10 @@ export interface Config {
   readonly check: CheckSettings
   /** TLS report (RFC 8460) intake, storage and the report check. */
   readonly reports: ReportSettings
+  /** Policy fetch statistics (`stats`). */
+  readonly stats: StatsSettings
+  /** The operators' dashboard (`ui`). */
+  readonly ui: UiSettings
   readonly tenants: readonly Tenant[]
   /** Non-fatal findings (low max_age, deduplicated mx...). */
   readonly warnings: readonly ConfigProblem[]
@@ -161,4 +165,31 @@ export interface ReportSettings {
   readonly mailbox?: MailboxSettings
   /** The "TLS reports" check: `days` of reports from at least `minOrganizations` senders, none failing. */
   readonly verdict: { readonly days: number; readonly minOrganizations: number; readonly required: boolean }
+}
+
+/** A sending organisation recognised in policy fetches (`stats.senders[]`), checked before the built-in list. */
+export interface SenderRule {
+  /** The sender class counted (`[a-z0-9._-]`). */
+  readonly name: string
+  /** Case-insensitive regular expression matched against the User-Agent header. */
+  readonly userAgent?: string
+  /** Client address ranges (CIDR, or single addresses) the sender fetches from. */
+  readonly networks: readonly string[]
+}
+
+/** The `stats` section: policy fetches added up in memory, written to the report database. */
+export interface StatsSettings {
+  readonly enabled: boolean
+  /** Seconds between writes of the totals to the report database. */
+  readonly flushInterval: number
+  readonly senders: readonly SenderRule[]
+}
+
+/** The `ui` section: the dashboard on the ops listener. */
+export interface UiSettings {
+  readonly enabled: boolean
+  /** Absolute path of a file holding a password the dashboard accepts (HTTP Basic), besides the ops token. */
+  readonly passwordFile?: string
+  /** Tenants per overview page. */
+  readonly pageSize: number
 }
