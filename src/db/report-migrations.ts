@@ -73,6 +73,38 @@ export const REPORT_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fre
       for (const table of ['report_failures', 'report_policies', 'reports', 'raw_reports']) await db.schema.dropTable(table).execute()
     },
   },
+  '0002-fetch-stats': {
+    async up (db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('fetch_counts')
+        .addColumn('domain', 'text', c => c.notNull())
+        .addColumn('policy_id', 'text', c => c.notNull())
+        .addColumn('day', 'text', c => c.notNull())
+        .addColumn('sender', 'text', c => c.notNull())
+        .addColumn('fetches', 'integer', c => c.notNull())
+        .addColumn('last_at', 'text', c => c.notNull())
+        .addPrimaryKeyConstraint('fetch_counts_key', ['domain', 'day', 'policy_id', 'sender'])
+        .execute()
+      await db.schema.createIndex('fetch_counts_day').on('fetch_counts').column('day').execute()
+      await db.schema.createTable('fetch_networks')
+        .addColumn('domain', 'text', c => c.notNull())
+        .addColumn('day', 'text', c => c.notNull())
+        .addColumn('network', 'text', c => c.notNull())
+        .addPrimaryKeyConstraint('fetch_networks_key', ['domain', 'day', 'network'])
+        .execute()
+      await db.schema.createIndex('fetch_networks_day').on('fetch_networks').column('day').execute()
+      await db.schema.createTable('policy_changes')
+        .addColumn('id', 'integer', c => c.primaryKey().autoIncrement())
+        .addColumn('domain', 'text', c => c.notNull())
+        .addColumn('at', 'text', c => c.notNull())
+        .addColumn('mode', 'text', c => c.notNull())
+        .addColumn('policy_id', 'text', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('policy_changes_domain').on('policy_changes').columns(['domain', 'id']).execute()
+    },
+    async down (db: Kysely<unknown>): Promise<void> {
+      for (const table of ['policy_changes', 'fetch_networks', 'fetch_counts']) await db.schema.dropTable(table).execute()
+    },
+  },
 })
 
 /** Hands Kysely's Migrator the steps compiled into this build (no files to find at run time). */

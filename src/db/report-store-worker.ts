@@ -51,6 +51,13 @@ try {
         case 'problems': return await store.problems(call.limit)
         case 'counts': return await store.counts()
         case 'purge': return await store.purge()
+        case 'addFetches': return await store.addFetches(call.batch)
+        case 'fetchesFor': return await store.fetchesFor(call.domain, call.days, call.until)
+        case 'lastFetches': return await store.lastFetches()
+        case 'recordPolicyChanges': return await store.recordPolicyChanges(call.changes)
+        case 'policyHistory': return await store.policyHistory(call.domain, call.limit)
+        case 'latestPolicies': return await store.latestPolicies()
+        case 'reportTotals': return await store.reportTotals(call.days, call.until)
         case 'close': await store.close(); return undefined
       }
     }

@@ -1,4 +1,5 @@
 import type { ReportSink } from '../reports/types.js'
+import type { FetchStatsStore } from '../stats/types.js'
 
 /** Which reports a summary covers. */
 export interface SummaryQuery {
@@ -72,15 +73,18 @@ export interface PurgeResult {
   readonly rawContentDropped: number
   /** Parsed reports deleted (past the report retention), with their policies and failures. */
   readonly reportsDeleted: number
+  /** Fetch statistics rows deleted (totals past the report retention, networks past the raw retention). */
+  readonly fetchRowsDeleted: number
 }
 
 /**
  * The report database: a {@link ReportSink} (raw bytes stored first, then parsed) plus the
- * queries the CLI, the ops listener and the enforce verdict read. Implementations: SQLite
+ * queries the CLI, the ops listener and the enforce verdict read, plus the policy fetch statistics and
+ * policy history ({@link FetchStatsStore}). Implementations: SQLite
  * (embedded default, in a worker thread when serving) and, later, PostgreSQL, both through
  * one Kysely query layer ({@link SqlReportStore}).
  */
-export interface ReportStore extends ReportSink {
+export interface ReportStore extends ReportSink, FetchStatsStore {
   /** Per domain and day, oldest day first within a domain, domains in name order. */
   summarize (query: SummaryQuery): Promise<DaySummary[]>
   /** Raw reports flagged invalid or set aside, newest first. */

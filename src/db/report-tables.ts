@@ -72,8 +72,38 @@ export interface ReportFailureTable {
   additional_info: string | null
 }
 
+/** Policy fetches of one tenant's policy id on one day by one sender class (added up, flushed every minute). */
+export interface FetchCountTable {
+  domain: string
+  policy_id: string
+  day: string
+  sender: string
+  fetches: number
+  /** ISO 8601 UTC of the latest fetch counted. */
+  last_at: string
+}
+
+/** One client network (`/24`, `/48`) seen fetching a tenant's policy on one day. */
+export interface FetchNetworkTable {
+  domain: string
+  day: string
+  network: string
+}
+
+/** A tenant's mode and policy id from `at` on (`removed` when it left the configuration). */
+export interface PolicyChangeTable {
+  id: Generated<number>
+  domain: string
+  at: string
+  mode: string
+  policy_id: string
+}
+
 /** The report database's tables, as Kysely sees them. */
 export interface ReportDatabase {
+  fetch_counts: FetchCountTable
+  fetch_networks: FetchNetworkTable
+  policy_changes: PolicyChangeTable
   raw_reports: RawReportTable
   reports: ReportTable
   report_policies: ReportPolicyTable

@@ -8,6 +8,8 @@ import { addCount, AppliedPolicyTally, ranked } from './applied-policy-tally.js'
 import type { DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
 import type { ReportDatabase } from './report-tables.js'
 import { firstDay, utcDay } from './utc-day.js'
+import * as fetchStats from './sql-fetch-stats.js'
+import type { DomainFetches, DomainReportTotals, FetchBatch, LastFetch, PolicyChange } from '../stats/types.js'
 
 /** Settings of a {@link SqlReportStore}. */
 export interface SqlReportStoreOptions {
@@ -296,7 +298,38 @@ export class SqlReportStore implements ReportStore {
       .where('received_at', '<', rawBefore).where('status', '!=', 'received').where('content', 'is not', null).executeTakeFirst()
     const reportBefore = new Date(now - this.#options.retentionDays * DAY_MS).toISOString()
     const deleted = await this.#db.deleteFrom('reports').where('end_at', '<', reportBefore).executeTakeFirst()
-    return { rawContentDropped: Number(dropped.numUpdatedRows), reportsDeleted: Number(deleted.numDeletedRows) }
+    const fetchRowsDeleted = await fetchStats.purgeFetches(this.#db, utcDay(reportBefore), utcDay(rawBefore))
+    return { rawContentDropped: Number(dropped.numUpdatedRows), reportsDeleted: Number(deleted.numDeletedRows), fetchRowsDeleted }
+  }
+
+  async addFetches (batch: FetchBatch): Promise<void> {
+    await fetchStats.addFetches(this.#db, batch)
+  }
+
+  async fetchesFor (domain: string, days: number, until?: string): Promise<DomainFetches> {
+    const last = until ?? utcDay(this.#options.clock.now())
+    return await fetchStats.fetchesFor(this.#db, domain, firstDay(last, days), last)
+  }
+
+  async lastFetches (): Promise<LastFetch[]> {
+    return await fetchStats.lastFetches(this.#db)
+  }
+
+  async recordPolicyChanges (changes: readonly PolicyChange[]): Promise<number> {
+    return await fetchStats.recordPolicyChanges(this.#db, changes)
+  }
+
+  async policyHistory (domain: string, limit: number): Promise<PolicyChange[]> {
+    return await fetchStats.policyHistory(this.#db, domain, limit)
+  }
+
+  async latestPolicies (): Promise<PolicyChange[]> {
+    return await fetchStats.latestPolicies(this.#db)
+  }
+
+  async reportTotals (days: number, until?: string): Promise<DomainReportTotals[]> {
+    const last = until ?? utcDay(this.#options.clock.now())
+    return await fetchStats.reportTotals(this.#db, firstDay(last, days), last)
   }
 
   async close (): Promise<void> {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { errors } from '../errors.js'
 import type { IngestOutcome, ReportInput } from '../reports/types.js'
 import type { DaySummary, ProblemReport, PurgeResult, ReportCounts, ReportStore, SummaryQuery } from './report-store.js'
+import type { DomainFetches, DomainReportTotals, FetchBatch, LastFetch, PolicyChange } from '../stats/types.js'
 
 /** What the worker needs to open the database. */
 export interface WorkerReportStoreOptions {
@@ -18,7 +19,12 @@ export type ReportStoreCall = { readonly id: number } & (
   | { readonly method: 'setAside', readonly input: ReportInput, readonly reason: string }
   | { readonly method: 'summarize', readonly query: SummaryQuery }
   | { readonly method: 'problems', readonly limit: number }
-  | { readonly method: 'counts' | 'purge' | 'close' }
+  | { readonly method: 'counts' | 'purge' | 'close' | 'lastFetches' | 'latestPolicies' }
+  | { readonly method: 'addFetches', readonly batch: FetchBatch }
+  | { readonly method: 'fetchesFor', readonly domain: string, readonly days: number, readonly until?: string }
+  | { readonly method: 'recordPolicyChanges', readonly changes: readonly PolicyChange[] }
+  | { readonly method: 'policyHistory', readonly domain: string, readonly limit: number }
+  | { readonly method: 'reportTotals', readonly days: number, readonly until?: string }
 )
 
 /** The worker's answer to call `id` (0: the answer to opening). */
@@ -150,6 +156,34 @@ export class WorkerReportStore implements ReportStore {
 
   async purge (): Promise<PurgeResult> {
     return await this.#call({ method: 'purge' })
+  }
+
+  async addFetches (batch: FetchBatch): Promise<void> {
+    await this.#call({ method: 'addFetches', batch })
+  }
+
+  async fetchesFor (domain: string, days: number, until?: string): Promise<DomainFetches> {
+    return await this.#call({ method: 'fetchesFor', domain, days, ...(until === undefined ? {} : { until }) })
+  }
+
+  async lastFetches (): Promise<LastFetch[]> {
+    return await this.#call({ method: 'lastFetches' })
+  }
+
+  async recordPolicyChanges (changes: readonly PolicyChange[]): Promise<number> {
+    return await this.#call({ method: 'recordPolicyChanges', changes })
+  }
+
+  async policyHistory (domain: string, limit: number): Promise<PolicyChange[]> {
+    return await this.#call({ method: 'policyHistory', domain, limit })
+  }
+
+  async latestPolicies (): Promise<PolicyChange[]> {
+    return await this.#call({ method: 'latestPolicies' })
+  }
+
+  async reportTotals (days: number, until?: string): Promise<DomainReportTotals[]> {
+    return await this.#call({ method: 'reportTotals', days, ...(until === undefined ? {} : { until }) })
   }
 
   /**

@@ -24,7 +24,7 @@ t.test('contract: SQLite file', async t => { reportStoreContract(t, async t => a
 t.test('the file is in WAL mode, migrations run once and are recorded', async t => {
   const file = join(await tempDir(t), 'sub', 'reports.sqlite')
   const db = openSqliteDatabase(file)
-  t.same(await migrateReportDatabase(db), ['0001-reports'])
+  t.same(await migrateReportDatabase(db), ['0001-reports', '0002-fetch-stats'])
   t.same(await migrateReportDatabase(db), [], 'nothing left to apply')
   await db.destroy()
   const again = openSqliteDatabase(file)
@@ -67,13 +67,13 @@ t.test('retention: raw bytes dropped after rawRetentionDays, parsed reports dele
   const file = join(await tempDir(t), 'r.sqlite')
   const store = await openStore(t, file, clock)
   await store.submit({ bytes: makeReport({ org: 'Old', day: '2026-01-09' }), transport: 'import', source: 'a' })
-  t.same(await store.purge(), { rawContentDropped: 0, reportsDeleted: 0 })
+  t.same(await store.purge(), { rawContentDropped: 0, reportsDeleted: 0, fetchRowsDeleted: 0 })
   clock.advance(31 * 86_400_000)
   await store.submit({ bytes: makeReport({ org: 'New', day: '2026-02-09' }), transport: 'import', source: 'b' })
-  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 0 }, 'the old raw bytes go, its rows stay')
+  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 0, fetchRowsDeleted: 0 }, 'the old raw bytes go, its rows stay')
   t.equal((await store.summarize({ days: 60, until: '2026-02-10' })).length, 2)
   clock.advance(365 * 86_400_000)
-  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 2 })
+  t.same(await store.purge(), { rawContentDropped: 1, reportsDeleted: 2, fetchRowsDeleted: 0 })
   t.same(await store.summarize({ days: 3650, until: '2027-02-10' }), [], 'policies and failures went with their reports')
 })
 
@@ -96,11 +96,29 @@ t.test('submitMany: one batch, two commits; the same bytes or the same report tw
   t.same(await store.submitMany([]), [])
 })
 
-t.test('the first migration can be undone (down), leaving no table behind', async t => {
+t.test('the migrations can be undone (down), newest first, leaving no table behind', async t => {
   const db = openSqliteDatabase(':memory:')
   await migrateReportDatabase(db)
+  await REPORT_MIGRATIONS['0002-fetch-stats']?.down?.(db)
   await REPORT_MIGRATIONS['0001-reports']?.down?.(db)
   const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'schema_migrations%' and name not like 'sqlite_%'`.execute(db)
   t.same(tables.rows, [])
   await db.destroy()
+})
+
+t.test('retention of fetch statistics: totals kept as long as reports, networks as long as raw reports', async t => {
+  const clock = new ManualClock(new Date('2026-01-10T00:00:00Z'))
+  const store = await openStore(t, ':memory:', clock)
+  await store.addFetches({
+    counts: [{ domain: 'a.example', policyId: 'id1', day: '2026-01-09', sender: 'other', fetches: 3, lastAt: '2026-01-09T10:00:00.000Z' }],
+    networks: [{ domain: 'a.example', day: '2026-01-09', network: '192.0.2.0/24' }],
+  })
+  t.equal((await store.purge()).fetchRowsDeleted, 0)
+  clock.advance(31 * 86_400_000)
+  t.equal((await store.purge()).fetchRowsDeleted, 1, 'the network row is past 30 days')
+  const kept = await store.fetchesFor('a.example', 60)
+  t.same([kept.days.length, kept.networks.length], [1, 0])
+  clock.advance(365 * 86_400_000)
+  t.equal((await store.purge()).fetchRowsDeleted, 1, 'the totals are past 365 days')
+  t.same(await store.lastFetches(), [])
 })

@@ -126,4 +126,68 @@ export function reportStoreContract (t: Test, open: (t: Test) => Promise<ReportS
     t.same(outcomes.map(o => o.status).sort(), ['duplicate', 'duplicate', 'duplicate', 'stored'])
     t.equal((await store.counts()).reports, 1)
   })
+
+  t.test('fetch statistics: flushes add up, networks are kept once, the latest fetch per domain', async t => {
+    const store = await open(t)
+    const count = (domain: string, policyId: string, day: string, sender: string, fetches: number, lastAt: string) => ({ domain, policyId, day, sender, fetches, lastAt })
+    await store.addFetches({ counts: [], networks: [] })
+    await store.addFetches({
+      counts: [
+        count('a.example', 'old', '2026-11-20', 'google', 5, '2026-11-20T08:00:00.000Z'),
+        count('a.example', 'old', '2026-11-20', 'other', 1, '2026-11-20T09:00:00.000Z'),
+        count('b.example', 'b1', '2026-11-21', 'other', 2, '2026-11-21T01:00:00.000Z'),
+      ],
+      networks: [
+        { domain: 'a.example', day: '2026-11-20', network: '192.0.2.0/24' },
+        { domain: 'a.example', day: '2026-11-20', network: '2001:db8:1::/48' },
+      ],
+    })
+    await store.addFetches({
+      counts: [
+        count('a.example', 'old', '2026-11-20', 'google', 2, '2026-11-20T07:00:00.000Z'),
+        count('a.example', 'new', '2026-11-21', 'google', 4, '2026-11-21T12:00:00.000Z'),
+      ],
+      networks: [
+        { domain: 'a.example', day: '2026-11-20', network: '192.0.2.0/24' },
+        { domain: 'a.example', day: '2026-11-21', network: '198.51.100.0/24' },
+      ],
+    })
+    const a = await store.fetchesFor('a.example', 7, '2026-11-21')
+    t.same(a.days, [
+      { day: '2026-11-20', policyId: 'old', sender: 'google', fetches: 7, lastAt: '2026-11-20T08:00:00.000Z' },
+      { day: '2026-11-20', policyId: 'old', sender: 'other', fetches: 1, lastAt: '2026-11-20T09:00:00.000Z' },
+      { day: '2026-11-21', policyId: 'new', sender: 'google', fetches: 4, lastAt: '2026-11-21T12:00:00.000Z' },
+    ], 'summed, and the later last-fetch time kept')
+    t.same(a.networks, [{ day: '2026-11-20', count: 2 }, { day: '2026-11-21', count: 1 }], 'a network seen twice counts once')
+    t.same((await store.fetchesFor('a.example', 1, '2026-11-20')).days.length, 2, 'limited to the days asked for')
+    t.same((await store.lastFetches()).sort((x, y) => x.domain < y.domain ? -1 : 1), [
+      { domain: 'a.example', at: '2026-11-21T12:00:00.000Z', sender: 'google', policyId: 'new' },
+      { domain: 'b.example', at: '2026-11-21T01:00:00.000Z', sender: 'other', policyId: 'b1' },
+    ])
+    const many = Array.from({ length: 1200 }, (_, i) => count(`t${i}.example`, 'x', '2026-11-22', 'other', 1, '2026-11-22T00:00:00.000Z'))
+    await store.addFetches({ counts: many, networks: [] })
+    t.equal((await store.lastFetches()).length, 1202, 'more rows than one INSERT takes')
+  })
+
+  t.test('policy history: only changes are recorded; newest first; latest per domain', async t => {
+    const store = await open(t)
+    const change = (domain: string, at: string, mode: string, policyId: string) => ({ domain, at, mode, policyId })
+    t.equal(await store.recordPolicyChanges([]), 0)
+    t.equal(await store.recordPolicyChanges([change('a.example', '2026-11-01T00:00:00.000Z', 'testing', 'id1'), change('b.example', '2026-11-01T00:00:00.000Z', 'enforce', 'b1')]), 2)
+    t.equal(await store.recordPolicyChanges([change('a.example', '2026-11-02T00:00:00.000Z', 'testing', 'id1')]), 0, 'a restart with the same policy records nothing')
+    t.equal(await store.recordPolicyChanges([change('a.example', '2026-11-03T00:00:00.000Z', 'enforce', 'id2'), change('a.example', '2026-11-03T00:00:00.000Z', 'enforce', 'id2')]), 1, 'a repeat within one call counts once')
+    t.equal(await store.recordPolicyChanges([change('b.example', '2026-11-04T00:00:00.000Z', 'removed', '')]), 1)
+    t.same(await store.policyHistory('a.example', 10), [change('a.example', '2026-11-03T00:00:00.000Z', 'enforce', 'id2'), change('a.example', '2026-11-01T00:00:00.000Z', 'testing', 'id1')])
+    t.same(await store.policyHistory('a.example', 1), [change('a.example', '2026-11-03T00:00:00.000Z', 'enforce', 'id2')])
+    t.same((await store.latestPolicies()).sort((x, y) => x.domain < y.domain ? -1 : 1), [change('a.example', '2026-11-03T00:00:00.000Z', 'enforce', 'id2'), change('b.example', '2026-11-04T00:00:00.000Z', 'removed', '')])
+  })
+
+  t.test('report totals per domain over a span of days, in one query', async t => {
+    const store = await open(t)
+    await store.submit({ bytes: makeReport({ org: 'One', domain: 'a.example', day: '2026-11-20', ok: 10, failures: 2 }), transport: 'import', source: 'x' })
+    await store.submit({ bytes: makeReport({ org: 'Two', domain: 'a.example', day: '2026-11-21', ok: 5, failures: 0 }), transport: 'import', source: 'x' })
+    await store.submit({ bytes: makeReport({ org: 'One', domain: 'b.example', day: '2026-11-10', ok: 1 }), transport: 'import', source: 'x' })
+    t.same(await store.reportTotals(7, '2026-11-21'), [{ domain: 'a.example', successful: 15, failed: 2, organizations: 2 }])
+    t.same((await store.reportTotals(30, '2026-11-21')).map(r => r.domain), ['a.example', 'b.example'])
+  })
 }
