@@ -33,6 +33,9 @@ import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
 import { isLoopbackHost } from './config/is-loopback-host.js'
 import { readTokenFile } from './http/read-token-file.js'
+import { FetchStats } from './stats/fetch-stats.js'
+import { SenderClassifier } from './stats/sender-classifier.js'
+import { changesAtStart, changesOfReload } from './stats/policy-changes.js'
 
 /** How long a TLS client has to complete its handshake (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
@@ -87,6 +90,8 @@ export interface Service {
   readonly monitor: CheckMonitor | undefined
   /** The TLS report database, when `reports.enabled`. */
   readonly reports: ReportStore | undefined
+  /** Policy fetch statistics, when `stats.enabled` and `reports.enabled`. */
+  readonly stats: FetchStats | undefined
   readiness (): Readiness
   listen (): Promise<ListenAddresses>
   /** Stop accepting, finish requests in flight, stop timers and watchers. */
@@ -211,13 +216,28 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     : countedReportSink(reportStore, { metrics, logger, isTenant: domain => isTenantHost(`mta-sts.${domain}`) })
   const purgeReports = (): void => {
     reportStore?.purge().then(
-      purged => { if (purged.rawContentDropped + purged.reportsDeleted > 0) logger.info({ event: 'tls_report_purge', ...purged }, 'report retention applied') },
+      purged => { if (purged.rawContentDropped + purged.reportsDeleted + purged.fetchRowsDeleted > 0) logger.info({ event: 'tls_report_purge', ...purged }, 'report retention applied') },
       (error: unknown) => { logger.warn({ event: 'tls_report_purge_failed', err: error }, 'cannot apply report retention') },
     )
   }
   const mailbox = reportSink === undefined || reportSettings.mailbox === undefined
     ? undefined
     : new ImapIntake({ settings: reportSettings.mailbox, sink: reportSink, log: logger.child({ component: 'mailbox' }) })
+  const stats = reportStore === undefined || !config.stats.enabled
+    ? undefined
+    : new FetchStats({
+      store: reportStore,
+      classifier: new SenderClassifier(config.stats.senders),
+      clock,
+      logger,
+      flushIntervalMs: config.stats.flushInterval * 1000,
+    })
+  const recordHistory = (changes: Parameters<ReportStore['recordPolicyChanges']>[0]): void => {
+    reportStore?.recordPolicyChanges(changes).catch((error: unknown) => {
+      logger.warn({ event: 'policy_history_failed', err: error }, 'cannot record policy changes in the report database')
+    })
+  }
+  if (reportStore !== undefined) holder.onChange((next, _previous, diff) => { recordHistory(changesOfReload(next, diff, clock.now())) })
   const purgeTimer = reportStore === undefined ? undefined : setInterval(purgeReports, PURGE_INTERVAL_MS).unref()
   const appDeps = {
     logger,
@@ -225,6 +245,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     tenants: () => holder.snapshot,
     readiness,
     certificates: () => manager.status(),
+    ...(stats === undefined ? {} : { stats }),
     ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
     ...(reportStore !== undefined && reportSink !== undefined ? { reports: { settings: reportSettings, sink: reportSink, store: reportStore } } : {}),
     ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
@@ -253,6 +274,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     apps,
     monitor: checkMonitor,
     reports: reportStore,
+    stats,
     readiness,
     async listen () {
       if (deps.watch ?? true) await holder.watch()
@@ -270,6 +292,9 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
           () => {
             if (workerStore !== undefined) logger.info({ event: 'report_database_open', database: reportSettings.database }, 'report database open')
             purgeReports()
+            reportStore.latestPolicies().then(latest => { recordHistory(changesAtStart(holder.snapshot, latest, clock.now())) }, (error: unknown) => {
+              logger.warn({ event: 'policy_history_failed', err: error }, 'cannot read the policy history from the report database')
+            })
           },
           (error: { code?: string, message: string }) => {
             logger.error({ event: 'report_database_failed', code: error.code, database: reportSettings.database }, `${error.message}; reports are refused (503) until it opens, retried every 30 s`)
@@ -277,6 +302,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
         )
       }
       mailbox?.start()
+      stats?.start()
       return out as ListenAddresses
     },
     async close () {
@@ -295,6 +321,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await issuer.close?.()
       clearInterval(purgeTimer)
       await mailbox?.close()
+      await stats?.close()
       await reportStore?.close()
     },
   }

@@ -9,6 +9,7 @@ import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
 import { configLimits, DEFAULT_LIMITS, LIMIT_KEYS, MAX_CONFIG_BYTES_ENV, maxConfigBytes, type ConfigLimits } from './config-limits.js'
 import { decodeConfigText } from './decode-config-text.js'
 import { isLoopbackHost } from './is-loopback-host.js'
+import { parseNetwork } from './parse-network.js'
 import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './structure-problems.js'
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { resolveAliases } from './resolve-aliases.js'
@@ -384,17 +385,6 @@ function statsSettings (raw: RawStats, report: (path: string[], message: string,
     flushInterval: raw.flush_interval ?? d.flush_interval,
     senders: Object.freeze(senders),
   })
-}
-
-/** A CIDR range (or a single address) as address, family and prefix length; undefined when it is not one. */
-export function parseNetwork (text: string): { address: string, family: 'ipv4' | 'ipv6', prefix: number } | undefined {
-  const [address = '', prefixText, extra] = text.trim().split('/')
-  const version = isIP(address)
-  if (version === 0 || extra !== undefined) return undefined
-  const max = version === 4 ? 32 : 128
-  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
-  if (!(prefix >= 0 && prefix <= max)) return undefined
-  return { address, family: version === 4 ? 'ipv4' : 'ipv6', prefix }
 }
 
 function checkSettings (raw: RawCheck, configDir: string): CheckSettings {

@@ -2,7 +2,8 @@ import { distance } from 'fastest-levenshtein'
 
 /**
  * The candidate closest to `input` when it is a plausible typo of it
- * (edit distance at most 2, or a third of the length for longer words).
+ * (edit distance at most 2, or a third of the length for longer words, and less than the
+ * length of either word: `a` is no typo of `ui`).
  */
 export function suggest (input: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined
@@ -16,5 +17,5 @@ export function suggest (input: string, candidates: Iterable<string>): string | 
     }
   }
   const limit = Math.max(2, Math.floor(input.length / 3))
-  return bestDistance > 0 && bestDistance <= limit ? best : undefined
+  return bestDistance > 0 && bestDistance <= limit && bestDistance < Math.min(input.length, best?.length ?? 0) ? best : undefined
 }

@@ -13,7 +13,7 @@ import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { requireBearerToken } from './require-bearer-token.js'
-import { notFound, policyRoutes } from './policy-routes.js'
+import { notFound, policyRoutes, type PolicyRouteDeps } from './policy-routes.js'
 import { reportRoutes } from './report-routes.js'
 import { strictHost } from './strict-host.js'
 
@@ -45,6 +45,8 @@ export interface AppDeps {
   readonly checks?: () => readonly DomainReport[]
   /** ACME HTTP-01 answers on the `http` listener (issuer `acme` only). */
   readonly acmeHttpChallenge?: HttpChallengeLookup
+  /** Policy fetch statistics (`https`); absent when `stats.enabled` or `reports.enabled` is off. */
+  readonly stats?: PolicyRouteDeps['stats']
   /** TLS report intake (`https`) and summaries (`ops`); absent when `reports.enabled` is off. */
   readonly reports?: { readonly settings: ReportSettings; readonly sink: ReportSink; readonly store: ReportStore }
 }

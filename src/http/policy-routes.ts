@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import type { Metrics } from '../metrics.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { hostKey } from '../domain/host-name.js'
+import type { FetchedPolicy } from '../stats/fetch-stats.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -17,6 +18,8 @@ export interface PolicyRouteDeps {
   readonly tenants: () => TenantSnapshot
   readonly metrics: Metrics
   readonly logger: Logger
+  /** Fetch statistics, counted for every policy served (absent when `stats.enabled` is off). */
+  readonly stats?: { record (policy: FetchedPolicy, ip: string, userAgent: string | undefined): void }
 }
 
 declare module 'fastify' {
@@ -32,7 +35,7 @@ declare module 'fastify' {
  * fetch is logged as one line and counted.
  */
 export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void {
-  const { metrics } = deps
+  const { metrics, stats } = deps
   // The fetch line carries only the fields listed below, none secret; skipping pino's redaction
   // for it saves about 8 µs per request (measured: 10 µs vs 1.8 µs per line).
   const logger = deps.logger.child({}, { redact: { paths: [], censor: '' } })
@@ -58,6 +61,8 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
       const tenant = request.tenant
       const status = reply.statusCode
       metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
+      const userAgent = request.headers['user-agent']
+      if (tenant !== null && status === 200) stats?.record(tenant, request.ip, userAgent)
       logger.info({
         event: 'policy_fetch',
         tenant: tenant?.domain ?? null,
@@ -67,7 +72,7 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
         method: request.method,
         status,
         client: request.ip,
-        user_agent: request.headers['user-agent'] ?? null,
+        user_agent: userAgent ?? null,
         tls: (request.raw.socket as TLSSocket).getProtocol?.() ?? null,
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
       }, 'policy fetch')

@@ -51,7 +51,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -527,7 +527,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'alias that resolves to a list where a map is required: located at the list it repeats',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)',
       '1:7: tenants must be an object',
     ],
   },
@@ -579,7 +579,7 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
@@ -1108,4 +1108,48 @@ t.test('reports settings of the wrong type are schema errors, not a crash', asyn
     t.notOk(result.ok, yaml.trim())
     t.match(result.ok ? '' : formatProblem(result.errors[0] as ConfigProblem), /^\/c\.yaml:1:\d+: /)
   }
+})
+
+t.test('stats and ui settings: defaults, sender rules checked with file:line, paths resolved', async t => {
+  const tenants = 'tenants:\n  example.com:\n    mx: [mx.example.com]\n'
+  const plain = parseConfig(tenants, '/etc/mta/c.yaml')
+  if (!plain.ok) throw new Error('valid')
+  t.same(plain.config.stats, { enabled: true, flushInterval: 60, senders: [] })
+  t.same(plain.config.ui, { enabled: true, pageSize: 100 })
+  t.ok(Object.isFrozen(plain.config.stats) && Object.isFrozen(plain.config.ui))
+
+  const full = parseConfig('stats:\n  flush_interval: 30\n  senders:\n    - { name: acme-mta, user_agent: "^AcmeMTA/", networks: [192.0.2.0/24, "2001:db8::/32", 198.51.100.7] }\nui:\n  password_file: ui.pass\n  page_size: 50\n' + tenants, '/etc/mta/c.yaml')
+  if (!full.ok) throw new Error(JSON.stringify(full.errors))
+  t.same(full.config.stats.senders, [{ name: 'acme-mta', userAgent: '^AcmeMTA/', networks: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'] }])
+  t.equal(full.config.stats.flushInterval, 30)
+  t.same(full.config.ui, { enabled: true, pageSize: 50, passwordFile: '/etc/mta/ui.pass' })
+
+  const bad = parseConfig([
+    'stats:', //                                     1
+    '  senders:', //                                 2
+    '    - name: broken', //                         3
+    '      user_agent: "(unclosed"', //              4
+    '    - name: ranges', //                         5
+    '      networks:', //                            6
+    '        - 192.0.2.0/33', //                     7
+    '        - example.com', //                      8
+    '        - 2001:db8::/48/1', //                  9
+    '    - name: empty', //                          10
+    '    - name: "Bad Name"', //                     11
+    '      user_agent: x', //                        12
+    tenants,
+  ].join('\n'), '/c.yaml')
+  t.notOk(bad.ok)
+  const messages = bad.ok ? '' : bad.errors.map(formatProblem).join('\n')
+  t.match(messages, /\/c\.yaml:4:\d+: stats\.senders\[0\]\.user_agent is not a regular expression/)
+  t.match(messages, /\/c\.yaml:7:\d+: stats\.senders\[1\]\.networks "192\.0\.2\.0\/33" is not an address range/)
+  t.match(messages, /\/c\.yaml:8:\d+: .*"example\.com" is not an address range/)
+  t.match(messages, /\/c\.yaml:9:\d+: .*"2001:db8::\/48\/1" is not an address range/)
+  t.match(messages, /\/c\.yaml:10:\d+: stats\.senders\[2\] \(empty\) names neither user_agent nor networks/)
+  t.match(messages, /\/c\.yaml:11:\d+: .*name/)
+
+  const off = parseConfig('reports: { enabled: false }\n' + tenants, '/c.yaml')
+  t.match(off.ok ? off.config.warnings.map(formatProblem).join('\n') : '', /stats\.enabled has no effect while reports\.enabled is false/)
+  const bothOff = parseConfig('reports: { enabled: false }\nstats: { enabled: false }\n' + tenants, '/c.yaml')
+  t.notMatch(bothOff.ok ? bothOff.config.warnings.map(formatProblem).join('\n') : 'x', /stats/)
 })

@@ -14,7 +14,9 @@ t.test('suggests the closest candidate within the typo limit', async t => {
     ['testng', ['enforce', 'testing', 'none'], 'testing'],
     ['acme', ['internal', 'files'], undefined],
     ['colour', keys, undefined],
-    ['x', ['y'], 'y'], // distance 1 is within the minimum limit of 2
+    ['x', ['y'], undefined], // replacing every letter is no typo
+    ['a', ['ui'], undefined], // nor is distance 2 from a one-letter word
+    ['lg', ['log'], 'log'], // distance 1 is within the minimum limit of 2
     ['ab', ['xyz'], undefined], // distance 3
     ['abcdefghijkl', ['abcdefghwxyz'], 'abcdefghwxyz'], // distance 4 <= floor(12 / 3)
     ['abcdefghijkl', ['abcdefgvwxyz'], undefined], // distance 5 > 4
