@@ -18,7 +18,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
@@ -198,9 +199,13 @@ function checkPolicyResponse (what, res, body) {
 async function throughputPhase () {
   log(`throughput: starting the service with ${THROUGHPUT_TENANTS} tenants`)
   const svc = await startService({ dir: join(root, 'throughput-service'), n: THROUGHPUT_TENANTS })
+  // The same service with fetch statistics off: the reference for what counting costs (issue 10: >= 0.95x).
+  const bare = await startService({ dir: join(root, 'throughput-service-no-stats'), n: THROUGHPUT_TENANTS, extra: ['stats:', '  enabled: false'] })
   let nginx
   try {
     await waitReady(svc, MAX_WAIT_MS)
+    await waitReady(bare, MAX_WAIT_MS)
+    const bareCa = readFileSync(bare.caFile)
     const ca = readFileSync(svc.caFile)
     const body = expectedPolicy('testing')
 
@@ -209,6 +214,7 @@ async function throughputPhase () {
     for (let i = 1; i <= THROUGHPUT_TENANTS; i++) {
       const host = tenantHost(i)
       checkPolicyResponse(`service ${host} (node https)`, await fetchPolicy({ port: svc.ports.https, host, ca }), body)
+      checkPolicyResponse(`service without stats ${host} (node https)`, await fetchPolicy({ port: bare.ports.https, host, ca: bareCa }), body)
       const { keyPem, chainPem } = splitBundle(readFileSync(svc.bundleFile(host), 'utf8'))
       const key = createPrivateKey(keyPem)
       if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
@@ -229,28 +235,29 @@ async function throughputPhase () {
     writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${[...sites.map(s => s.host), unknownHost].join(' ')}\n`)
 
     const targets = [
-      { name: 'service', port: svc.ports.https, pid: () => svc.child.pid },
-      { name: 'nginx', port: nginxPort, pid: () => nginx.pid },
+      { name: 'service', port: svc.ports.https, pid: () => svc.child.pid, caFile: svc.caFile },
+      { name: 'service_no_stats', port: bare.ports.https, pid: () => bare.child.pid, caFile: bare.caFile },
+      { name: 'nginx', port: nginxPort, pid: () => nginx.pid, caFile: svc.caFile },
     ]
     // The path wrk takes (hosts file in a mount namespace, SNI from the URL): 200 and the exact bytes.
     for (const t of targets) {
       for (const site of sites) {
         const url = `https://${site.host}:${t.port}${POLICY_PATH}`
-        const res = await curlFetch({ hostsFile, url, caFile: svc.caFile, workDir: root, tag: `${t.name}-${site.host}` })
+        const res = await curlFetch({ hostsFile, url, caFile: t.caFile, workDir: root, tag: `${t.name}-${site.host}` })
         if (!res.ok) throw new Error(`${t.name} ${url}: curl failed (${res.curlExit}): ${res.error}`)
         checkPolicyResponse(`${t.name} ${url} (curl)`, res, site.body)
         if (!/^text\/plain;\s*charset=utf-8$/i.test(res.headers['content-type'] ?? '')) {
           throw new Error(`${t.name} ${url}: content-type ${res.headers['content-type']}`)
         }
       }
-      const unknown = await curlFetch({ hostsFile, url: `https://${unknownHost}:${t.port}${POLICY_PATH}`, caFile: svc.caFile, workDir: root, tag: `${t.name}-unknown` })
+      const unknown = await curlFetch({ hostsFile, url: `https://${unknownHost}:${t.port}${POLICY_PATH}`, caFile: t.caFile, workDir: root, tag: `${t.name}-unknown` })
       if (unknown.ok) throw new Error(`${t.name}: a handshake for the unknown name ${unknownHost} succeeded (status ${unknown.status})`)
     }
     log(`throughput: verified ${sites.length} hosts on both servers (200, identical bodies, text/plain; charset=utf-8; unknown SNI refused)`)
 
     const host = sites[0].host
     const tlsParams = {}
-    for (const t of targets) tlsParams[t.name] = await tlsParameters({ port: t.port, host, ca })
+    for (const t of targets) tlsParams[t.name] = await tlsParameters({ port: t.port, host, ca: t.name === 'service_no_stats' ? bareCa : ca })
     const tlsKeys = Object.keys(tlsParams.service)
     const tlsDiff = tlsKeys.filter(k => tlsParams.service[k] !== tlsParams.nginx[k])
     if (tlsDiff.length > 0) log(`WARNING: TLS parameters differ between the servers (${tlsDiff.join(', ')}): ${JSON.stringify(tlsParams)}`)
@@ -270,7 +277,7 @@ async function throughputPhase () {
     }
     out.service_rss_kib.before_load = svc.rss()
     for (const mode of modes) {
-      const m = { label: mode.label, results: {}, ratio: {}, runs: { service: [], nginx: [] } }
+      const m = { label: mode.label, results: {}, ratio: {}, runs: Object.fromEntries(targets.map(t => [t.name, []])) }
       out.modes[mode.name] = m
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate the order so drift in machine load hits both servers alike.
@@ -303,15 +310,33 @@ async function throughputPhase () {
       const s = m.results.service
       const n = m.results.nginx
       m.ratio = { rps: s.rps / n.rps, p50: s.p50_ms / n.p50_ms, p99: s.p99_ms / n.p99_ms }
+      const b = m.results.service_no_stats
+      m.stats_ratio = { rps: s.rps / b.rps, p50: s.p50_ms / b.p50_ms, p99: s.p99_ms / b.p99_ms, target_rps: 0.95, pass: s.rps / b.rps >= 0.95 }
+      if (!m.stats_ratio.pass) fail(`${mode.name} statistics`, `throughput with fetch statistics is ${m.stats_ratio.rps.toFixed(2)}x that without (goal >= 0.95x)`)
     }
     out.service_rss_kib.after_load = svc.rss()
     if (svc.child.exitCode !== null) throw new Error('the service exited during the load runs')
+    await stopChild(svc.child, 15_000)
+    out.stats_flushed = statsFlushed(svc)
+    // Every request wrk counted (measured rounds; warm-ups and checks come on top) must be in the totals.
+    const measured = Object.values(out.modes).reduce((sum, m) => sum + m.runs.service.reduce((a, r) => a + (r.requests ?? 0), 0), 0)
+    out.stats_flushed.measured_requests = measured
+    if (!(out.stats_flushed.fetches >= measured)) fail('statistics', `the service wrote ${out.stats_flushed.fetches} fetches, fewer than the ${measured} requests wrk measured`)
     return out
   } finally {
     if (nginx) await stopChild(nginx)
     await stopChild(svc.child, 15_000)
+    await stopChild(bare.child, 15_000)
     svc.logs.close()
+    bare.logs.close()
   }
+}
+
+/** Policy fetches the stopped service wrote to its report database (its shutdown flushes), by sender. */
+function statsFlushed (svc) {
+  const out = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fetch-totals.mjs'), join(svc.storage, 'reports.sqlite')], { encoding: 'utf8' })
+  if (out.status !== 0) return { error: out.stderr.trim() }
+  return JSON.parse(out.stdout)
 }
 
 async function scalePhase () {

@@ -28,10 +28,12 @@ export function formatReport (results) {
           `${fmt(r.server_cpu_pct, 0)}%`, `${fmt(r.client_cpu_pct, 0)}%`, r.problems.length ? r.problems.join('; ') : '0'])
       }
       rows.push([mode.label, 'service/nginx', x(mode.ratio.rps), '', x(mode.ratio.p50), '', '', x(mode.ratio.p99), '', '', '', ''])
+      if (mode.stats_ratio) rows.push([mode.label, 'stats on/off', x(mode.stats_ratio.rps), `goal >= ${mode.stats_ratio.target_rps}: ${mode.stats_ratio.pass ? 'PASS' : 'FAIL'}`, x(mode.stats_ratio.p50), '', '', x(mode.stats_ratio.p99), '', '', '', ''])
     }
     out.push('', table(rows, 2))
     if (tp.tls) out.push('', 'TLS negotiated by a default client: ' + Object.entries(tp.tls).map(([k, v]) => `${k} ${v.protocol} ${v.cipher} ${v.key_exchange} ${v.certificate_key} ${v.alpn ?? ''}`).join('; '))
     out.push('', `service RSS: ${mib(tp.service_rss_kib.before_load)} MiB before load, ${mib(tp.service_rss_kib.after_load)} MiB after load`)
+    if (tp.stats_flushed) out.push(`fetch statistics written by the service (statistics on) at shutdown: ${JSON.stringify(tp.stats_flushed)}`)
   }
   const sc = results.scale
   if (sc) {

@@ -22,7 +22,7 @@ export const tenantHost = i => `mta-sts.${tenantDomain(i)}`
  * `certificates` lines, default policy fields, the set-up monitor off (it would look the
  * made-up tenant domains up in real DNS), and the `tenants` lines.
  */
-export function serviceYaml ({ ports, certificates, tenants }) {
+export function serviceYaml ({ ports, certificates, tenants, extra = [] }) {
   return [
     'listen:',
     `  https: { host: "127.0.0.1", port: ${ports.https} }`,
@@ -38,6 +38,7 @@ export function serviceYaml ({ ports, certificates, tenants }) {
     `  mx: [${DEFAULT_MX.map(m => JSON.stringify(m)).join(', ')}]`,
     'check:',
     '  monitor: { interval: 0 }',
+    ...extra,
     'tenants:',
     ...tenants,
     '',
@@ -48,10 +49,10 @@ export function serviceYaml ({ ports, certificates, tenants }) {
  * The configuration of a scale or throughput run: `n` tenants with the internal CA, all on the
  * defaults except those in `modes` (index -> mode).
  */
-export function configYaml ({ n, ports, storage, modes = {} }) {
+export function configYaml ({ n, ports, storage, modes = {}, extra = [] }) {
   const tenants = []
   for (let i = 1; i <= n; i++) tenants.push(modes[i] ? `  ${tenantDomain(i)}: { mode: ${modes[i]} }` : `  ${tenantDomain(i)}:`)
-  return serviceYaml({ ports, certificates: ['  issuer: internal', `  storage: ${JSON.stringify(storage)}`], tenants })
+  return serviceYaml({ ports, certificates: ['  issuer: internal', `  storage: ${JSON.stringify(storage)}`], tenants, extra })
 }
 
 /** The policy body RFC 8461 and the service's renderer prescribe, computed independently. */
@@ -116,12 +117,12 @@ export class LogFollower {
  * Write the configuration for `n` tenants in `dir` and spawn the service.
  * Returns handles and `spawnedAt` (performance.now()).
  */
-export async function startService ({ dir, n, modes }) {
+export async function startService ({ dir, n, modes, extra }) {
   mkdirSync(dir, { recursive: true })
   const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
   const storage = join(dir, 'storage')
   const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, configYaml({ n, ports, storage, modes }))
+  writeFileSync(configFile, configYaml({ n, ports, storage, modes, extra }))
   return { ...spawnService({ dir, configFile, storage }), n, ports }
 }
 
