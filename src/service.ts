@@ -12,6 +12,7 @@ import type { Store } from './store/store.js'
 import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
 import { nextTurn } from './tenants/build-snapshot-in-turns.js'
 import { buildSnapshot } from './tenants/tenant-snapshot.js'
+import { emptySnapshot, Retirements } from './tenants/retirements.js'
 import { TLS_VERSIONS } from './tls/certificate-cache.js'
 import { CertificateManager } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
@@ -68,6 +69,8 @@ export interface ServiceDeps {
   readonly shutdownGraceMs?: number
   /** The report database; defaults to SQLite at `reports.database`, in a worker thread (when `reports.enabled`). */
   readonly reportStore?: ReportStore
+  /** How often the service looks for retirements that ended (default 60 s). */
+  readonly retirementCheckMs?: number
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -90,6 +93,8 @@ export interface Service {
   readonly monitor: CheckMonitor | undefined
   /** The TLS report database, when `reports.enabled`. */
   readonly reports: ReportStore | undefined
+  /** Removed tenants still served as `mode: none`. */
+  readonly retirements: Retirements
   /** Policy fetch statistics, when `stats.enabled` and `reports.enabled`. */
   readonly stats: FetchStats | undefined
   readiness (): Readiness
@@ -118,7 +123,21 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   let monitor: CheckMonitor | undefined
   const metrics = createMetrics(() => certificates, () => monitor, clock)
   logWarnings(logger, config.warnings)
-  const holder = new ConfigHolder(buildSnapshot(config, clock.now()), { logger, metrics, clock })
+  const retirements = new Retirements(store, logger)
+  await retirements.load()
+  const first = buildSnapshot(config, clock.now())
+  const initial = retirements.apply(first, { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }, emptySnapshot(first), clock.now()).snapshot
+  await retirements.persist()
+  const holder = new ConfigHolder(initial, { logger, metrics, clock, overlay: (next, diff, previous) => retirements.apply(next, diff, previous, clock.now()) })
+  holder.onChange(async () => {
+    await retirements.persist().catch((error: unknown) => {
+      logger.error({ event: 'retirement_store_failed', err: error }, 'cannot record retirements in the store: a restart would forget them')
+    })
+  })
+  const retirementTimer = setInterval(() => {
+    const end = retirements.nextEnd()
+    if (end !== undefined && end <= clock.now().getTime()) void holder.reload('retirement ended')
+  }, deps.retirementCheckMs ?? 60_000).unref()
 
   // A crash (kill -9, power loss) leaves temp files of interrupted writes and locks nobody will release.
   const cleaned = await store.cleanup?.()
@@ -211,6 +230,18 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     })
   }
   const checkMonitor = monitor
+  if (checkMonitor !== undefined) {
+    holder.onChange((_next, _previous, diff) => {
+      for (const change of diff.changed) {
+        if (change.mode?.[1] !== 'enforce') continue
+        const report = checkMonitor.reports().find(r => r.domain === change.domain)
+        if (report !== undefined && !report.readyForEnforce) {
+          logger.warn({ event: 'enforce_not_ready', tenant: change.domain, checked_at: report.checkedAt, reasons: report.reasons },
+            `${change.domain} switched to enforce, but its latest check (${report.checkedAt}) says it is not ready: ${report.reasons.join('; ')}`)
+        }
+      }
+    })
+  }
   const reportSink = reportStore === undefined
     ? undefined
     : countedReportSink(reportStore, { metrics, logger, isTenant: domain => isTenantHost(`mta-sts.${domain}`) })
@@ -274,6 +305,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     apps,
     monitor: checkMonitor,
     reports: reportStore,
+    retirements,
     stats,
     readiness,
     async listen () {
@@ -320,6 +352,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await manager.close()
       await issuer.close?.()
       clearInterval(purgeTimer)
+      clearInterval(retirementTimer)
       await mailbox?.close()
       await stats?.close()
       await reportStore?.close()

@@ -1,6 +1,9 @@
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { dnsRecords, zoneTxt } from '../dns/dns-records.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
+import { retiredEntry, Retirements } from '../tenants/retirements.js'
+import { FileStore } from '../store/file-store.js'
+import { createLogger } from '../log.js'
 import type { CommandIo } from './validate.js'
 
 /** Output formats of `dns`. */
@@ -15,20 +18,38 @@ export async function dnsCommand (file: string, format: DnsFormat, io: CommandIo
   }
   const snapshot = buildSnapshot(result.config)
   const target = result.config.dns.target
-  const tenants = snapshot.tenants.map(t => ({ domain: t.domain, mode: t.mode, policy_id: t.id, records: dnsRecords(t, target) }))
+  // Retiring tenants (removed, still served as mode none) are kept in the store the service uses.
+  const retirements = new Retirements(new FileStore(result.config.certificates.storage), createLogger('silent'))
+  await retirements.load().catch(() => undefined)
+  const records = retirements.list()
+  const ended = new Set(records.filter(r => r.ended === true).map(r => r.domain))
+  const retiring = records.filter(r => r.ended === undefined).map(retiredEntry)
+  const retired = new Map(retiring.map(e => [e.domain, e]))
+  // As the service serves them: `retire: true` tenants as mode none (none at all once ended), removed ones added.
+  const served = [
+    ...snapshot.tenants.filter(t => t.retire !== true || !ended.has(t.domain)).map(t => t.retire === true ? retired.get(t.domain) ?? t : t),
+    ...retiring.filter(e => !snapshot.byHost.has(e.host)),
+  ]
+  const tenants = served.map(t => ({
+    domain: t.domain,
+    mode: t.mode,
+    policy_id: t.id,
+    ...(t.retiring === undefined ? {} : { retiring_until: t.retiring.until }),
+    records: dnsRecords(t, target),
+  }))
   if (format === 'json') {
     io.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n')
     return 0
   }
   for (const tenant of tenants) {
     if (format === 'zone') {
-      io.stdout.write(`; ${tenant.domain} (mode ${tenant.mode})\n`)
+      io.stdout.write(`; ${tenant.domain} (mode ${tenant.mode}${tenant.retiring_until === undefined ? '' : `, retiring until ${tenant.retiring_until}: then remove these records`})\n`)
       for (const r of tenant.records) {
         const data = r.value === null ? null : r.type === 'TXT' ? zoneTxt(r.value) : r.value
         io.stdout.write(data === null ? `; ${r.name}. 3600 IN ${r.type} <address of this service: set dns.target>\n` : `${r.name}. 3600 IN ${r.type} ${data}\n`)
       }
     } else {
-      io.stdout.write(`${tenant.domain}  mode=${tenant.mode}  id=${tenant.policy_id}\n`)
+      io.stdout.write(`${tenant.domain}  mode=${tenant.mode}  id=${tenant.policy_id}${tenant.retiring_until === undefined ? '' : `  retiring until ${tenant.retiring_until}: then remove these records`}\n`)
       for (const r of tenant.records) io.stdout.write(`  ${r.name}  ${r.type}  ${r.value ?? '<address of this service: set dns.target>'}\n    ${r.purpose}\n`)
     }
     io.stdout.write('\n')

@@ -235,6 +235,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
       maxAge,
       rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : ownRua(domain.value))]),
       ...(certificate ? { certificate } : {}),
+      ...(t.retire === true ? { retire: true as const } : {}),
     }))
   }
 

@@ -215,6 +215,7 @@ export const configSchema = {
           max_age: maxAge,
           mx: mxList,
           rua: ruaList,
+          retire: { type: 'boolean' },
           certificate: {
             type: 'object',
             additionalProperties: false,

@@ -34,6 +34,8 @@ export interface Tenant {
   readonly rua: readonly string[]
   /** Operator-provided PEM files (issuer `files`). */
   readonly certificate?: { readonly cert: string; readonly key: string }
+  /** `retire: true`: serve `mode: none` for the policy's `max_age`, then drop the tenant (RFC 8461 section 8.3). */
+  readonly retire?: true
 }
 
 /** A problem found in a configuration file, located to file:line:column. */

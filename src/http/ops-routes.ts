@@ -51,6 +51,7 @@ export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
         policy_id: t.id,
         mx: t.mx,
         max_age: t.maxAge,
+        ...(t.retiring === undefined ? {} : { retiring: { since: t.retiring.since, until: t.retiring.until, previous_mode: t.retiring.previousMode, previous_id: t.retiring.previousId } }),
         certificate: certs.get(t.host) ?? { state: 'not loaded' },
       })),
     })

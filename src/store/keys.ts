@@ -13,6 +13,7 @@ import { errors } from '../errors.js'
  * acme/challenges/<host>/http-01/<token>    HTTP-01 key authorization
  * acme/challenges/<host>/tls-alpn-01        TLS-ALPN-01 key authorization
  * internal-ca/ca.crt, internal-ca/ca.key    the internal CA (the key is secret)
+ * retirements/<domain>.json                 a removed tenant served as mode none until its max_age passed
  * locks: issue-<host>, acme-account-<directory host>, internal-ca
  * ```
  *
@@ -88,3 +89,11 @@ export const INTERNAL_CA_CERT_KEY = 'internal-ca/ca.crt'
 export const INTERNAL_CA_KEY_KEY = 'internal-ca/ca.key'
 /** Name of the lock held while the internal CA is loaded or created. */
 export const INTERNAL_CA_LOCK = 'internal-ca'
+
+/** Where the retirement of a removed tenant is kept (see `tenants/retirements.ts`). */
+export function retirementKey (domain: string): string {
+  return `${RETIREMENTS_PREFIX}/${safeKeyPart(`${domain}.json`)}`
+}
+
+/** The folder of {@link retirementKey}s. */
+export const RETIREMENTS_PREFIX = 'retirements'

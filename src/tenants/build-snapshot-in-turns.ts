@@ -66,6 +66,8 @@ export async function buildSnapshotInTurns (
 
 function sameTenant (prev: TenantEntry, next: PreparedTenant): boolean {
   return prev.id === next.id &&
+    prev.retire === next.retire &&
+    prev.retiring === undefined &&
     sameList(prev.rua, next.rua) &&
     prev.certificate?.cert === next.certificate?.cert &&
     prev.certificate?.key === next.certificate?.key

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js'
 import { nextTurn } from './build-snapshot-in-turns.js'
 import { loadSnapshot, type LoadSnapshotOptions } from './load-snapshot.js'
 import type { SnapshotDiff, TenantSnapshot } from './tenant-snapshot.js'
+import type { Retirements } from './retirements.js'
 import { fileSignature, waitForStableFile } from './wait-for-stable-file.js'
 
 /** Outcome of the latest reload attempt, shown in readiness details. */
@@ -36,6 +37,11 @@ export interface ConfigHolderOptions {
    * clock: a duration, not a time of day.
    */
   readonly clock?: Clock
+  /**
+   * Adjusts each loaded snapshot (and its diff) before it is swapped in: the service serves
+   * retiring tenants through it ({@link Retirements.apply}).
+   */
+  readonly overlay?: (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot) => { snapshot: TenantSnapshot, diff: SnapshotDiff }
 }
 
 /**
@@ -170,8 +176,9 @@ export class ConfigHolder {
     return this.#status
   }
 
-  async #apply (next: TenantSnapshot, diff: SnapshotDiff, reason: string, durationMs: number, delay: { max: number }): Promise<ReloadStatus> {
+  async #apply (loaded: TenantSnapshot, loadedDiff: SnapshotDiff, reason: string, durationMs: number, delay: { max: number }): Promise<ReloadStatus> {
     const { logger, metrics } = this.#opts
+    const { snapshot: next, diff } = this.#opts.overlay?.(loaded, loadedDiff, this.#snapshot) ?? { snapshot: loaded, diff: loadedDiff }
     await inTurns(next.config.warnings, w => logWarnings(logger, [w]))
     const previous = this.#snapshot
     const restartOnly = (['listen', 'certificates'] as const).filter(k => JSON.stringify(previous.config[k]) !== JSON.stringify(next.config[k]))

@@ -10,6 +10,19 @@ export interface TenantEntry extends Tenant {
   readonly body: Buffer
   /** The id to publish in `_mta-sts.<domain>` TXT. */
   readonly id: string
+  /** Set while the tenant is served as `mode: none` after removal (or `retire: true`). */
+  readonly retiring?: RetiringState
+}
+
+/** What a retiring tenant is served instead of its policy, and until when. */
+export interface RetiringState {
+  /** ISO time the retirement began (the old policy was last served then). */
+  readonly since: string
+  /** ISO time the tenant is dropped: `since` plus the old policy's `max_age`. */
+  readonly until: string
+  /** The mode and id senders may still have cached. */
+  readonly previousMode: string
+  readonly previousId: string
 }
 
 /** An immutable view of every tenant, swapped whole on reload. */
@@ -26,7 +39,7 @@ export interface TenantSnapshot {
  * passed when it was computed already (in the reload worker); it is the
  * {@link policyId} of the rendered policy.
  */
-export function tenantEntry (t: Tenant, id?: string): TenantEntry {
+export function tenantEntry (t: Tenant & { readonly retiring?: RetiringState }, id?: string): TenantEntry {
   const policy = renderPolicy(t)
   return Object.freeze({
     domain: t.domain,
@@ -36,6 +49,8 @@ export function tenantEntry (t: Tenant, id?: string): TenantEntry {
     maxAge: t.maxAge,
     rua: Object.freeze(t.rua),
     ...(t.certificate ? { certificate: Object.freeze(t.certificate) } : {}),
+    ...(t.retire === true ? { retire: true as const } : {}),
+    ...(t.retiring ? { retiring: Object.freeze({ ...t.retiring }) } : {}),
     policy,
     body: Buffer.from(policy, 'ascii'),
     id: id ?? policyId(policy),

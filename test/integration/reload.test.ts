@@ -90,12 +90,18 @@ t.test('tenants added and removed live', async t => {
   const res = await h.fetch('mta-sts.example.org')
   t.equal(res.status, 200)
   t.equal(res.peer?.subjectaltname, 'DNS:mta-sts.example.org', 'got a certificate of its own on demand')
-  await replaceFile(h.configFile, preamble(h.dir) + tenants('testing').replace('example.com', 'example.org').replace('mx1.example.com', 'mail.example.org'))
-  const second = await h.waitForLog(l => l.event === 'reload' && Array.isArray(l.removed) && l.removed.length > 0)
-  t.same(second.removed, ['example.com'])
-  await t.rejects(h.fetch('mta-sts.example.com'), 'removed tenant: handshake refused')
-  const status = JSON.parse((await h.get('ops', '/status')).body.toString()) as { tenants: { domain: string }[] }
-  t.same(status.tenants.map(x => x.domain), ['example.org'])
+  await replaceFile(h.configFile, preamble(h.dir) + tenants('none').replace('example.com', 'example.org').replace('mx1.example.com', 'mail.example.org'))
+  const second = await h.waitForLog(l => l.event === 'reload' && Array.isArray(l.changed) && l.changed.length > 0)
+  t.same(second.removed, [], 'a removed testing tenant is retired, not dropped')
+  t.same((second.changed as { domain: string, mode: string[] }[]).map(c => [c.domain, c.mode]).sort(), [['example.com', ['testing', 'none']], ['example.org', ['testing', 'none']]])
+  const retired = await h.fetch('mta-sts.example.com')
+  t.equal(retired.body.toString(), body('none'), 'served as mode none, same mx and max_age')
+  await replaceFile(h.configFile, preamble(h.dir) + tenants('testing'))
+  const third = await h.waitForLog(l => l.event === 'reload' && Array.isArray(l.removed) && l.removed.length > 0)
+  t.same(third.removed, ['example.org'], 'a removed mode-none tenant is dropped at once')
+  await t.rejects(h.fetch('mta-sts.example.org'), 'removed tenant: handshake refused')
+  const status = JSON.parse((await h.get('ops', '/status')).body.toString()) as { tenants: { domain: string, mode: string }[] }
+  t.same(status.tenants.map(x => [x.domain, x.mode]), [['example.com', 'testing']], 'example.com is a tenant again')
 })
 
 t.test('reloads under concurrent fetches: zero failed or wrong responses', async t => {
@@ -142,7 +148,8 @@ t.test('SIGHUP-style reload() and concurrent reload calls collapse into one more
 })
 
 const others = '  example.org:\n    mx: [mail.example.org]\n  example.net:\n    mx: [mail.example.net]\n'
-const othersPlus = (n: number): string => others + `  added${n}.example:\n    mx: [mail.added${n}.example]\n`
+// mode none: a removed tenant that promised nothing is dropped at once (no retirement window).
+const othersPlus = (n: number): string => others + `  added${n}.example:\n    mode: none\n    mx: [mail.added${n}.example]\n`
 
 /** Fetch `host` back to back until stopped; resolves with every failure (status other than 200, or an error). */
 function fetchLoop (h: Harness, host: string): { stop: () => Promise<{ ok: number; failures: string[] }> } {
