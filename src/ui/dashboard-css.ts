@@ -8,7 +8,7 @@ export const DASHBOARD_CSS = `:root { color-scheme: light; --fg: #1b1b1b; --mute
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #fff; }
 header.top { display: flex; gap: 1.5rem; align-items: baseline; padding: .75rem 1.25rem; border-bottom: 1px solid var(--line); background: var(--bg-alt); }
 header.top .brand { font-weight: 700; }
-main { padding: 1rem 1.25rem 3rem; max-width: 110rem; }
+main { padding: 1rem 1.25rem 3rem; }
 h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 1px solid var(--line); padding-bottom: .25rem; }
 a { color: #0b4fb3; }
@@ -21,12 +21,13 @@ form.filters label { display: block; font-size: .85rem; color: var(--muted); }
 form.filters .check label { display: inline; font-size: 1rem; color: var(--fg); }
 input, select, button { font: inherit; padding: .3rem .45rem; }
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; margin: .25rem 0 1rem; }
+table { border-collapse: collapse; width: 100%; margin: .25rem 0 1rem; font-size: .92rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg-alt); white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .9em; word-break: break-all; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85em; overflow-wrap: anywhere; }
+td code { white-space: nowrap; }
 .state { white-space: nowrap; font-weight: 600; }
 .state-good { color: #1b6b34; }
 .state-warn { color: #8a5300; }
@@ -39,5 +40,7 @@ dl.summary dd { margin: 0; }
 figure.chart { margin: .5rem 0 1rem; }
 figure.chart figcaption { color: var(--muted); font-size: .9rem; }
 .chart-area { width: 100%; min-height: 1px; }
-ul.reasons { margin: 0; padding-left: 1.1rem; }
+ul.reasons { margin: 0; padding-left: 1.1rem; min-width: 14rem; }
+ul.reasons .state { white-space: normal; }
+details.numbers > summary { cursor: pointer; color: #0b4fb3; margin-bottom: .25rem; }
 `

@@ -28,6 +28,7 @@ export function pageLayout (page: PageContent): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(page.title)} · mta-sts-host</title>
 ${uplotCss}<link rel="stylesheet" href="${escapeHtml(urls.css)}">
 ${scripts}

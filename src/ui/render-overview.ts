@@ -19,11 +19,9 @@ export interface OverviewView {
 const COLUMNS: ReadonlyArray<{ readonly label: string, readonly sort?: SortKey, readonly num?: boolean }> = [
   { label: 'Domain', sort: 'name' },
   { label: 'Mode', sort: 'mode' },
-  { label: 'Policy id' },
-  { label: 'Published id' },
+  { label: 'Policy id (served / in DNS)' },
   { label: 'Certificate', sort: 'expiry' },
-  { label: 'Checks' },
-  { label: 'Ready for enforce' },
+  { label: 'Checks / ready for enforce' },
   { label: 'TLS reports', sort: 'rate', num: true },
   { label: 'Last fetch', sort: 'fetch' },
   { label: 'Attention', sort: 'attention' },
@@ -71,11 +69,11 @@ function rowHtml (row: OverviewRow, days: number): string {
   const cells = [
     `<th scope="row"><a href="${escapeHtml(href)}">${escapeHtml(row.domain)}</a></th>`,
     `<td>${escapeHtml(row.mode)}</td>`,
-    `<td><code>${escapeHtml(row.policyId)}</code></td>`,
-    `<td>${txtLabel(row.txt, row.publishedId)}</td>`,
+    `<td><code>${escapeHtml(row.policyId)}</code><br>${txtLabel(row.txt, row.publishedId)}</td>`,
     `<td>${certificateLabel(row.certificate, row.certificateDaysLeft, EXPIRY_ATTENTION_DAYS)}</td>`,
-    `<td>${check === undefined ? stateLabel('none', 'not checked yet') : checkStatusLabel(check.status)}</td>`,
-    `<td>${check === undefined ? stateLabel('none', 'unknown') : check.readyForEnforce ? stateLabel('good', 'ready') : stateLabel('bad', 'not ready')}</td>`,
+    `<td>${check === undefined
+      ? stateLabel('none', 'not checked yet')
+      : `${checkStatusLabel(check.status)}<br>${check.readyForEnforce ? stateLabel('good', 'ready') : stateLabel('bad', 'not ready')}`}</td>`,
     `<td class="num">${reportsCell(row, days)}</td>`,
     `<td>${row.lastFetch === undefined ? stateLabel('none', 'none seen') : `${escapeHtml(formatTime(row.lastFetch.at))}<br><span class="note">${escapeHtml(row.lastFetch.sender)}</span>`}</td>`,
     `<td>${row.attention.length === 0 ? stateLabel('good', 'none') : `<ul class="reasons">${row.attention.map(a => `<li>${stateLabel('bad', a)}</li>`).join('')}</ul>`}</td>`,

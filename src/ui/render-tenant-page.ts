@@ -74,10 +74,15 @@ function dayList (until: string, days: number): string[] {
 
 const unixSeconds = (day: string): number => Date.parse(`${day}T00:00:00Z`) / 1000
 
+/** A chart's numbers as a table, folded away (a native `<details>`, so it opens without JavaScript too). */
+function numbers (tableHtml: string): string {
+  return `<details class="numbers"><summary>The numbers as a table</summary>\n${tableHtml}\n</details>`
+}
+
 /** A chart drawn by the dashboard script from a JSON block; the figure says where the same numbers are. */
 function chart (id: string, label: string, data: unknown): string {
   return `<figure class="chart"><div class="chart-area" id="${id}" data-chart="${id}-data" role="img" aria-label="${escapeHtml(label)}"></div>
-<figcaption>${escapeHtml(label)}; the same numbers are in the table below.</figcaption></figure>
+<figcaption>${escapeHtml(label)}; the same numbers are in the table below it.</figcaption></figure>
 ${jsonScript(`${id}-data`, data)}`
 }
 
@@ -133,8 +138,8 @@ function reportSections (data: TenantPageData, days: readonly string[]): string 
       { label: 'successful', values: rows.map(r => r.s?.successfulSessions ?? 0) },
       { label: 'failed', values: rows.map(r => r.s?.failedSessions ?? 0) },
     ],
-  }) + '\n' + table('Sessions per day', ['Day', 'Successful', 'Failed', 'Reports'],
-    rows.map(r => [escapeHtml(r.day), String(r.s?.successfulSessions ?? 0), String(r.s?.failedSessions ?? 0), String(r.s?.reports ?? 0)]), [1, 2, 3])
+  }) + '\n' + numbers(table('Sessions per day', ['Day', 'Successful', 'Failed', 'Reports'],
+    rows.map(r => [escapeHtml(r.day), String(r.s?.successfulSessions ?? 0), String(r.s?.failedSessions ?? 0), String(r.s?.reports ?? 0)]), [1, 2, 3]))
   const counted = (caption: string, column: string, values: readonly CountedValue[], none: string): string => values.length === 0
     ? sentence(none)
     : table(caption, [column, 'Failed sessions'], values.map(v => [escapeHtml(v.value), String(v.sessions)]), [1])
@@ -170,8 +175,8 @@ function fetchSections (data: TenantPageData, days: readonly string[]): string {
       x: days.map(unixSeconds),
       yLabel: 'fetches',
       series: ids.map(id => ({ label: id === data.tenant.id ? `${id} (served now)` : id, values: days.map(d => perId.get(id)?.get(d) ?? 0) })),
-    }) + '\n' + table('Fetches per day, policy id and sender', ['Day', 'Policy id', 'Sender', 'Fetches', 'Latest'],
-      fetches.days.map(f => [escapeHtml(f.day), `<code>${escapeHtml(f.policyId)}</code>${f.policyId === data.tenant.id ? ' (served now)' : ''}`, escapeHtml(f.sender), String(f.fetches), escapeHtml(formatTime(f.lastAt))]), [3])
+    }) + '\n' + numbers(table('Fetches per day, policy id and sender', ['Day', 'Policy id', 'Sender', 'Fetches', 'Latest'],
+      fetches.days.map(f => [escapeHtml(f.day), `<code>${escapeHtml(f.policyId)}</code>${f.policyId === data.tenant.id ? ' (served now)' : ''}`, escapeHtml(f.sender), String(f.fetches), escapeHtml(formatTime(f.lastAt))]), [3]))
   }
   const networkBody = fetches.networks.length === 0
     ? sentence('No client networks recorded.')

@@ -26,10 +26,10 @@ export function checkStatusLabel (status: CheckStatus): string {
 /** Whether the published `_mta-sts` id matches the served one, as a label. */
 export function txtLabel (state: TxtState, publishedId?: string): string {
   switch (state) {
-    case 'match': return stateLabel('good', 'matches')
-    case 'mismatch': return stateLabel('bad', `differs (published ${publishedId ?? '?'})`)
-    case 'problem': return stateLabel('bad', 'missing or invalid')
-    default: return stateLabel('none', 'not checked yet')
+    case 'match': return stateLabel('good', 'DNS id matches')
+    case 'mismatch': return stateLabel('bad', `DNS has ${publishedId ?? '?'}`)
+    case 'problem': return stateLabel('bad', 'DNS record missing or invalid')
+    default: return stateLabel('none', 'DNS not checked yet')
   }
 }
 
