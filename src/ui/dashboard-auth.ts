@@ -18,13 +18,14 @@ export function presentedSecret (authorization: string | undefined): string | un
  * `passwords` (any user name), or `Bearer` with one of them (the ops token is one).
  * Every password is compared, each in constant time (both sides hashed to equal
  * lengths, then `timingSafeEqual`), so the time taken tells nothing about which
- * came close. No passwords: open.
+ * came close. No passwords: open. An empty password never matches (an empty password
+ * file locks the dashboard rather than opening it).
  */
 export function dashboardAuthorized (authorization: string | undefined, passwords: readonly string[]): boolean {
   if (passwords.length === 0) return true
   const secret = presentedSecret(authorization)
   const presented = digest(secret ?? '')
   let match = false
-  for (const password of passwords) match = timingSafeEqual(presented, digest(password)) || match
+  for (const password of passwords) match = (timingSafeEqual(presented, digest(password)) && password !== '') || match
   return match && secret !== undefined
 }

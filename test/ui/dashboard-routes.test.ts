@@ -292,3 +292,13 @@ t.test('the overview page follows the snapshot', async t => {
   const { app } = await dashboardFixture(t, { override: d => ({ ...d, tenants: () => buildSnapshot(config) }) })
   t.same(domains((await app.inject({ url: '/ui/', headers: AUTH })).body), ['only.example'])
 })
+
+t.test('a success rate of at least 99% with failures is a warning, not a failure', async t => {
+  const { app } = await dashboardFixture(t, {
+    override: d => ({ ...d, store: { ...(d.store as NonNullable<typeof d.store>), reportTotals: async () => [{ domain: 'example.com', successful: 995, failed: 5, organizations: 2 }, { domain: 'example.net', successful: 0, failed: 0, organizations: 1 }] } }),
+  })
+  const body = (await app.inject({ url: '/ui/?sort=name', headers: AUTH })).body
+  const row = (domain: string): string => body.split('\n').find(l => l.includes(`tenants/${domain}"`)) ?? ''
+  t.match(row('example.com'), '<span class="state state-warn"><span aria-hidden="true">! </span>99.5%</span>')
+  t.match(row('example.net'), 'no reports', 'reports without sessions')
+})
