@@ -116,7 +116,7 @@ function summarySection (data: TenantPageData): string {
 function addUp (lists: ReadonlyArray<readonly CountedValue[]>): CountedValue[] {
   const totals = new Map<string, number>()
   for (const list of lists) for (const c of list) totals.set(c.value, (totals.get(c.value) ?? 0) + c.sessions)
-  return [...totals].map(([value, sessions]) => ({ value, sessions })).sort((a, b) => b.sessions - a.sessions || (a.value < b.value ? -1 : 1))
+  return [...totals].map(([value, sessions]) => ({ value, sessions })).sort((a, b) => b.sessions - a.sessions || a.value.localeCompare(b.value))
 }
 
 function reportSections (data: TenantPageData, days: readonly string[]): string {
