@@ -9,6 +9,8 @@ import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import type { ReportSettings } from '../config/types.js'
 import type { ReportSink } from '../reports/types.js'
 import type { ReportStore } from '../db/report-store.js'
+import type { DashboardDeps } from '../ui/dashboard-deps.js'
+import { dashboardRoutes } from '../ui/dashboard-routes.js'
 import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
@@ -49,6 +51,8 @@ export interface AppDeps {
   readonly stats?: PolicyRouteDeps['stats']
   /** TLS report intake (`https`) and summaries (`ops`); absent when `reports.enabled` is off. */
   readonly reports?: { readonly settings: ReportSettings; readonly sink: ReportSink; readonly store: ReportStore }
+  /** The operators' dashboard under `/ui/` on the ops listener; absent (or `ui.enabled` off): no dashboard. */
+  readonly dashboard?: DashboardDeps
 }
 
 /**
@@ -56,7 +60,8 @@ export interface AppDeps {
  * - `https`: the policy for `mta-sts.<tenant>` hosts (404 elsewhere);
  * - `http`: liveness, readiness (status and generic reasons only) and ACME HTTP-01 answers;
  *   everything else 404, never a redirect;
- * - `ops`: liveness, readiness with details, metrics and per-tenant status (behind `opsToken` when set).
+ * - `ops`: liveness, readiness with details, metrics and per-tenant status (behind `opsToken` when set),
+ *   and the dashboard under `/ui/` (its own HTTP Basic check, which also takes the ops token).
  */
 export async function buildApp (options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -87,12 +92,19 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
     if (deps.reports !== undefined) await reportRoutes(app, { ...deps.reports, metrics: deps.metrics, tenants: deps.tenants })
     policyRoutes(app, deps)
   } else {
+    const dashboard = options.role === 'ops' && deps.dashboard?.settings.enabled === true ? deps.dashboard : undefined
     // Public listeners never show details: reload errors and paths name tenants not yet live.
+    // The dashboard checks its own credentials (HTTP Basic, so that a browser can log in).
     const showDetails = options.role === 'http'
       ? () => false
-      : options.opsToken === undefined ? () => true : requireBearerToken(app, options.opsToken, ['/healthz', '/readyz'])
+      : options.opsToken === undefined ? () => true : requireBearerToken(app, options.opsToken, ['/healthz', '/readyz'], dashboard === undefined ? [] : ['/ui'])
     healthRoutes(app, deps.readiness, showDetails)
     if (options.role === 'ops') opsRoutes(app, deps)
+    if (dashboard !== undefined) {
+      // The ops token always opens the dashboard, and the dashboard is never more open than the rest of ops.
+      const passwords = options.opsToken === undefined ? dashboard.passwords : [...new Set([options.opsToken, ...dashboard.passwords])]
+      await dashboardRoutes(app, { ...dashboard, passwords })
+    }
     if (options.role === 'http' && deps.acmeHttpChallenge) acmeRoutes(app, host => deps.tenants().byHost.has(host), deps.acmeHttpChallenge)
     app.setNotFoundHandler((_request, reply) => notFound(reply))
   }

@@ -9,7 +9,7 @@
 #
 # One line per tool: "<command that must be on PATH> <Debian package that provides it>".
 # Today that means, on a fresh Debian 12 machine:
-#   apt-get install -y --no-install-recommends pebble dovecot-imapd
+#   apt-get install -y --no-install-recommends pebble dovecot-imapd chromium
 # Commands are looked up on PATH: Dovecot's lives in /usr/sbin, which root's PATH holds.
 # A test suite that drives another server adds its line here, never an install step of its own.
 set -euo pipefail
@@ -18,6 +18,7 @@ requirements=(
   "pebble pebble"                             # ACME test CA (test/helpers/pebble.ts)
   "pebble-challtestsrv pebble"                # its mock DNS server
   "dovecot dovecot-imapd"                     # IMAP server for report intake (test/helpers/dovecot.ts)
+  "chromium chromium"                         # headless browser for the dashboard tests (test/helpers/browser.ts)
 )
 
 missing=()
