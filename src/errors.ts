@@ -23,9 +23,9 @@ export const errors = {
   /** A TLS handshake named a host this service does not serve. */
   UNKNOWN_SERVERNAME: createError('MTA_STS_UNKNOWN_SERVERNAME', 'no tenant for server name'),
   /** `listen.ops.token_file` could not be read; the second argument is the errno code. */
-  OPS_TOKEN_UNREADABLE: createError('MTA_STS_OPS_TOKEN_UNREADABLE', 'listen.ops.token_file %s cannot be read (%s)'),
-  /** `listen.ops.token_file` holds only white space. */
-  OPS_TOKEN_EMPTY: createError('MTA_STS_OPS_TOKEN_EMPTY', 'listen.ops.token_file %s is empty'),
+  OPS_TOKEN_UNREADABLE: createError('MTA_STS_OPS_TOKEN_UNREADABLE', '%s cannot be read (%s)'),
+  /** `listen.ops.token_file` (or `ui.password_file`) holds only white space. */
+  OPS_TOKEN_EMPTY: createError('MTA_STS_OPS_TOKEN_EMPTY', '%s is empty'),
   /** The ops listener would be reachable from other machines without a bearer token. */
   OPS_NOT_LOOPBACK: createError('MTA_STS_OPS_NOT_LOOPBACK', 'listen.ops.host %s is not a loopback address: set listen.ops.token_file (a bearer token) or bind ops to 127.0.0.1'),
   /** The ACME directory URL did not answer with a usable directory (kind `malformed`). */

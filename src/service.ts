@@ -113,6 +113,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const { logger } = deps
   const { ops } = config.listen
   const opsToken = ops.tokenFile === undefined ? undefined : await readTokenFile(ops.tokenFile, logger)
+  const uiPassword = config.ui.passwordFile === undefined ? undefined : await readTokenFile(config.ui.passwordFile, logger, 'ui.password_file')
   if (opsToken === undefined && !isLoopbackHost(ops.host)) {
     throw new errors.OPS_NOT_LOOPBACK(ops.host)
   }
@@ -277,6 +278,17 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     readiness,
     certificates: () => manager.status(),
     ...(stats === undefined ? {} : { stats }),
+    dashboard: {
+      settings: config.ui,
+      passwords: uiPassword === undefined ? [] : [uiPassword],
+      tenants: () => holder.snapshot,
+      certificates: () => manager.status(),
+      ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
+      ...(reportStore === undefined ? {} : { store: reportStore }),
+      ...(stats === undefined ? {} : { fetches: stats }),
+      dnsTarget: config.dns.target,
+      now: () => clock.now(),
+    },
     ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
     ...(reportStore !== undefined && reportSink !== undefined ? { reports: { settings: reportSettings, sink: reportSink, store: reportStore } } : {}),
     ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
