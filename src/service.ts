@@ -366,7 +366,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       clearInterval(purgeTimer)
       clearInterval(retirementTimer)
       await mailbox?.close()
-      await stats?.close()
+      // A database still opening would hold shutdown up: its last counts are given up on then (logged).
+      await stats?.close(workerStore === undefined || workerStore.ready ? 1000 : 0)
       await reportStore?.close()
     },
   }

@@ -56,6 +56,11 @@ export class WorkerReportStore implements ReportStore {
   /** The worker while it opens the database (its promise settles only once that is done). */
   #opening: Worker | undefined
 
+  /** Whether the database is open (the worker answered its open); false while it opens, after a failure or once closed. */
+  get ready (): boolean {
+    return this.#worker !== undefined && this.#opening === undefined && this.#failed === undefined && !this.#closed
+  }
+
   /** Starts nothing yet: the worker starts with {@link WorkerReportStore.start} or the first call. */
   constructor (options: WorkerReportStoreOptions) {
     this.#options = options

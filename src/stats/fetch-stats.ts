@@ -138,11 +138,20 @@ export class FetchStats implements FetchStatsReader {
     }
   }
 
-  /** Stops the timer and writes what is left. */
-  async close (): Promise<void> {
+  /**
+   * Stops the timer and writes what is left, waiting at most `limitMs` (shutdown must not wait for a
+   * report database that is still opening); what could not be written in time is logged as a count.
+   */
+  async close (limitMs = 1000): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
-    await this.flush()
+    let timer: NodeJS.Timeout | undefined
+    const done = await Promise.race([
+      this.flush().then(() => true),
+      new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, limitMs) }),
+    ])
+    clearTimeout(timer)
+    if (!done) this.#options.logger.warn({ event: 'fetch_stats_unwritten' }, `fetch statistics not written within ${limitMs} ms at shutdown: the last counts are lost (every fetch is in the log)`)
   }
 
   #rollDay (now: number): void {

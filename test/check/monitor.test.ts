@@ -17,6 +17,7 @@ const tenants = (extra = ''): string => `tenants:
   example.com:
     mx: [mx.example.com]
   example.org:
+    mode: none
     mx: [mx.example.org]
 ${extra}`
 
@@ -52,8 +53,8 @@ t.test('serve re-checks tenants on an interval, logs changes, exposes results; r
   t.match(metrics, 'mta_sts_tenant_ready_for_enforce{tenant="example.org"} 0')
   t.equal((await h.get('http', '/readyz')).status, 200, 'a failing tenant check does not touch readiness')
 
-  // A removed tenant's results go away; a new tenant gets checked.
-  await replaceFile(h.configFile, head + tenants().replace('  example.org:\n    mx: [mx.example.org]\n', '  example.net:\n    mx: [mx.example.net]\n'))
+  // A removed tenant's results go away (mode none: dropped at once, no retirement); a new tenant gets checked.
+  await replaceFile(h.configFile, head + tenants().replace('  example.org:\n    mode: none\n    mx: [mx.example.org]\n', '  example.net:\n    mx: [mx.example.net]\n'))
   await h.waitForLog(l => l.event === 'check' && l.tenant === 'example.net', 10_000)
   const after = JSON.parse((await h.get('ops', '/checks')).body.toString()) as { domains: { domain: string }[] }
   t.same(after.domains.map(d => d.domain).sort(), ['example.com', 'example.net'])

@@ -41,6 +41,6 @@ function differences (example: unknown, defaults: unknown, path: string[] = []):
 
 t.test("the README's configuration example shows the defaults, except where it shows a production choice", async t => {
   const [example, limits] = readmeConfigBlocks()
-  t.same(differences(example, CONFIG_DEFAULTS), ['certificates.issuer', 'dns.target', 'defaults.rua'], 'issuer acme, a dns target and a rua address are examples; every other value shown is the default')
+  t.same(differences(example, CONFIG_DEFAULTS), ['certificates.issuer', 'dns.target', 'stats.senders', 'defaults.rua'], 'issuer acme, a dns target, a sender rule and a rua address are examples; every other value shown is the default')
   t.same(limits, { limits: CONFIG_DEFAULTS.limits }, 'the limits block lists the default limits')
 })

@@ -58,3 +58,14 @@ t.test('closing while the database is still being opened stops the worker at onc
   t.equal(again, first, 'the same error at once, without starting another worker for 30 s')
   await broken.close()
 })
+
+t.test('ready: only while the database is open', async t => {
+  const store = new WorkerReportStore({ database: join(await tempDir(t), 'reports.sqlite'), maxReportBytes: 1024, rawRetentionDays: 1, retentionDays: 1 })
+  t.equal(store.ready, false, 'not started')
+  const opening = store.start()
+  t.equal(store.ready, false, 'opening')
+  await opening
+  t.equal(store.ready, true)
+  await store.close()
+  t.equal(store.ready, false, 'closed')
+})

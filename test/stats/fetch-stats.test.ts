@@ -138,3 +138,19 @@ t.test('the flush timer writes on its own', async t => {
   await stats.close()
   t.equal(batches[0]?.counts[0]?.fetches, 1)
 })
+
+t.test('close waits for the last write only so long: a store that does not answer is given up on, with a warning', async t => {
+  const lines: Record<string, unknown>[] = []
+  const stream = new PassThrough()
+  stream.on('data', (chunk: Buffer) => { for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
+  const stats = new FetchStats({
+    store: { addFetches: async () => await new Promise<void>(() => undefined), fetchesFor: async () => ({ days: [], networks: [] }), lastFetches: async () => [] },
+    classifier: new SenderClassifier([]),
+    clock: new ManualClock(new Date('2026-11-30T10:00:00Z')),
+    logger: createLogger('info', stream),
+    flushIntervalMs: 60_000,
+  })
+  stats.record(policyA, '192.0.2.1', undefined)
+  await stats.close(50)
+  t.match(lines, [{ event: 'fetch_stats_unwritten', level: 'warn' }])
+})
