@@ -1,6 +1,7 @@
 import pLimit from 'p-limit'
 import { probeContext } from '../check/check-context.js'
 import { surveyDomain } from '../check/survey-domain.js'
+import { systemClock } from '../clock.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
@@ -40,7 +41,7 @@ export async function proposeCommand (opts: ProposeOptions, io: CommandIo): Prom
   }
   const { config } = result
   const tenants = new Map(buildSnapshot(config).tenants.map(t => [t.domain, t]))
-  const probe = await probeContext(config.check, () => new Date(), { managedCertificates: config.certificates.issuer !== 'files', resolvers: opts.resolvers })
+  const probe = await probeContext(config.check, systemClock.now, { managedCertificates: config.certificates.issuer !== 'files', resolvers: opts.resolvers })
   const propose = async (input: string): Promise<Outcome> => {
     const name = normalizeHostName(input)
     if (!name.ok) return { out: '', err: `error: "${input}" ${name.reason}: not a domain to propose\n`, code: 2 }

@@ -134,8 +134,10 @@ t.test('broken records and DNS that does not answer', async t => {
   t.match(i.get('mx-coverage'), { status: 'warn', reason: 'other.test has no MX records (ENODATA): MTA-STS protects delivery to MX hosts' })
   t.same(invalid.facts.mx, [])
 
-  const empty = await onboardingReport(await contextFor(t, { 'other.test': { MX: [] } }), 'other.test', { rua: RUA })
-  t.match(byId(empty.results).get('mx-coverage'), { status: 'warn', reason: /other\.test has no MX records/ })
+  const emptyCtx = await contextFor(t, { '_mta-sts.other.test': { TXT: [['google-site-verification=x']] } })
+  const empty = await onboardingReport({ ...emptyCtx, resolver: { ...emptyCtx.resolver, resolveMx: async () => [] } }, 'other.test', { rua: RUA })
+  t.match(byId(empty.results).get('mx-coverage'), { status: 'warn', reason: 'other.test has no MX records' })
+  t.match(byId(empty.results).get('sts-txt'), { status: 'warn', reason: 'no v=STSv1 record among the 1 TXT record(s) at _mta-sts.other.test: senders apply no MTA-STS policy today' })
 
   const silent: Zone = {}
   for (const name of ['other.test', '_mta-sts.other.test', 'mta-sts.other.test', '_smtp._tls.other.test']) silent[name] = { silent: true }
