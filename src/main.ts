@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { checkCommand } from './cli/check.js'
 import { dnsCommand, type DnsFormat } from './cli/dns.js'
+import { proposeCommand } from './cli/propose.js'
 import { reportsImportCommand } from './cli/reports-import.js'
 import { MAX_SUMMARY_DAYS, reportsSummaryCommand } from './cli/reports.js'
 import { serveCommand } from './cli/serve.js'
@@ -34,18 +35,30 @@ program.command('dns')
   .action(async (opts: { config: string; format: DnsFormat }) => exit(await dnsCommand(opts.config, opts.format, io)))
 
 program.command('check')
-  .description('check each tenant\'s MTA-STS set-up like a sender would, and whether it is safe to enforce')
+  .description('check each tenant\'s MTA-STS set-up like a sender would, and whether it is safe to enforce; for a domain that is not a tenant, its set-up as hosted today and what moving it here means')
   .requiredOption('-c, --config <file>', 'YAML configuration file')
-  .argument('[domains...]', 'tenant domains to check (default: all)')
+  .argument('[domains...]', 'domains to check, tenants or not (default: all tenants)')
   .option('--json', 'machine-readable output')
   .option('--resolver <ip[:port]...>', 'DNS servers to ask (default: check.resolvers, else the system\'s)')
-  .addHelpText('after', '\nExit status: 0 all pass, 1 the worst result is a warning, 2 any failure.')
+  .addHelpText('after', '\nExit status: 0 all pass, 1 the worst result is a warning, 2 any failure.\nFor a domain that is not a tenant, warnings are findings about its set-up elsewhere; failures are broken for senders today, or DNS did not answer.')
   .action(async (domains: string[], opts: { config: string; json?: boolean; resolver?: string[] }) => exit(await checkCommand({
     config: opts.config,
     domains,
     ...(opts.json ? { json: true } : {}),
     ...(opts.resolver ? { resolvers: opts.resolver } : {}),
     colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  }, io)))
+
+program.command('propose')
+  .description('print a tenant entry to paste under tenants: for each domain, from its MX records and any policy it serves today, and the DNS records to publish, in order')
+  .requiredOption('-c, --config <file>', 'YAML configuration file')
+  .argument('<domains...>', 'domains to propose entries for')
+  .option('--resolver <ip[:port]...>', 'DNS servers to ask (default: check.resolvers, else the system\'s)')
+  .addHelpText('after', '\nExit status: 0 every entry proposed, 1 a domain is a tenant already or a proposal carries a warning, 2 bad input or a DNS failure.')
+  .action(async (domains: string[], opts: { config: string; resolver?: string[] }) => exit(await proposeCommand({
+    config: opts.config,
+    domains,
+    ...(opts.resolver ? { resolvers: opts.resolver } : {}),
   }, io)))
 
 /** `--days`: a whole number of days a summary may cover. */

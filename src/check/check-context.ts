@@ -4,7 +4,7 @@ import type { ReportStore } from '../db/report-store.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { RenewalPlan } from '../tls/certificate-types.js'
 import { createResolver } from './dns-resolver.js'
-import type { CheckContext } from './types.js'
+import type { CheckContext, ProbeContext } from './types.js'
 
 /** What the check context factory needs besides the `check` settings. */
 export interface CheckContextOptions {
@@ -24,10 +24,19 @@ export interface CheckContextOptions {
  * returns the per-tenant context maker.
  */
 export async function checkContextFactory (settings: CheckSettings, now: () => Date, opts: CheckContextOptions): Promise<(tenant: TenantEntry) => CheckContext> {
+  const probe = await probeContext(settings, now, opts)
+  return tenant => ({ tenant, ...probe })
+}
+
+/**
+ * The part of every check context that does not depend on the tenant, from
+ * the `check` settings: what `check` and `propose` use to look at a domain
+ * that is not a tenant (yet).
+ */
+export async function probeContext (settings: CheckSettings, now: () => Date, opts: CheckContextOptions): Promise<ProbeContext> {
   const resolver = createResolver({ servers: [...(opts.resolvers ?? settings.resolvers)], timeoutMs: settings.timeoutMs })
   const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, 'utf8')
-  return tenant => ({
-    tenant,
+  return {
     resolver,
     timeoutMs: settings.timeoutMs,
     httpsPort: settings.httpsPort,
@@ -38,5 +47,5 @@ export async function checkContextFactory (settings: CheckSettings, now: () => D
     ...(opts.renewalPlan === undefined ? {} : { renewalPlan: opts.renewalPlan }),
     ...(opts.reports === undefined ? {} : { reports: opts.reports }),
     now,
-  })
+  }
 }

@@ -1,6 +1,6 @@
 import { withTimeout } from './dns-resolver.js'
 import { foldHostName } from '../domain/host-name.js'
-import type { CheckContext } from './types.js'
+import type { CheckContext, ProbeContext } from './types.js'
 
 /** An MX record as the resolver returns it. */
 export interface MxRecord {
@@ -29,7 +29,11 @@ export type MxLookup =
  * MX told apart. Both MX checks (coverage and TLS) read the MX hosts this way.
  */
 export async function lookupMx (ctx: CheckContext): Promise<MxLookup> {
-  const domain = ctx.tenant.domain
+  return lookupDomainMx(ctx, ctx.tenant.domain)
+}
+
+/** {@link lookupMx} for any domain (`domain` in A-labels), tenant or not. */
+export async function lookupDomainMx (ctx: Pick<ProbeContext, 'resolver' | 'timeoutMs'>, domain: string): Promise<MxLookup> {
   let records: MxRecord[]
   try {
     records = await withTimeout(ctx.resolver.resolveMx(domain), ctx.timeoutMs, `MX ${domain}`)

@@ -1,10 +1,11 @@
 import { request, type RequestOptions } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { rootCertificates, type TLSSocket } from 'node:tls'
-import { dnsErrorCode, isNoRecords, withTimeout } from './dns-resolver.js'
 import { policyCertificateExpiry } from './policy-certificate-expiry.js'
 import { parsePolicy } from './policy-parse.js'
-import type { Check, CheckContext, CheckResult, CheckRun } from './types.js'
+import { policyResponseProblem } from './policy-response-problem.js'
+import { resolvePolicyHost } from './resolve-policy-host.js'
+import type { Check, CheckResult, CheckRun } from './types.js'
 
 const ID = 'policy'
 const NAME = 'Policy file'
@@ -94,19 +95,6 @@ export function fetchPolicy (opts: FetchPolicyOptions): Promise<PolicyFetch> {
   })
 }
 
-/** The first address a sender would use: the first A record (as mailauth does), else the first AAAA. */
-async function resolveHost (ctx: CheckContext, host: string): Promise<{ addresses: string[] } | { error: string; missing: boolean }> {
-  const [v4, v6] = await Promise.allSettled([
-    withTimeout(ctx.resolver.resolve4(host), ctx.timeoutMs, `A ${host}`),
-    withTimeout(ctx.resolver.resolve6(host), ctx.timeoutMs, `AAAA ${host}`),
-  ])
-  const addresses = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])]
-  if (addresses.length > 0) return { addresses }
-  const errors = [v4, v6].flatMap(r => r.status === 'rejected' ? [r.reason as unknown] : [])
-  const hard = errors.find(e => !isNoRecords(e))
-  return hard === undefined ? { error: 'no A/AAAA record', missing: true } : { error: dnsErrorCode(hard), missing: false }
-}
-
 const run: CheckRun = async ctx => {
   const { tenant } = ctx
   const host = tenant.host
@@ -115,7 +103,7 @@ const run: CheckRun = async ctx => {
   const result = (status: CheckResult['status'], reason: string, hint: string | undefined, details: Record<string, unknown>): CheckResult[] =>
     [{ id: ID, name: NAME, status, reason, ...(hint === undefined ? {} : { hint }), details: { url, ...details } }]
 
-  const resolved = await resolveHost(ctx, host)
+  const resolved = await resolvePolicyHost(ctx, host)
   if ('error' in resolved) {
     return resolved.missing
       ? result('fail', `${host} does not resolve (no A/AAAA record)`, pointHint, { error: resolved.error })
@@ -146,15 +134,8 @@ const run: CheckRun = async ctx => {
     certNames: fetched.certNames,
     bytes: fetched.body.length,
   }
-  if (fetched.status >= 300 && fetched.status < 400) {
-    return result('fail', `${url} redirects (${fetched.status}) to ${fetched.location ?? '(no Location)'}: senders do not follow redirects`, `serve the policy at ${url} itself; ${pointHint}`, details)
-  }
-  if (fetched.status !== 200) return result('fail', `${url} answers ${fetched.status}, not 200`, pointHint, details)
-  const mediaType = ((fetched.contentType ?? '').split(';')[0] as string).trim().toLowerCase()
-  if (mediaType !== 'text/plain') {
-    const found = fetched.contentType === undefined ? 'no Content-Type' : `Content-Type ${fetched.contentType}`
-    return result('fail', `${url} is served with ${found}: Postfix's resolver and go-mtasts require text/plain`, `serve it as text/plain; ${pointHint}`, details)
-  }
+  const refused = policyResponseProblem(fetched, url)
+  if (refused) return result('fail', refused.reason, refused.fix === undefined ? pointHint : `${refused.fix}; ${pointHint}`, details)
   const parsed = parsePolicy(fetched.body.toString('utf8'))
   const parseDetails = { ...details, errors: parsed.errors, notes: parsed.notes }
   if (!parsed.ok) {

@@ -1,5 +1,5 @@
 import { lookupMx } from './mx-lookup.js'
-import type { Check, CheckContext, CheckResult, CheckRun } from './types.js'
+import type { Check, CheckContext, CheckResult, CheckRun, ProbeContext } from './types.js'
 import { probeStartTls, text } from './smtp-probe.js'
 
 const ID = 'mx-tls'
@@ -35,7 +35,11 @@ function nothingToProbe (reason: string, hint: string, details: Record<string, u
   return { id: ID, name: NAME, status: 'fail', reason, hint, details }
 }
 
-async function checkMx (ctx: CheckContext, host: string): Promise<CheckResult> {
+/**
+ * Probe STARTTLS on the first address of one MX host (IPv4 first): the
+ * `mx-tls:<host>` result. Also used for domains that are not tenants.
+ */
+export async function checkMx (ctx: ProbeContext, host: string): Promise<CheckResult> {
   const id = `${ID}:${host}`
   const name = `${NAME} ${host}`
   const v4 = await ctx.resolver.resolve4(host).catch(() => [] as string[])

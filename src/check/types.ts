@@ -1,3 +1,4 @@
+import type { PolicyMode } from '../policy/policy-mode.js'
 import type { ReportStore } from '../db/report-store.js'
 import type { TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { RenewalPlan } from '../tls/certificate-types.js'
@@ -30,9 +31,13 @@ export interface DnsResolver {
 }
 
 /** Everything a check needs about one domain and how to reach the world. */
-export interface CheckContext {
+export interface CheckContext extends ProbeContext {
   /** The tenant as this service serves it now (policy text, id, mx patterns, rua). */
   readonly tenant: TenantEntry
+}
+
+/** How checks reach the world (DNS, HTTPS, SMTP), without a tenant: what looking at any domain needs. */
+export interface ProbeContext {
   readonly resolver: DnsResolver
   /** Limit for every single network step (DNS query, connect, TLS, HTTP, SMTP). */
   readonly timeoutMs: number
@@ -90,4 +95,28 @@ export interface DomainReport {
   readonly readyForEnforce: boolean
   /** Why not ready (empty when ready). */
   readonly reasons: readonly string[]
+}
+
+/** The facts `check` reports about a domain that is not a tenant: its MTA-STS set-up as hosted today. */
+export interface OnboardingFacts {
+  /** The id of the one valid `_mta-sts` TXT record, or null when there is none. */
+  readonly stsId: string | null
+  /** The valid policy served at `mta-sts.<domain>` today (wherever that is), or null. */
+  readonly policy: { readonly url: string; readonly mode: PolicyMode; readonly mx: readonly string[]; readonly maxAge: number } | null
+  /** The MX hosts by preference (empty when there are none or the lookup failed). */
+  readonly mx: readonly string[]
+  /** The report URIs of the one valid `_smtp._tls` TXT record, or null. */
+  readonly tlsRpt: readonly string[] | null
+}
+
+/**
+ * The report of a domain that is not a tenant: the results describe its
+ * set-up elsewhere (warnings: findings to act on when moving it here;
+ * failures: broken for senders today, or DNS did not answer), `advice` says
+ * what moving it here means. Never ready for enforce: nothing is served here.
+ */
+export interface OnboardingReport extends DomainReport {
+  readonly tenant: false
+  readonly facts: OnboardingFacts
+  readonly advice: readonly string[]
 }

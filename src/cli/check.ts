@@ -1,17 +1,19 @@
 import { allChecks } from '../check/all-checks.js'
 import { checkDomain, checkDomains } from '../check/check-domain.js'
-import { checkContextFactory } from '../check/check-context.js'
+import { probeContext } from '../check/check-context.js'
 import { exitCode, formatJson, formatTable } from '../check/format-report.js'
+import { onboardingReport } from '../check/onboarding-report.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
+import { defaultRua } from '../config/own-rua.js'
 import { openExistingReportStore } from '../db/open-existing-report-store.js'
 import { normalizeHostName } from '../domain/host-name.js'
-import { buildSnapshot } from '../tenants/tenant-snapshot.js'
+import { buildSnapshot, type TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { CommandIo } from './validate.js'
 
 /** Options of `check`. */
 export interface CheckOptions {
   readonly config: string
-  /** Domains to check; all tenants when empty. */
+  /** Domains to check, tenants or not (a non-tenant is looked at as hosted today); all tenants when empty. */
   readonly domains: readonly string[]
   readonly json?: boolean
   /** DNS servers overriding `check.resolvers`. */
@@ -23,8 +25,10 @@ export interface CheckOptions {
 /**
  * `check --config FILE [DOMAIN...]`: check each tenant's whole MTA-STS set-up
  * the way a sender would, weigh the TLS reports senders sent (when a report
- * database exists) and say whether it is safe to enforce. Returns the
- * exit code: 0 all pass, 1 worst is a warning, 2 any failure (or bad input).
+ * database exists) and say whether it is safe to enforce. A domain that is
+ * not a tenant gets its set-up as hosted today and what moving it here means
+ * ({@link onboardingReport}). Returns the exit code: 0 all pass, 1 worst is a
+ * warning, 2 any failure (or bad input).
  */
 export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<number> {
   const result = await loadConfig(opts.config)
@@ -35,15 +39,15 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
   const { config } = result
   const snapshot = buildSnapshot(config)
   const byDomain = new Map(snapshot.tenants.map(t => [t.domain, t]))
-  const wanted = opts.domains.length === 0 ? [...snapshot.tenants] : []
+  const wanted: (TenantEntry | string)[] = opts.domains.length === 0 ? [...snapshot.tenants] : []
   for (const name of opts.domains) {
     const domain = normalizeHostName(name)
-    const tenant = domain.ok ? byDomain.get(domain.value) : undefined
-    if (!tenant) {
-      io.stderr.write(`error: ${name} is not a tenant in ${config.file}\n`)
+    if (!domain.ok) {
+      io.stderr.write(`error: "${name}" ${domain.reason}: not a domain to check\n`)
       return 2
     }
-    wanted.push(tenant)
+    // A domain that is not a tenant is looked at as it is hosted today, with what moving it here means.
+    wanted.push(byDomain.get(domain.value) ?? domain.value)
   }
   let reportStore
   try {
@@ -58,13 +62,15 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
   try {
     // Without the serving process's manager, a managed certificate's renewal point is computed from
     // the certificate presented (a third of its lifetime left), as the manager computes it.
-    const context = await checkContextFactory(config.check, () => new Date(), {
+    const probe = await probeContext(config.check, () => new Date(), {
       managedCertificates: config.certificates.issuer !== 'files',
       resolvers: opts.resolvers,
       ...(reportStore === undefined ? {} : { reports: reportStore }),
     })
     const checks = allChecks(config.reports, reportStore !== undefined)
-    const reports = await checkDomains(wanted, tenant => checkDomain(context(tenant), checks), config.check.concurrency)
+    const reports = await checkDomains(wanted, item => typeof item === 'string'
+      ? onboardingReport(probe, item, { rua: defaultRua(config, item) })
+      : checkDomain({ ...probe, tenant: item }, checks), config.check.concurrency)
     io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
     return exitCode(reports)
   } finally {

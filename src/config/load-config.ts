@@ -14,6 +14,7 @@ import { flowNestingTooDeep, MAX_NESTING_DEPTH, structureProblems } from './stru
 import { describePath, formatSchemaError } from './format-schema-error.js'
 import { resolveAliases } from './resolve-aliases.js'
 import { CONFIG_DEFAULTS, MAILBOX_DEFAULTS } from './defaults.js'
+import { ownRua } from './own-rua.js'
 import type { RawAcme, RawCheck, RawConfig, RawReports, RawStats, RawTenant } from './raw-config.js'
 import { configSchema } from './schema.js'
 import { MAX_DNS_NAME, tooLongTenantName } from './too-long-tenant-name.js'
@@ -161,10 +162,6 @@ export function parseConfig (text: string, file: string): ConfigResult {
   const rawStorage = isObject(raw.certificates) ? raw.certificates.storage : undefined
   const storage = resolve(configDir, typeof rawStorage === 'string' ? rawStorage : CONFIG_DEFAULTS.certificates.storage)
   const reports = reportSettings(isObject(raw.reports) ? raw.reports : {}, storage, configDir)
-  // A tenant that names no `rua` asks senders to report here: HTTPS on its own policy host, and the mailbox when one is named.
-  const ownRua = (domain: string): string[] => reports.enabled
-    ? [`https://mta-sts.${domain}${reports.httpsPath}`, ...(reports.mailto === undefined ? [] : [`mailto:${reports.mailto}`])]
-    : [...CONFIG_DEFAULTS.defaults.rua]
   if (raw.certificates?.issuer === undefined) {
     warnings.push(problem(['certificates'], 'certificates.issuer is not set: using the internal CA, which mail senders do not trust', 'set issuer: acme (or files) for production'))
   }
@@ -233,7 +230,8 @@ export function parseConfig (text: string, file: string): ConfigResult {
       mode,
       mx: Object.freeze(mx),
       maxAge,
-      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : ownRua(domain.value))]),
+      // A tenant that names no `rua` asks senders to report here: HTTPS on its own policy host, and the mailbox when one is named.
+      rua: Object.freeze([...(Array.isArray(t.rua) ? t.rua : Array.isArray(defaults.rua) ? defaults.rua : ownRua(reports, domain.value))]),
       ...(certificate ? { certificate } : {}),
       ...(t.retire === true ? { retire: true as const } : {}),
     }))
@@ -300,6 +298,12 @@ export function parseConfig (text: string, file: string): ConfigResult {
       enabled: rawUi.enabled ?? CONFIG_DEFAULTS.ui.enabled,
       pageSize: rawUi.page_size ?? CONFIG_DEFAULTS.ui.page_size,
       ...(typeof rawUi.password_file === 'string' ? { passwordFile: resolve(configDir, rawUi.password_file) } : {}),
+    }),
+    defaults: Object.freeze({
+      mode: defaults.mode ?? CONFIG_DEFAULTS.defaults.mode,
+      maxAge: defaults.max_age ?? CONFIG_DEFAULTS.defaults.max_age,
+      mx: Object.freeze(defaultMx),
+      ...(Array.isArray(defaults.rua) ? { rua: Object.freeze([...defaults.rua]) } : {}),
     }),
     tenants: Object.freeze(tenants),
     warnings: Object.freeze(sortProblems(warnings)),

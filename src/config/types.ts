@@ -38,6 +38,16 @@ export interface Tenant {
   readonly retire?: true
 }
 
+/** The `defaults` section with the built-in defaults applied: what a tenant gets for each key it leaves out. */
+export interface TenantDefaults {
+  readonly mode: PolicyMode
+  readonly maxAge: number
+  /** Normalised `defaults.mx`; empty when unset (a tenant must then name its own). */
+  readonly mx: readonly string[]
+  /** `defaults.rua` as written; absent when unset: each tenant then gets this service's own addresses (see `ownRua`). */
+  readonly rua?: readonly string[]
+}
+
 /** A problem found in a configuration file, located to file:line:column. */
 export interface ConfigProblem {
   readonly file: string
@@ -76,6 +86,8 @@ export interface Config {
   readonly stats: StatsSettings
   /** The operators' dashboard (`ui`). */
   readonly ui: UiSettings
+  /** What a tenant entry gets for the keys it leaves out (`propose` writes entries against it). */
+  readonly defaults: TenantDefaults
   readonly tenants: readonly Tenant[]
   /** Non-fatal findings (low max_age, deduplicated mx...). */
   readonly warnings: readonly ConfigProblem[]

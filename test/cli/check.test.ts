@@ -91,8 +91,15 @@ t.test('check: a complete set-up passes; drift, an uncovered MX and a missing re
   t.match(all.out(), '\u001b[31m')
 
   const unknown = capture()
-  t.equal(await checkCommand({ config, domains: ['example.net'] }, unknown.io), 2)
-  t.match(unknown.err(), 'example.net is not a tenant')
+  t.equal(await checkCommand({ config, domains: ['example.net'] }, unknown.io), 1, 'a domain without MTA-STS that is not a tenant: findings only')
+  t.match(unknown.out(), /^example\.net \(not a tenant: its set-up as hosted today\)\n/)
+  t.match(unknown.out(), /- no MTA-STS today: start with mode testing/)
+  t.match(unknown.out(), /1 domain\(s\): 0 pass, 1 warn, 0 fail; 0 ready for enforce; 1 not a tenant/)
+
+  const notAName = capture()
+  t.equal(await checkCommand({ config, domains: ['example.com', 'not a domain'] }, notAName.io), 2)
+  t.match(notAName.err(), 'error: "not a domain" has invalid characters')
+  t.equal(notAName.out(), '', 'nothing checked')
 
   const invalid = capture()
   await writeFile(join(dir, 'bad.yaml'), 'tenants: {}\n')
