@@ -44,7 +44,7 @@ t.test('policy fetches over real TLS are counted per tenant, id and sender, writ
   const deadline = Date.now() + 5000
   while ((await store.policyHistory('b.example', 10)).length < 2 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
   t.same((await store.policyHistory('a.example', 10)).map(c => [c.mode, c.policyId]), [['enforce', idEnforce], ['testing', idTesting]], 'newest first')
-  t.same((await store.policyHistory('b.example', 10)).map(c => c.mode), ['removed', 'enforce'])
+  t.same((await store.policyHistory('b.example', 10)).map(c => c.mode), ['none', 'enforce'], 'removed while enforcing: retired, served as mode none')
 
   const after = await stats.fetchesFor('a.example', 1)
   t.same(after.days.map(d => [d.policyId, d.fetches]).sort((x, y) => Number(y[1]) - Number(x[1])), [[idTesting, 3], [idEnforce, 1]], 'pickup of the new id is visible')
