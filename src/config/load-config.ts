@@ -293,6 +293,14 @@ export function parseConfig (text: string, file: string): ConfigResult {
     dns: Object.freeze({ target: Object.freeze(target) }),
     check: checkSettings(isObject(raw.check) ? raw.check : {}, configDir),
     reports,
+    ...(isObject(raw.database)
+      ? {
+          database: Object.freeze({
+            poolSize: raw.database.pool_size ?? 10,
+            ...(typeof raw.database.url_file === 'string' ? { urlFile: resolve(configDir, raw.database.url_file) } : {}),
+          }),
+        }
+      : {}),
     stats,
     ui: Object.freeze({
       enabled: rawUi.enabled ?? CONFIG_DEFAULTS.ui.enabled,

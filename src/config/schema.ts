@@ -168,6 +168,14 @@ export const configSchema = {
         },
       },
     },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url_file: { type: 'string', minLength: 1 },
+        pool_size: { type: 'integer', minimum: 1, maximum: 1000 },
+      },
+    },
     stats: {
       type: 'object',
       additionalProperties: false,

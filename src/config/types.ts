@@ -82,6 +82,8 @@ export interface Config {
   readonly check: CheckSettings
   /** TLS report (RFC 8460) intake, storage and the report check. */
   readonly reports: ReportSettings
+  /** A shared PostgreSQL database (`database`), for several replicas; absent: files and SQLite under `certificates.storage`. */
+  readonly database?: DatabaseSettings
   /** Policy fetch statistics (`stats`). */
   readonly stats: StatsSettings
   /** The operators' dashboard (`ui`). */
@@ -206,4 +208,19 @@ export interface UiSettings {
   readonly passwordFile?: string
   /** Tenants per overview page. */
   readonly pageSize: number
+}
+
+/**
+ * The `database` section: PostgreSQL holds the certificate store (certificates, ACME state,
+ * challenges, locks, retirements) and the report database, shared by every replica.
+ */
+export interface DatabaseSettings {
+  /**
+   * Absolute path of a file holding the PostgreSQL URL (`postgres://user:password@host:5432/db`);
+   * a file, not the URL itself, because the URL carries the password. `MTA_STS_DATABASE_URL` in the
+   * environment is used when no file is named.
+   */
+  readonly urlFile?: string
+  /** Connections per replica. */
+  readonly poolSize: number
 }

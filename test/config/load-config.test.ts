@@ -51,7 +51,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
   {
     name: 'unknown top-level key without a near miss lists the allowed keys',
     yaml: 'tenants:\n  example.com:\n' + MX + 'colour: blue\n',
-    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)'],
+    errors: ['4:1: unknown key "colour" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, database, stats, ui, defaults, tenants)'],
   },
   {
     name: 'unknown tenant key',
@@ -527,7 +527,7 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     name: 'alias that resolves to a list where a map is required: located at the list it repeats',
     yaml: 'a: &a [x]\ntenants: *a\n',
     errors: [
-      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)',
+      '1:1: unknown key "a" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, database, stats, ui, defaults, tenants)',
       '1:7: tenants must be an object',
     ],
   },
@@ -579,7 +579,7 @@ t.test('every error of a file is reported at once, sorted by line', async t => {
     '15:11: tenants."Example.COM.".rua[0] must be a mailto: address or an https:// URL (got "ftp://x.example.com") (e.g. mailto:tlsrpt@example.com)',
     '17:14: tenants."example.org".max_age must be an integer',
     '18:9: tenants."example.org".mx must not be empty (list at least one MX host pattern, even for mode none)',
-    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, stats, ui, defaults, tenants)',
+    '19:1: unknown key "surprise" in the configuration (allowed keys: listen, log, certificates, check, dns, limits, reports, database, stats, ui, defaults, tenants)',
   ])
   const lines = errors.map(e => Number(e.split(':')[0]))
   t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by line')
@@ -1152,4 +1152,16 @@ t.test('stats and ui settings: defaults, sender rules checked with file:line, pa
   t.match(off.ok ? off.config.warnings.map(formatProblem).join('\n') : '', /stats\.enabled has no effect while reports\.enabled is false/)
   const bothOff = parseConfig('reports: { enabled: false }\nstats: { enabled: false }\n' + tenants, '/c.yaml')
   t.notMatch(bothOff.ok ? bothOff.config.warnings.map(formatProblem).join('\n') : 'x', /stats/)
+})
+
+t.test('database settings: absent by default; the URL file resolved, the pool size defaulted', async t => {
+  const tenants = 'tenants:\n  example.com:\n    mx: [mx.example.com]\n'
+  const plain = parseConfig(tenants, '/etc/mta/c.yaml')
+  t.equal(plain.ok ? plain.config.database : 'x', undefined)
+  const set = parseConfig('database: { url_file: secrets/db.url }\n' + tenants, '/etc/mta/c.yaml')
+  t.same(set.ok ? set.config.database : undefined, { poolSize: 10, urlFile: '/etc/mta/secrets/db.url' })
+  const env = parseConfig('database: { pool_size: 4 }\n' + tenants, '/etc/mta/c.yaml')
+  t.same(env.ok ? env.config.database : undefined, { poolSize: 4 })
+  const bad = parseConfig('database: { url: "postgres://u:p@h/db" }\n' + tenants, '/c.yaml')
+  t.match(bad.ok ? '' : bad.errors.map(formatProblem).join('\n'), /\/c\.yaml:1:\d+: unknown key "url"/, 'the URL itself is never in the file')
 })
