@@ -4,7 +4,7 @@ import * as acme from 'acme-client'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
-import { acmeAccountKeys, acmeAccountLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
+import { acmeAccountKeys, acmeAccountLockName, acmeOrdersKey, acmeOrdersLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { errors } from '../errors.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
@@ -59,7 +59,12 @@ export class AcmeIssuer implements Issuer {
   constructor (opts: AcmeIssuerOptions) {
     this.#opts = opts
     const { settings, clock } = opts
-    this.budget = new OrderBudget(settings.maxOrders, settings.orderWindow * 1000, clock)
+    // Counted in the store, so replicas sharing it (and the account) share the CA's limit.
+    this.budget = new OrderBudget(settings.maxOrders, settings.orderWindow * 1000, clock, {
+      store: opts.store,
+      key: acmeOrdersKey(settings.directory),
+      lock: acmeOrdersLockName(settings.directory),
+    })
     this.#origin = new URL(settings.directory).origin
     this.#agent = settings.caFile ? new Agent({ ca: readFileSync(settings.caFile), keepAlive: true }) : undefined
     // Patches acme-client's process-wide axios the first time only; see acme-http-client.ts.

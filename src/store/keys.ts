@@ -10,6 +10,7 @@ import { errors } from '../errors.js'
  * certificates/<issuer>/<host>.pem          key + chain of one host (secret)
  * acme/<directory>/account.key              ACME account key (secret)
  * acme/<directory>/account.json             ACME account URL, directory, e-mail
+ * acme/<directory>/orders.json              times of the new orders in the budget window (all replicas)
  * acme/challenges/<host>/http-01/<token>    HTTP-01 key authorization
  * acme/challenges/<host>/tls-alpn-01        TLS-ALPN-01 key authorization
  * internal-ca/ca.crt, internal-ca/ca.key    the internal CA (the key is secret)
@@ -61,6 +62,16 @@ export function acmeAccountFolder (directoryUrl: string): string {
 export function acmeAccountKeys (directoryUrl: string): { readonly key: string; readonly meta: string } {
   const folder = acmeAccountFolder(directoryUrl)
   return { key: `${folder}/account.key`, meta: `${folder}/account.json` }
+}
+
+/** Key of the new-order times every replica sharing the store counts against the budget. */
+export function acmeOrdersKey (directoryUrl: string): string {
+  return `${acmeAccountFolder(directoryUrl)}/orders.json`
+}
+
+/** Name of the lock held while an order is counted against the shared budget. */
+export function acmeOrdersLockName (directoryUrl: string): string {
+  return `acme-orders-${safeKeyPart(new URL(directoryUrl).host)}`
 }
 
 /** Name of the lock held while the ACME account of `directoryUrl` is loaded or created. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { MemoryStore } from '../../src/store/memory-store.js'
 import { OrderBudget } from '../../src/acme/order-budget.js'
 import { ManualClock } from '../../src/clock.js'
 
@@ -57,4 +58,36 @@ t.test('take() honours an abort signal', async t => {
   t.equal(budget.remaining(), 0, 'an aborted take counts nothing')
   clock.advance(3600_000)
   t.equal(budget.remaining(), 1)
+})
+
+t.test('shared through the store: replicas count against one budget, under its lock', async t => {
+  const store = new MemoryStore()
+  const clock = new ManualClock(T0)
+  const shared = { store, key: 'acme/x/orders.json', lock: 'acme-orders-x' }
+  const one = new OrderBudget(3, 60_000, clock, shared)
+  const two = new OrderBudget(3, 60_000, clock, shared)
+  await one.take()
+  await two.take()
+  await Promise.all([one.take(), new OrderBudget(3, 60_000, clock).take()])
+  t.equal(one.remaining(), 0, 'one sees every replica\'s orders')
+  await two.refresh()
+  t.equal(two.remaining(), 0, 'and so does two, once it reads the store')
+  t.same(JSON.parse((await store.get(shared.key))?.toString() ?? ''), [T0.getTime(), T0.getTime(), T0.getTime()])
+  let placed = false
+  // The budget's wait does not hold the process open (its timer is unref'd): this test does.
+  const alive = setInterval(() => undefined, 100)
+  t.teardown(() => { clearInterval(alive) })
+  const waiting = two.take().then(() => { placed = true })
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal(placed, false, 'the fourth order waits for the window')
+  clock.advance(60_000)
+  await waiting
+  t.equal(placed, true)
+  await store.put(shared.key, 'not json')
+  await one.refresh()
+  t.equal(one.remaining(), 3, 'a value that does not parse starts the count afresh')
+  await store.put(shared.key, '{"a": 1}')
+  await one.refresh()
+  t.equal(one.remaining(), 3)
+  await new OrderBudget(3, 60_000, clock).refresh()
 })
