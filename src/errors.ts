@@ -50,4 +50,6 @@ export const errors = {
   REPORT_DATABASE_UNUSABLE: createError('MTA_STS_REPORT_DATABASE_UNUSABLE', 'cannot open the report database %s: %s'),
   /** A call to the report database failed because its worker thread stopped; the reason follows. */
   REPORT_DATABASE_STOPPED: createError('MTA_STS_REPORT_DATABASE_STOPPED', 'the report database worker stopped: %s'),
+  /** `database` is configured, but there is no PostgreSQL URL to connect with. */
+  DATABASE_URL_MISSING: createError('MTA_STS_DATABASE_URL_MISSING', 'no PostgreSQL URL: %s'),
 } as const
