@@ -120,7 +120,8 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
   // The report database on this thread, in memory: a worker per test service would pay the
   // TypeScript loader's start in every test. Its own tests (and the CLI child tests) use the worker.
   const { reports } = result.config
-  const reportStore = opts.deps?.reportStore ?? (reports.enabled ? await openSqliteReportStore(':memory:', { ...reports, clock: opts.deps?.clock ?? systemClock }) : undefined)
+  // With `database` (PostgreSQL) the service opens its own report database there.
+  const reportStore = opts.deps?.reportStore ?? (reports.enabled && result.config.database === undefined ? await openSqliteReportStore(':memory:', { ...reports, clock: opts.deps?.clock ?? systemClock }) : undefined)
   const service = await createService(result.config, { logger, ...opts.deps, ...(reportStore === undefined ? {} : { reportStore }) })
   const addresses = await service.listen()
   t.teardown(() => service.close())
