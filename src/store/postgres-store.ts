@@ -58,7 +58,7 @@ const TAKE_OVER = `UPDATE store_locks SET owner = $4, token = $2, expires_at = $
   WHERE name = $1 AND token = $5 RETURNING token`
 
 /** Renew the lease, only while this holder's token is still the lock's. */
-const REFRESH = `UPDATE store_locks SET expires_at = ${EXPIRY} WHERE name = $1 AND token = $2`
+const REFRESH = `UPDATE store_locks SET expires_at = ${EXPIRY} WHERE name = $1 AND token = $2 RETURNING token`
 
 /**
  * A {@link Store} in PostgreSQL, shared by every replica connected to the same database:
@@ -126,10 +126,10 @@ export class PostgresStore implements Store {
     return config
   }
 
-  async #query<R extends QueryResultRow> (operation: string, text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  /** Run one statement; changes are counted by their `RETURNING` rows. */
+  async #query<R extends QueryResultRow = QueryResultRow> (operation: string, text: string, values: unknown[]): Promise<R[]> {
     try {
-      const result = await this.#pool.query<R>(this.#timed(text, values))
-      return { rows: result.rows, rowCount: result.rowCount ?? 0 }
+      return (await this.#pool.query<R>(this.#timed(text, values))).rows
     } catch (err) {
       throw failed(operation, err)
     }
@@ -137,7 +137,7 @@ export class PostgresStore implements Store {
 
   async get (key: string): Promise<Buffer | undefined> {
     assertKey(key)
-    const { rows } = await this.#query<{ value: Buffer }>('get', 'SELECT value FROM store_entries WHERE key = $1', [key])
+    const rows = await this.#query<{ value: Buffer }>('get', 'SELECT value FROM store_entries WHERE key = $1', [key])
     return rows[0]?.value
   }
 
@@ -156,7 +156,7 @@ export class PostgresStore implements Store {
   async list (prefix: string): Promise<string[]> {
     if (prefix !== '') assertKey(prefix)
     // starts_with, not LIKE: `_` is a key character and a LIKE wildcard. Byte order, as JavaScript sorts ASCII.
-    const { rows } = await this.#query<{ key: string }>('list', 'SELECT key FROM store_entries WHERE starts_with(key, $1) ORDER BY key COLLATE "C"',
+    const rows = await this.#query<{ key: string }>('list', 'SELECT key FROM store_entries WHERE starts_with(key, $1) ORDER BY key COLLATE "C"',
       [prefix === '' ? '' : `${prefix}/`])
     return rows.map(r => r.key)
   }
@@ -167,22 +167,23 @@ export class PostgresStore implements Store {
     const refreshMs = opts.refreshMs ?? ttlMs / 3
     const deadline = Date.now() + (opts.waitMs ?? DEFAULT_LOCK_WAIT_MS)
     const token = randomBytes(16).toString('hex')
-    for (let pause = 10; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
-      if (await this.#acquire(name, token, ttlMs)) return this.#held(name, token, ttlMs, refreshMs)
+    // Poll with a growing, jittered pause, so waiting replicas neither hammer the database nor move in step.
+    for (let pause = 10; !(await this.#acquire(name, token, ttlMs)); pause = Math.min(pause * 2, MAX_POLL_MS)) {
       const left = deadline - Date.now()
       if (left <= 0) throw new errors.STORE_LOCK_TIMEOUT(name)
       await sleep(Math.min(left, pause / 2 + Math.random() * pause / 2))
     }
+    return this.#held(name, token, ttlMs, refreshMs)
   }
 
   /** One attempt: free or expired, or held by an owner provably dead on this host. */
   async #acquire (name: string, token: string, ttlMs: number): Promise<boolean> {
     const values = [name, token, ttlMs, this.#ownerText]
-    if ((await this.#query('lock', ACQUIRE, values)).rowCount > 0) return true
-    const { rows } = await this.#query<{ owner: string; token: string }>('lock', 'SELECT owner, token FROM store_locks WHERE name = $1', [name])
+    if ((await this.#query('lock', ACQUIRE, values)).length > 0) return true
+    const rows = await this.#query<{ owner: string; token: string }>('lock', 'SELECT owner, token FROM store_locks WHERE name = $1', [name])
     const held = rows[0]
     if (held === undefined || !this.#dead(held.owner)) return false
-    return (await this.#query('lock', TAKE_OVER, [...values, held.token])).rowCount > 0
+    return (await this.#query('lock', TAKE_OVER, [...values, held.token])).length > 0
   }
 
   #dead (ownerText: string): boolean {
@@ -204,9 +205,9 @@ export class PostgresStore implements Store {
       if (timer) this.#heartbeats.delete(timer)
     }
     const refresh = async (): Promise<void> => {
-      const { rowCount } = await this.#query('lock', REFRESH, [name, token, ttlMs])
+      const renewed = await this.#query('lock', REFRESH, [name, token, ttlMs])
       // Taken over (this holder stalled or lost its database past the lease): stop renewing what is no longer ours.
-      if (rowCount === 0) stop()
+      if (renewed.length === 0) stop()
     }
     const timer = refreshMs > 0
       ? setInterval(() => { refreshing ??= refresh().catch(() => {}).finally(() => { refreshing = undefined }) }, refreshMs)
@@ -230,12 +231,12 @@ export class PostgresStore implements Store {
    * host; never a live replica's. A database write leaves no temporary files.
    */
   async cleanup (): Promise<StoreCleanup> {
-    const expired = await this.#query('cleanup', 'DELETE FROM store_locks WHERE expires_at < now()', [])
-    let locks = expired.rowCount
-    const { rows } = await this.#query<{ name: string; owner: string; token: string }>('cleanup', 'SELECT name, owner, token FROM store_locks', [])
+    const expired = await this.#query('cleanup', 'DELETE FROM store_locks WHERE expires_at < now() RETURNING name', [])
+    let locks = expired.length
+    const rows = await this.#query<{ name: string; owner: string; token: string }>('cleanup', 'SELECT name, owner, token FROM store_locks', [])
     for (const row of rows) {
       if (!this.#dead(row.owner)) continue
-      locks += (await this.#query('cleanup', 'DELETE FROM store_locks WHERE name = $1 AND token = $2', [row.name, row.token])).rowCount
+      locks += (await this.#query('cleanup', 'DELETE FROM store_locks WHERE name = $1 AND token = $2 RETURNING name', [row.name, row.token])).length
     }
     return { tempFiles: 0, locks }
   }
@@ -248,6 +249,6 @@ export class PostgresStore implements Store {
 }
 
 function failed (operation: string, err: unknown): Error {
-  const reason = err instanceof Error ? err.message : String(err)
-  return new errors.STORE_DATABASE_FAILED(operation, reason, { cause: err })
+  // node-postgres rejects with Errors only.
+  return new errors.STORE_DATABASE_FAILED(operation, (err as Error).message, { cause: err })
 }
