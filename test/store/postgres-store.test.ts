@@ -195,9 +195,9 @@ t.test('a lock of an owner provably dead on this host is taken over at once; cle
 t.test('close stops the heartbeats: the leases then run out', async t => {
   const { url, store: a } = await fresh(t)
   const { store: b } = await openStore(t, url)
-  await a.lock('one', { ttlMs: 400, refreshMs: 100 })
-  await a.lock('two', { ttlMs: 400, refreshMs: 100 })
-  await sleep(600)
+  await a.lock('one', { ttlMs: 1000, refreshMs: 100 })
+  await a.lock('two', { ttlMs: 1000, refreshMs: 100 })
+  await sleep(1500)
   await rejectsWithCode(t, b.lock('one', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'renewed while open')
   a.close()
   await (await b.lock('one', { waitMs: 10_000 }))()
