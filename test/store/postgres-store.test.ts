@@ -4,6 +4,7 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { currentOwner } from '../../src/store/lock-owner.js'
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres-store.js'
+import { startCrashProcess } from '../helpers/crash-process.js'
 import { startPostgres } from '../helpers/postgres.js'
 import { storeContract } from '../helpers/store-contract.js'
 
@@ -190,6 +191,18 @@ t.test('a lock of an owner provably dead on this host is taken over at once; cle
   t.same((await pool.query('SELECT name FROM store_locks ORDER BY name')).rows.map(r => r.name), ['foreign', 'garbled', 'live'], 'live replicas\' locks stay')
   await live()
   t.same(await store.cleanup(), { tempFiles: 0, locks: 0 })
+})
+
+t.test('kill -9 of the process holding a lock: another process on this host takes it over long before its lease ends', async t => {
+  const { url, store } = await fresh(t)
+  const holder = startCrashProcess(t, ['hold-pg', url, 'issue-mta-sts.example.com'])
+  await holder.waitFor(line => line.event === 'locked')
+  await rejectsWithCode(t, store.lock('issue-mta-sts.example.com', { waitMs: 0 }), 'MTA_STS_STORE_LOCK_TIMEOUT', 'held by the live child')
+  await holder.kill()
+  const started = Date.now()
+  const unlock = await store.lock('issue-mta-sts.example.com', { waitMs: 20_000 })
+  t.ok(Date.now() - started < 20_000, 'taken over although the child\'s 30 s lease had not run out')
+  await unlock()
 })
 
 t.test('close stops the heartbeats: the leases then run out', async t => {
