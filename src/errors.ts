@@ -14,6 +14,8 @@ export const errors = {
   STORE_BAD_KEY: createError('MTA_STS_STORE_BAD_KEY', 'invalid store key %j'),
   /** A store lock stayed held by someone else past the wait limit. */
   STORE_LOCK_TIMEOUT: createError('MTA_STS_STORE_LOCK_TIMEOUT', 'timed out waiting for lock %j'),
+  /** The PostgreSQL store's database failed or could not be reached: the operation, then the driver's reason (never a value). */
+  STORE_DATABASE_FAILED: createError('MTA_STS_STORE_DATABASE_FAILED', 'the store database failed during %s: %s'),
   /** A host has no certificate and the issuer could not provide one. */
   CERT_UNAVAILABLE: createError('MTA_STS_CERT_UNAVAILABLE', 'no certificate available for %s: %s'),
   /** A certificate (new or from disk) failed the checks before use. */
