@@ -12,8 +12,12 @@ function chunks<T> (items: readonly T[]): T[][] {
   return out
 }
 
+/**
+ * Orders items by a key unique among them, comparing code units the way SQLite's BINARY collation
+ * does: a PostgreSQL database's collation (en_US.UTF-8 skips punctuation) may order text otherwise.
+ */
 function byKey<T> (key: (item: T) => string): (a: T, b: T) => number {
-  return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
+  return (a, b) => (key(a) < key(b) ? -1 : 1)
 }
 
 /**
@@ -68,7 +72,8 @@ export async function fetchesFor (db: Kysely<ReportDatabase>, domain: string, fr
       .groupBy('day').orderBy('day').execute(),
   ])
   return {
-    days: days.map(r => ({ day: r.day, policyId: r.policy_id, sender: r.sender, fetches: Number(r.fetches), lastAt: r.last_at })),
+    days: days.sort(byKey(r => `${r.day}\n${r.policy_id}\n${r.sender}`))
+      .map(r => ({ day: r.day, policyId: r.policy_id, sender: r.sender, fetches: Number(r.fetches), lastAt: r.last_at })),
     networks: networks.map(r => ({ day: r.day, count: Number(r.count) })),
   }
 }
@@ -134,7 +139,7 @@ export async function reportTotals (db: Kysely<ReportDatabase>, from: string, un
     ])
     .where('day', '>=', from).where('day', '<=', until)
     .groupBy('domain').orderBy('domain').execute()
-  return rows.map(r => ({ domain: r.domain, successful: Number(r.successful), failed: Number(r.failed), organizations: Number(r.organizations) }))
+  return rows.sort(byKey(r => r.domain)).map(r => ({ domain: r.domain, successful: Number(r.successful), failed: Number(r.failed), organizations: Number(r.organizations) }))
 }
 
 /** Deletes fetch totals of days before `countsBefore` and networks of days before `networksBefore`. */

@@ -90,6 +90,17 @@ t.test('a flush carrying a failed one again (the same key twice) adds up in one 
   t.same(fetches.networks, [{ day: '2026-11-23', count: 1 }])
 })
 
+t.test('a database whose collation is not C (ICU en-US) lists fetches in the same order as SQLite', async t => {
+  const admin = new pg.Client({ connectionString: server.url })
+  await admin.connect()
+  await admin.query(`create database icu_en_us template template0 locale_provider icu icu_locale 'en-US' encoding 'UTF8'`)
+  await admin.end()
+  const store = await openStore(t, server.url.replace(/\/postgres$/, '/icu_en_us'))
+  const count = (domain: string, policyId: string) => ({ domain, policyId, day: '2026-11-24', sender: 'other', fetches: 1, lastAt: '2026-11-24T00:00:00.000Z' })
+  await store.addFetches({ counts: [count('a.example', 'a'), count('a.example', 'B')], networks: [] })
+  t.same((await store.fetchesFor('a.example', 1, '2026-11-24')).days.map(d => d.policyId), ['B', 'a'], 'code-unit order')
+})
+
 t.test('raw bytes are kept gzip-compressed in bytea, and come back as a Buffer', async t => {
   const url = await server.createDatabase()
   const store = await openStore(t, url)
