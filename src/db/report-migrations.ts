@@ -132,6 +132,11 @@ const provider: MigrationProvider = { getMigrations: async () => ({ ...REPORT_MI
  * Brings the report database to the latest schema. Kysely's Migrator takes a lock
  * (a lock table in SQLite, an advisory lock in PostgreSQL), so replicas starting at once
  * apply each step exactly once. Throws with the failing step's name.
+ *
+ * On PostgreSQL the report tables may share a database with the certificate store: its own
+ * migrations must use other table names than `schema_migrations`, because the Migrator refuses
+ * a database that records steps it does not know. (Kysely's advisory lock id is one constant,
+ * so the two migrate one after the other, never at once.)
  */
 export async function migrateReportDatabase (db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' })
