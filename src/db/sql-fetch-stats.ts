@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { DomainFetches, DomainReportTotals, FetchBatch, LastFetch, PolicyChange } from '../stats/types.js'
+import { isPostgres } from './dialect.js'
 import type { ReportDatabase } from './report-tables.js'
 
 /** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -11,9 +12,37 @@ function chunks<T> (items: readonly T[]): T[][] {
   return out
 }
 
+/**
+ * Orders items by a key unique among them, comparing code units the way SQLite's BINARY collation
+ * does: a PostgreSQL database's collation (en_US.UTF-8 skips punctuation) may order text otherwise.
+ */
+function byKey<T> (key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (key(a) < key(b) ? -1 : 1)
+}
+
+/**
+ * A batch with each key once (a flush that carries a failed one again can hold a key twice:
+ * PostgreSQL refuses an upsert that touches a row twice), sorted by key, so that replicas
+ * flushing at once lock rows in the same order and never deadlock.
+ */
+function merged (batch: FetchBatch): FetchBatch {
+  const counts = new Map<string, FetchBatch['counts'][number]>()
+  for (const c of batch.counts) {
+    const key = `${c.domain}\n${c.day}\n${c.policyId}\n${c.sender}`
+    const before = counts.get(key)
+    counts.set(key, before === undefined ? c : { ...c, fetches: before.fetches + c.fetches, lastAt: c.lastAt > before.lastAt ? c.lastAt : before.lastAt })
+  }
+  const networks = new Map(batch.networks.map(n => [`${n.domain}\n${n.day}\n${n.network}`, n]))
+  return {
+    counts: [...counts].sort(byKey(([key]) => key)).map(([, c]) => c),
+    networks: [...networks].sort(byKey(([key]) => key)).map(([, n]) => n),
+  }
+}
+
 /** Adds a flush of fetch totals in one transaction: counts are summed into existing rows, networks kept once. */
-export async function addFetches (db: Kysely<ReportDatabase>, batch: FetchBatch): Promise<void> {
-  if (batch.counts.length === 0 && batch.networks.length === 0) return
+export async function addFetches (db: Kysely<ReportDatabase>, flush: FetchBatch): Promise<void> {
+  if (flush.counts.length === 0 && flush.networks.length === 0) return
+  const batch = merged(flush)
   await db.transaction().execute(async trx => {
     for (const part of chunks(batch.counts)) {
       await trx.insertInto('fetch_counts')
@@ -43,7 +72,8 @@ export async function fetchesFor (db: Kysely<ReportDatabase>, domain: string, fr
       .groupBy('day').orderBy('day').execute(),
   ])
   return {
-    days: days.map(r => ({ day: r.day, policyId: r.policy_id, sender: r.sender, fetches: Number(r.fetches), lastAt: r.last_at })),
+    days: days.sort(byKey(r => `${r.day}\n${r.policy_id}\n${r.sender}`))
+      .map(r => ({ day: r.day, policyId: r.policy_id, sender: r.sender, fetches: Number(r.fetches), lastAt: r.last_at })),
     networks: networks.map(r => ({ day: r.day, count: Number(r.count) })),
   }
 }
@@ -73,6 +103,10 @@ export async function latestPolicies (db: Kysely<ReportDatabase>): Promise<Polic
 export async function recordPolicyChanges (db: Kysely<ReportDatabase>, changes: readonly PolicyChange[]): Promise<number> {
   if (changes.length === 0) return 0
   return await db.transaction().execute(async trx => {
+    // Replicas start with the same configuration and record the same changes at once: on
+    // PostgreSQL one waits for the other's commit and then sees it (SQLite has one writer anyway).
+    // This mode conflicts only with itself and writers, not with readers.
+    if (isPostgres(trx)) await sql`lock table policy_changes in share row exclusive mode`.execute(trx)
     const latest = new Map((await latestPolicies(trx)).map(p => [p.domain, p]))
     const fresh = changes.filter(c => {
       const last = latest.get(c.domain)
@@ -105,7 +139,7 @@ export async function reportTotals (db: Kysely<ReportDatabase>, from: string, un
     ])
     .where('day', '>=', from).where('day', '<=', until)
     .groupBy('domain').orderBy('domain').execute()
-  return rows.map(r => ({ domain: r.domain, successful: Number(r.successful), failed: Number(r.failed), organizations: Number(r.organizations) }))
+  return rows.sort(byKey(r => r.domain)).map(r => ({ domain: r.domain, successful: Number(r.successful), failed: Number(r.failed), organizations: Number(r.organizations) }))
 }
 
 /** Deletes fetch totals of days before `countsBefore` and networks of days before `networksBefore`. */
