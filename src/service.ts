@@ -8,6 +8,9 @@ import { buildApp, type AppRole } from './http/build-app.js'
 import type { Readiness } from './http/health-routes.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { FileStore } from './store/file-store.js'
+import { PostgresStore } from './store/postgres-store.js'
+import { openPostgresPool } from './postgres-pool.js'
+import { openPostgresReportStore } from './db/open-postgres-report-store.js'
 import type { Store } from './store/store.js'
 import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
 import { nextTurn } from './tenants/build-snapshot-in-turns.js'
@@ -118,7 +121,12 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     throw new errors.OPS_NOT_LOOPBACK(ops.host)
   }
   const clock = deps.clock ?? systemClock
-  const store = deps.store ?? new FileStore(config.certificates.storage)
+  // With `database`, one PostgreSQL pool holds the certificate store and the report database for every replica.
+  const pool = config.database === undefined || (deps.store !== undefined && deps.reportStore !== undefined)
+    ? undefined
+    : await openPostgresPool(config.database, logger)
+  const pgStore = deps.store === undefined && pool !== undefined ? await PostgresStore.open(pool).catch(async (error: unknown) => { await pool.end(); throw error }) : undefined
+  const store = deps.store ?? pgStore ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
   let certificates: CertificateManager | undefined
   let monitor: CheckMonitor | undefined
@@ -207,7 +215,10 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const isTenantHost = (host: string): boolean => holder.snapshot.byHost.has(host)
   const reportSettings = config.reports
   // Opened in the background once listening: policies are served whatever state the report database is in.
-  const workerStore = reportSettings.enabled && deps.reportStore === undefined
+  const pgReports = reportSettings.enabled && deps.reportStore === undefined && pool !== undefined
+    ? await openPostgresReportStore(pool, { ...reportSettings, clock })
+    : undefined
+  const workerStore = reportSettings.enabled && deps.reportStore === undefined && pool === undefined
     ? new WorkerReportStore({
       database: reportSettings.database,
       maxReportBytes: reportSettings.maxReportBytes,
@@ -215,7 +226,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       retentionDays: reportSettings.retentionDays,
     })
     : undefined
-  const reportStore = reportSettings.enabled ? deps.reportStore ?? workerStore : undefined
+  const reportStore = reportSettings.enabled ? deps.reportStore ?? pgReports ?? workerStore : undefined
   const settings = config.check
   if (settings.monitor.interval > 0) {
     const context = await checkContextFactory(settings, () => clock.now(), { managedCertificates: isManaged(issuer.mode), renewalPlan: host => manager.renewal(host), ...(reportStore === undefined ? {} : { reports: reportStore }) })
@@ -369,6 +380,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       // A database still opening would hold shutdown up: its last counts are given up on then (logged).
       await stats?.close(workerStore === undefined || workerStore.ready ? 1000 : 0)
       await reportStore?.close()
+      pgStore?.close()
+      await pool?.end()
     },
   }
 }

@@ -26,6 +26,8 @@ t.test('two replicas on one PostgreSQL share certificates, reports and statistic
   t.equal(fromA.status, 200)
   t.equal(fromB.body.toString(), fromA.body.toString())
   t.equal(fromB.peer?.fingerprint256, fromA.peer?.fingerprint256, 'one certificate per host, whichever replica is asked')
+  const blogA = await a.fetch('mta-sts.blog.example')
+  t.equal((await b.fetch('mta-sts.blog.example', { ca: a.caPem })).peer?.fingerprint256, blogA.peer?.fingerprint256)
   t.same(await a.service.store.list('certificates/internal'), ['certificates/internal/mta-sts.blog.example.pem', 'certificates/internal/mta-sts.shop.example.pem'])
 
   const day = new Date().toISOString().slice(0, 10)
