@@ -5,7 +5,7 @@ import { exitCode, formatJson, formatTable } from '../check/format-report.js'
 import { onboardingReport } from '../check/onboarding-report.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { defaultRua } from '../config/own-rua.js'
-import { openExistingReportStore } from '../db/open-existing-report-store.js'
+import { openCliReportStore, reportDatabaseName } from './open-cli-report-store.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot, type TenantEntry } from '../tenants/tenant-snapshot.js'
 import type { CommandIo } from './validate.js'
@@ -49,13 +49,14 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
     // A domain that is not a tenant is looked at as it is hosted today, with what moving it here means.
     wanted.push(byDomain.get(domain.value) ?? domain.value)
   }
-  let reportStore
+  let opened
   try {
-    reportStore = config.reports.enabled ? await openExistingReportStore(config.reports) : undefined
+    opened = config.reports.enabled ? await openCliReportStore(config, { create: false }) : undefined
   } catch (error) {
-    io.stderr.write(`error: cannot read the report database ${config.reports.database}: ${(error as Error).message}\n`)
+    io.stderr.write(`error: cannot read the report database ${reportDatabaseName(config)}: ${(error as Error).message}\n`)
     return 2
   }
+  const reportStore = opened?.value
   if (config.reports.enabled && reportStore === undefined) {
     io.stderr.write(`warn: no report database at ${config.reports.database}: the TLS reports check is skipped\n`)
   }
@@ -74,6 +75,6 @@ export async function checkCommand (opts: CheckOptions, io: CommandIo): Promise<
     io.stdout.write(opts.json ? formatJson(reports) : formatTable(reports, opts.colour ?? false))
     return exitCode(reports)
   } finally {
-    await reportStore?.close()
+    await opened?.close()
   }
 }

@@ -2,7 +2,8 @@ import { formatProblem, loadConfig } from '../config/load-config.js'
 import { dnsRecords, zoneTxt } from '../dns/dns-records.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
 import { retiredEntry, Retirements } from '../tenants/retirements.js'
-import { FileStore } from '../store/file-store.js'
+import { MemoryStore } from '../store/memory-store.js'
+import { openCliStore } from './open-cli-report-store.js'
 import { createLogger } from '../log.js'
 import type { CommandIo } from './validate.js'
 
@@ -19,8 +20,11 @@ export async function dnsCommand (file: string, format: DnsFormat, io: CommandIo
   const snapshot = buildSnapshot(result.config)
   const target = result.config.dns.target
   // Retiring tenants (removed, still served as mode none) are kept in the store the service uses.
-  const retirements = new Retirements(new FileStore(result.config.certificates.storage), createLogger('silent'))
+  // Kept in the certificate store: the files, or PostgreSQL with `database`. Unreachable: none shown.
+  const opened = await openCliStore(result.config).catch(() => undefined)
+  const retirements = new Retirements(opened?.value ?? new MemoryStore(), createLogger('silent'))
   await retirements.load().catch(() => undefined)
+  await opened?.close()
   const records = retirements.list()
   const ended = new Set(records.filter(r => r.ended === true).map(r => r.domain))
   const retiring = records.filter(r => r.ended === undefined).map(retiredEntry)

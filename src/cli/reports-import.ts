@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { systemClock } from '../clock.js'
 import { formatProblem, loadConfig } from '../config/load-config.js'
-import { openSqliteReportStore } from '../db/open-sqlite-report-store.js'
+import type { ReportStore } from '../db/report-store.js'
+import { openCliReportStore, type Opened } from './open-cli-report-store.js'
 import { isGzip } from '../reports/is-gzip.js'
 import { extractMailReports, looksLikeMail } from '../reports/mail-reports.js'
 import { isMbox, splitMbox } from '../reports/mbox.js'
@@ -55,8 +55,8 @@ export async function reportsImportCommand (configFile: string, paths: readonly 
     for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
     return 2
   }
-  const { reports } = result.config
-  const store = await openSqliteReportStore(reports.database, { ...reports, clock: systemClock })
+  const opened = await openCliReportStore(result.config, { create: true }) as Opened<ReportStore>
+  const store = opened.value
   const total: FileTally = { stored: 0, duplicate: 0, invalid: 0, setAside: 0, errors: [] }
   let unreadable = 0
   try {
@@ -87,7 +87,7 @@ export async function reportsImportCommand (configFile: string, paths: readonly 
       for (const key of ['stored', 'duplicate', 'invalid', 'setAside'] as const) total[key] += tally[key]
     }
   } finally {
-    await store.close()
+    await opened.close()
   }
   if (paths.length > 1) io.stdout.write(`total: ${total.stored} stored, ${total.duplicate} already stored, ${total.invalid} invalid, ${total.setAside} set aside, ${unreadable} unreadable\n`)
   return unreadable + total.invalid + total.setAside > 0 ? 1 : 0

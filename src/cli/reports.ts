@@ -1,5 +1,5 @@
 import { formatProblem, loadConfig } from '../config/load-config.js'
-import { openExistingReportStore } from '../db/open-existing-report-store.js'
+import { openCliReportStore, reportDatabaseName } from './open-cli-report-store.js'
 import { summarizeDomains } from '../db/summarize-domains.js'
 import { utcDay } from '../db/utc-day.js'
 import { normalizeHostName } from '../domain/host-name.js'
@@ -52,13 +52,14 @@ export async function reportsSummaryCommand (opts: ReportsSummaryOptions, io: Co
     domains.push(domain.value)
   }
   const byDomain = new Map(buildSnapshot(config).tenants.map(t => [t.domain, t]))
-  let store
+  let opened
   try {
-    store = await openExistingReportStore(config.reports)
+    opened = await openCliReportStore(config, { create: false })
   } catch (error) {
-    io.stderr.write(`error: cannot read the report database ${config.reports.database}: ${(error as Error).message}\n`)
+    io.stderr.write(`error: cannot read the report database ${reportDatabaseName(config)}: ${(error as Error).message}\n`)
     return 1
   }
+  const store = opened?.value
   if (store === undefined) io.stderr.write(`no reports stored yet: no report database at ${config.reports.database}\n`)
   try {
     const until = utcDay((opts.now ?? (() => new Date()))())
@@ -66,6 +67,6 @@ export async function reportsSummaryCommand (opts: ReportsSummaryOptions, io: Co
     io.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatReportSummary(summary, domain => byDomain.get(domain)))
     return 0
   } finally {
-    await store?.close()
+    await opened?.close()
   }
 }
