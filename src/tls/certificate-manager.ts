@@ -250,7 +250,9 @@ export class CertificateManager {
   #failed (host: string, state: HostState, err: IssuanceError): never {
     const { issuer, metrics, logger } = this.#opts
     state.failures++
-    const retryAt = retryTime(state.failures, err, this.#now(), this.#opts.backoffMs)
+    // The shared database being down is not the CA refusing: retry at the first step, so issuance
+    // resumes within a minute of the database coming back instead of after a long back-off.
+    const retryAt = retryTime(storeDown(err) ? 1 : state.failures, err, this.#now(), this.#opts.backoffMs)
     state.lastError = err.message
     state.retryAt = retryAt
     const kind: FailureKind = err.kind ?? 'other'
@@ -334,4 +336,12 @@ export class CertificateManager {
 function codeOf (err: Error): { code?: string } {
   const code: unknown = (err as Error & { code?: unknown }).code
   return typeof code === 'string' ? { code } : {}
+}
+
+/** Whether `err` (or an error it was caused by) says the shared store's database failed. */
+function storeDown (err: unknown): boolean {
+  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'MTA_STS_STORE_DATABASE_FAILED') return true
+  }
+  return false
 }

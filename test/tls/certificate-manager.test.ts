@@ -267,3 +267,35 @@ t.test('changeHosts adds and removes only the hosts named; a removed host leaves
   m.changeHosts({ added: [], removed: [] })
   t.equal(m.status().length, 3)
 })
+
+t.test('a shared database that is down is retried at the first back-off step, however often it failed', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  let down = true
+  const issuer: Issuer = {
+    name: 'acme',
+    mode: 'queued',
+    obtain: async host => {
+      if (down) throw Object.assign(new Error('store wrapper'), { cause: Object.assign(new Error('the store database failed during lock: connect ECONNREFUSED'), { code: 'MTA_STS_STORE_DATABASE_FAILED' }) })
+      return await ca.obtain(host)
+    },
+  }
+  const { logger, lines } = logSink()
+  const m = new CertificateManager({ issuer, store, clock, logger, metrics: createMetrics(() => undefined), backoffMs: [60_000, 600_000, 6_000_000] })
+  m.setHosts([HOST])
+  t.teardown(() => m.close())
+  for (let i = 0; i < 3; i++) {
+    await m.check()
+    await m.idle()
+    clock.advance(60_000)
+  }
+  const failed = lines.filter(l => l.event === 'certificate_failed')
+  t.equal(failed.length, 3, 'retried every minute')
+  const start = Date.parse('2026-01-01T00:00:00Z')
+  t.same(failed.map((l, i) => (Date.parse(String(l.retry_at)) - (start + i * 60_000)) / 60_000), [1, 1, 1], 'a minute after each failure: never the 10 or 100 minute steps')
+  down = false
+  await m.check()
+  await m.idle()
+  t.equal(m.status()[0]?.state, 'valid', 'issued once the database is back')
+})
