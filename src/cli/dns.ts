@@ -1,7 +1,7 @@
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { dnsRecords, zoneTxt } from '../dns/dns-records.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
-import { retiredEntry, Retirements } from '../tenants/retirements.js'
+import { emptySnapshot, Retirements } from '../tenants/retirements.js'
 import { MemoryStore } from '../store/memory-store.js'
 import { openCliStore } from './open-cli-report-store.js'
 import { createLogger } from '../log.js'
@@ -17,23 +17,16 @@ export async function dnsCommand (file: string, format: DnsFormat, io: CommandIo
     for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
     return 1
   }
-  const snapshot = buildSnapshot(result.config)
+  const configured = buildSnapshot(result.config)
   const target = result.config.dns.target
-  // Retiring tenants (removed, still served as mode none) are kept in the store the service uses.
-  // Kept in the certificate store: the files, or PostgreSQL with `database`. Unreachable: none shown.
+  // Retiring tenants are kept in the certificate store (the files, or PostgreSQL with `database`);
+  // applied the way the service applies them at start. Store unreachable: none shown.
   const opened = await openCliStore(result.config).catch(() => undefined)
   const retirements = new Retirements(opened?.value ?? new MemoryStore(), createLogger('silent'))
   await retirements.load().catch(() => undefined)
   await opened?.close()
-  const records = retirements.list()
-  const ended = new Set(records.filter(r => r.ended === true).map(r => r.domain))
-  const retiring = records.filter(r => r.ended === undefined).map(retiredEntry)
-  const retired = new Map(retiring.map(e => [e.domain, e]))
-  // As the service serves them: `retire: true` tenants as mode none (none at all once ended), removed ones added.
-  const served = [
-    ...snapshot.tenants.filter(t => t.retire !== true || !ended.has(t.domain)).map(t => t.retire === true ? retired.get(t.domain) ?? t : t),
-    ...retiring.filter(e => !snapshot.byHost.has(e.host)),
-  ]
+  const noChange = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
+  const served = retirements.apply(configured, noChange, emptySnapshot(configured), new Date()).snapshot.tenants
   const tenants = served.map(t => ({
     domain: t.domain,
     mode: t.mode,

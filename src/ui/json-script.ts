@@ -4,8 +4,8 @@ const UNSAFE: Readonly<Record<string, string>> = { '<': '\\u003c', '>': '\\u003e
 
 /**
  * JSON text that is safe inside a `<script type="application/json">` element: `<`, `>`,
- * `&`, U+2028 and U+2029 are written as `\uXXXX` escapes (equal JSON, and no `</script>` or
- * `<!--` can appear).
+ * `&`, U+2028 and U+2029 are written as `\u` escapes with four hex digits (equal JSON, and no
+ * `</script>` or `<!--` can appear).
  */
 export function safeJson (value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, c => UNSAFE[c] as string)

@@ -1,6 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { proposeCommand } from '../../src/cli/propose.js'
 import { systemClock } from '../../src/clock.js'
@@ -11,16 +10,8 @@ import { InternalCa } from '../../src/tls/internal-ca.js'
 import { startDnsServer } from '../helpers/dns-server.js'
 import { policyText, startPolicyServer } from '../helpers/policy-server.js'
 import { tempDir } from '../helpers/service-harness.js'
+import { captureIo } from '../helpers/fixtures.js'
 
-function capture () {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (c: Buffer) => { out += c.toString() })
-  stderr.on('data', (c: Buffer) => { err += c.toString() })
-  return { io: { stdout, stderr }, out: () => out, err: () => err }
-}
 
 const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 30 * 86400 })
 const UNICODE = 'bücher.test'
@@ -78,8 +69,8 @@ t.test('propose: entries that load into exactly the proposed policies, DNS recor
     '',
   ].join('\n'))
 
-  const run = capture()
-  t.equal(await proposeCommand({ config, domains: ['fresh.test', 'shallow.test', 'Kept.Test.', UNICODE] }, run.io), 0, 'all proposed')
+  const run = captureIo()
+  t.equal(await proposeCommand({ config, domains: ['fresh.test', 'shallow.test', 'Kept.Test.', UNICODE] }, run), 0, 'all proposed')
   t.equal(run.err(), '')
   const out = run.out()
   t.match(out, '  # fresh.test: proposed tenant entry, to paste under tenants:\n  fresh.test:\n    mode: testing  # start here')
@@ -117,28 +108,28 @@ t.test('propose: entries that load into exactly the proposed policies, DNS recor
   }
   t.same(loaded.config.warnings, [], 'the pasted entries load without warnings')
 
-  const again = capture()
-  t.equal(await proposeCommand({ config: pasted, domains: ['kept.test', 'fresh.test'] }, again.io), 1, 'already tenants: exit 1')
+  const again = captureIo()
+  t.equal(await proposeCommand({ config: pasted, domains: ['kept.test', 'fresh.test'] }, again), 1, 'already tenants: exit 1')
   t.match(again.err(), `note: kept.test is already a tenant in ${pasted} (mode enforce, id ${byDomain.get('kept.test')?.id}): nothing to propose`)
   t.equal(again.out(), '')
 
-  const mixed = capture()
-  t.equal(await proposeCommand({ config, domains: ['stale.test', 'tenant.test'] }, mixed.io), 1, 'a warning and a tenant: exit 1')
+  const mixed = captureIo()
+  t.equal(await proposeCommand({ config, domains: ['stale.test', 'tenant.test'] }, mixed), 1, 'a warning and a tenant: exit 1')
   t.match(mixed.err(), /^warn: stale\.test: _mta-sts\.stale\.test is published, but no valid policy could be fetched \(mta-sts\.stale\.test does not resolve/m)
   t.match(mixed.err(), /^note: tenant\.test is already a tenant/m)
   t.match(mixed.out(), '  # _mta-sts.stale.test is published, but no valid policy could be fetched')
   t.match(mixed.out(), '      - "mx.stale.test"\n')
 
-  const failing = capture()
-  t.equal(await proposeCommand({ config, domains: ['slow.test', 'nomail.test', 'not a domain', 'fresh.test'], resolvers: [dns.address] }, failing.io), 2, 'DNS failures and bad input: exit 2')
+  const failing = captureIo()
+  t.equal(await proposeCommand({ config, domains: ['slow.test', 'nomail.test', 'not a domain', 'fresh.test'], resolvers: [dns.address] }, failing), 2, 'DNS failures and bad input: exit 2')
   t.match(failing.err(), 'error: slow.test: MX lookup of slow.test failed (ETIMEOUT); no entry proposed')
   t.match(failing.err(), 'error: nomail.test: nomail.test has no MX records (ENODATA): publish them first')
   t.match(failing.err(), 'error: "not a domain" has invalid characters')
   t.match(failing.out(), '  fresh.test:\n', 'the other domains are still proposed')
   t.notMatch(failing.out(), 'slow.test:')
 
-  const invalid = capture()
+  const invalid = captureIo()
   await writeFile(join(dir, 'bad.yaml'), 'tenants: {}\n')
-  t.equal(await proposeCommand({ config: join(dir, 'bad.yaml'), domains: ['fresh.test'] }, invalid.io), 2)
+  t.equal(await proposeCommand({ config: join(dir, 'bad.yaml'), domains: ['fresh.test'] }, invalid), 2)
   t.match(invalid.err(), /bad\.yaml:1:10: tenants must not be empty/)
 })

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { freePort } from './server-process.js'
 
 /** Debian's PostgreSQL 15 programs (package `postgresql-15`, installed by test/setup/system-packages.sh). */
 export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin'
@@ -23,16 +23,6 @@ export interface PostgresServer {
   restart (): Promise<void>
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 function uid (user: string): number {
   const out = spawnSync('id', ['-u', user], { encoding: 'utf8' })

@@ -17,7 +17,6 @@ t.test('policy fetches over real TLS are counted per tenant, id and sender, writ
   const stats = h.service.stats
   const store = h.service.reports
   if (stats === undefined || store === undefined) throw new Error('stats should be on by default')
-  await h.waitForLog(l => l.event === 'report_database_open' || l.msg === 'report database open', 2000).catch(() => undefined)
 
   for (let i = 0; i < 3; i++) t.equal((await h.fetch('mta-sts.a.example', { headers: { 'user-agent': 'Google-MTA-STS' } })).status, 200)
   t.equal((await h.fetch('mta-sts.b.example')).status, 200)
