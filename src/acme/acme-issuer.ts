@@ -4,7 +4,7 @@ import * as acme from 'acme-client'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
-import { acmeAccountKeys, acmeAccountLockName, acmeOrdersKey, acmeOrdersLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
+import { acmeAccountKeys, acmeAccountLockName, acmeOrdersKey, acmePendingOrderKey, acmeOrdersLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { errors } from '../errors.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
@@ -106,7 +106,7 @@ export class AcmeIssuer implements Issuer {
     const ctx: RequestContext = {}
     return this.#run(ctx, async () => {
       try {
-        return await this.#obtain(host, opts.replaces)
+        return await this.#obtain(host, opts.replaces, ctx)
       } catch (err) {
         // acme-client's error only carries the problem's detail text: recognise the account by the answer's type.
         if (ctx.lastHttp?.type !== ACCOUNT_DOES_NOT_EXIST) throw classify(err as Error, ctx)
@@ -114,7 +114,7 @@ export class AcmeIssuer implements Issuer {
         this.#opts.logger.warn({ event: 'acme_account_lost', directory: this.#opts.settings.directory }, 'the CA does not know the stored ACME account: registering a new one')
         await this.#forgetAccount()
         try {
-          return await this.#obtain(host, opts.replaces)
+          return await this.#obtain(host, opts.replaces, ctx)
         } catch (again) {
           throw classify(again as Error, ctx)
         }
@@ -122,36 +122,89 @@ export class AcmeIssuer implements Issuer {
     })
   }
 
-  async #obtain (host: string, replaces: CertifiedKey | undefined): Promise<IssuedCertificate> {
+  async #obtain (host: string, replaces: CertifiedKey | undefined, ctx: RequestContext): Promise<IssuedCertificate> {
     const { settings, store, logger } = this.#opts
     const client = await this.#account()
-    const replacesId = replaces && (await this.#directoryInfo()).renewalInfo ? ariCertId(replaces.certPem) : undefined
-    await this.budget.take()
-    this.#opts.onOrder?.(host)
-    let order = await client.createOrder({ identifiers: [{ type: 'dns', value: host }], ...(replacesId ? { replaces: replacesId } : {}) } as acme.Order)
-    logger.info({ event: 'acme_order', host, order: order.url, replaces: replacesId ?? null }, `ACME order placed for ${host}`)
-    for (const authz of await client.getAuthorizations(order)) {
-      if (authz.status === 'valid') continue
-      const challenge = settings.challenges.map(type => authz.challenges.find(c => c.type === type)).find(c => c !== undefined)
-      if (!challenge) throw new errors.ACME_NO_USABLE_CHALLENGE(settings.challenges.join(', '), host)
-      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
-      const key = challenge.type === 'http-01' ? httpChallengeKey(host, challenge.token) : tlsAlpnChallengeKey(host)
-      // Stored before the CA is told to validate: any instance sharing the store can answer.
-      await store.put(key, keyAuthorization)
+    const pendingKey = acmePendingOrderKey(settings.directory, host)
+    const resumed = await this.#resume(client, host, pendingKey, ctx)
+    let order: acme.Order
+    let keyPem = resumed?.keyPem
+    if (resumed !== undefined) {
+      order = resumed.order
+    } else {
+      const replacesId = replaces && (await this.#directoryInfo()).renewalInfo ? ariCertId(replaces.certPem) : undefined
+      await this.budget.take()
+      this.#opts.onOrder?.(host)
+      order = await client.createOrder({ identifiers: [{ type: 'dns', value: host }], ...(replacesId ? { replaces: replacesId } : {}) } as acme.Order)
+      // Noted before anything else happens to the order: if this instance dies, the next lock holder picks it up.
+      await store.put(pendingKey, JSON.stringify({ url: order.url }), { secret: true })
+      logger.info({ event: 'acme_order', host, order: order.url, replaces: replacesId ?? null }, `ACME order placed for ${host}`)
+    }
+    if (order.status === 'pending' || order.status === 'ready') {
+      for (const authz of await client.getAuthorizations(order)) {
+        if (authz.status === 'valid') continue
+        const challenge = settings.challenges.map(type => authz.challenges.find(c => c.type === type)).find(c => c !== undefined)
+        if (!challenge) throw new errors.ACME_NO_USABLE_CHALLENGE(settings.challenges.join(', '), host)
+        const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
+        const key = challenge.type === 'http-01' ? httpChallengeKey(host, challenge.token) : tlsAlpnChallengeKey(host)
+        // Stored before the CA is told to validate: any instance sharing the store can answer.
+        await store.put(key, keyAuthorization)
+        try {
+          // A resumed order's challenge may already be under validation: asking again would be refused.
+          if (challenge.status === 'pending') await client.completeChallenge(challenge)
+          await client.waitForValidStatus(challenge)
+        } catch (err) {
+          await store.delete(pendingKey)
+          throw withKind(new errors.ACME_VALIDATION_FAILED(challenge.type, host, (err as Error).message), 'validation')
+        } finally {
+          await store.delete(key)
+        }
+      }
+      keyPem ??= (settings.keyType === 'rsa-2048' ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey('P-256')).toString()
+      // The key is kept with the order before the CA binds the certificate to it, so a resumed order can still use it.
+      await store.put(pendingKey, JSON.stringify({ url: order.url, keyPem }), { secret: true })
+      const [, csr] = await acme.crypto.createCsr({ altNames: [host] }, keyPem)
+      order = await client.finalizeOrder(order, csr)
+    }
+    const certPem = await client.getCertificate(order)
+    await store.delete(pendingKey)
+    return { certPem, keyPem: keyPem as string }
+  }
+
+  /**
+   * The order a previous holder of the host's issuance lock left behind (it died
+   * or lost the lock), when the CA can still complete it; otherwise the record is
+   * dropped and a new order is placed. A CA that cannot be reached keeps the record.
+   */
+  async #resume (client: acme.Client, host: string, pendingKey: string, ctx: RequestContext): Promise<{ order: acme.Order, keyPem?: string } | undefined> {
+    const { store, logger } = this.#opts
+    const raw = await store.get(pendingKey)
+    if (raw === undefined) return undefined
+    let saved: { url?: unknown, keyPem?: unknown } = {}
+    try {
+      saved = JSON.parse(raw.toString('utf8')) as typeof saved
+    } catch {}
+    const keyPem = typeof saved.keyPem === 'string' ? saved.keyPem : undefined
+    let order: acme.Order | undefined
+    let reason = 'unreadable record'
+    if (typeof saved.url === 'string') {
       try {
-        await client.completeChallenge(challenge)
-        await client.waitForValidStatus(challenge)
+        order = await client.getOrder({ url: saved.url } as acme.Order)
+        reason = `order is ${order.status}`
       } catch (err) {
-        throw withKind(new errors.ACME_VALIDATION_FAILED(challenge.type, host, (err as Error).message), 'validation')
-      } finally {
-        await store.delete(key)
+        if (ctx.lastHttp === undefined) throw err
+        reason = `the CA answered HTTP ${ctx.lastHttp.status}`
       }
     }
-    const keyPem = settings.keyType === 'rsa-2048' ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey('P-256')
-    const [, csr] = await acme.crypto.createCsr({ altNames: [host] }, keyPem)
-    order = await client.finalizeOrder(order, csr)
-    const certPem = await client.getCertificate(order)
-    return { certPem, keyPem: keyPem.toString() }
+    const usable = order !== undefined && (order.status === 'pending' || order.status === 'ready' ||
+      ((order.status === 'processing' || order.status === 'valid') && keyPem !== undefined))
+    if (!usable || order === undefined) {
+      logger.info({ event: 'acme_order_dropped', host, order: typeof saved.url === 'string' ? saved.url : null, reason }, `not resuming the earlier ACME order for ${host}: ${reason}`)
+      await store.delete(pendingKey)
+      return undefined
+    }
+    logger.info({ event: 'acme_order_resumed', host, order: order.url, status: order.status }, `resuming the ACME order for ${host} that a stopped instance left ${order.status}`)
+    return { order, ...(keyPem !== undefined ? { keyPem } : {}) }
   }
 
   renewalWindow (cert: CertifiedKey): Promise<RenewalWindow | undefined> {

@@ -69,6 +69,15 @@ export function acmeOrdersKey (directoryUrl: string): string {
   return `${acmeAccountFolder(directoryUrl)}/orders.json`
 }
 
+/**
+ * Key of the ACME order in progress for `host` (its URL and, once made, the
+ * certificate's private key: a secret). Whoever takes the host's issuance lock
+ * after a holder died resumes that order instead of placing another one.
+ */
+export function acmePendingOrderKey (directoryUrl: string, host: string): string {
+  return `${acmeAccountFolder(directoryUrl)}/pending/${safeKeyPart(host)}.json`
+}
+
 /** Name of the lock held while an order is counted against the shared budget. */
 export function acmeOrdersLockName (directoryUrl: string): string {
   return `acme-orders-${safeKeyPart(new URL(directoryUrl).host)}`

@@ -7,7 +7,7 @@ import * as acme from 'acme-client'
 import t from 'tap'
 import { AcmeIssuer } from '../../src/acme/acme-issuer.js'
 import { ariCertId } from '../../src/acme/ari.js'
-import { httpChallengeKey, tlsAlpnChallengeKey } from '../../src/store/keys.js'
+import { acmePendingOrderKey, httpChallengeKey, tlsAlpnChallengeKey } from '../../src/store/keys.js'
 import { ManualClock } from '../../src/clock.js'
 import type { AcmeSettings } from '../../src/config/types.js'
 import { createLogger } from '../../src/log.js'
@@ -137,6 +137,90 @@ t.test('failed validation: kind validation, challenge removed from the store', a
   t.equal((err as { code?: string }).code, 'MTA_STS_ACME_VALIDATION_FAILED')
   t.match(err.message, `http-01 validation failed for ${HOST}: fake validation of http-01 failed`)
   t.same(await store.list('acme/challenges'), [])
+  t.same((await store.list('acme')).filter(k => k.includes('/pending/')), [], 'the failed order is not resumed')
+})
+
+t.test('an order left by a holder that stopped is resumed, not placed again', async t => {
+  t.test('stopped while the CA validated: the next issuer answers the challenge again and finalizes', async t => {
+    const fake = await startFakeAcme(t)
+    const store = new SpyStore()
+    let release: (ok: boolean) => void = () => {}
+    fake.validate = () => new Promise<boolean>(resolve => { release = resolve })
+    const first = makeIssuer(t, fake, { store }).issuer
+    const stuck = first.obtain(HOST).catch(() => undefined)
+    const pending = acmePendingOrderKey(settingsFor(fake).directory, HOST)
+    for (let i = 0; i < 200 && !fake.requests.some(r => r.path.startsWith('/chall/') && r.payload !== null); i++) await new Promise(resolve => setTimeout(resolve, 10))
+    const { url } = JSON.parse(String(await store.get(pending))) as { url: string }
+    t.match(url, new RegExp(`^${fake.url}/order/\\d+$`), 'the order is noted before it is validated')
+    t.ok(store.secrets.has(pending), 'and kept as a secret (it will hold the key)')
+    fake.validate = () => true
+    const logs = new PassThrough()
+    const lines: Record<string, unknown>[] = []
+    logs.on('data', (c: Buffer) => { for (const l of c.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
+    const second = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(new Date('2026-03-01T12:00:00Z')), logger: createLogger('info', logs) })
+    t.teardown(() => second.close())
+    const issued = await second.obtain(HOST)
+    t.ok(inspectCertificate(HOST, issued.certPem, issued.keyPem).notAfter > new Date())
+    t.equal(fake.count('/new-order', 'POST'), 1, 'one order in all')
+    t.equal(second.budget.remaining(), 5, 'a resumed order takes nothing from the budget')
+    t.match(lines.find(l => l.event === 'acme_order_resumed'), { host: HOST, order: url, status: 'pending' })
+    t.notOk(await store.get(pending), 'done: the record is gone')
+    release(true)
+    await stuck
+  })
+
+  t.test('stopped after finalizing: the certificate is downloaded with the key kept in the record', async t => {
+    const fake = await startFakeAcme(t)
+    const pending = acmePendingOrderKey(settingsFor(fake).directory, HOST)
+    class StopsBeforeDone extends SpyStore {
+      override async delete (key: string): Promise<void> {
+        if (key === pending) throw new Error('killed')
+        return super.delete(key)
+      }
+    }
+    const store = new StopsBeforeDone()
+    await t.rejects(makeIssuer(t, fake, { store }).issuer.obtain(HOST), /killed/)
+    const { keyPem } = JSON.parse(String(await store.get(pending))) as { keyPem: string }
+    const plain = new SpyStore()
+    for (const key of await store.list('acme')) await plain.put(key, (await store.get(key)) as Buffer)
+    const issued = await makeIssuer(t, fake, { store: plain }).issuer.obtain(HOST)
+    t.equal(issued.keyPem, keyPem, 'the key the CA certified')
+    t.ok(new X509Certificate(issued.certPem).checkPrivateKey(createPrivateKey(keyPem)), 'the certificate matches the kept key')
+    t.equal(fake.count('/new-order', 'POST'), 1)
+    t.equal(fake.requests.filter(r => r.path.startsWith('/finalize/')).length, 1, 'finalized once')
+  })
+
+  t.test('a record the CA cannot complete is dropped and a new order placed', async t => {
+    const fake = await startFakeAcme(t)
+    const { issuer, store } = makeIssuer(t, fake)
+    const pending = acmePendingOrderKey(settingsFor(fake).directory, HOST)
+    await store.put(pending, JSON.stringify({ url: `${fake.url}/order/404` }))
+    await issuer.obtain(HOST)
+    t.equal(fake.count('/new-order', 'POST'), 1, 'unknown to the CA')
+    await store.put(pending, '{not json')
+    await issuer.obtain(HOST)
+    t.equal(fake.count('/new-order', 'POST'), 2, 'unreadable')
+    const done = fake.requests.filter(r => r.path.startsWith('/finalize/')).at(-1)?.path.replace('/finalize/', '/order/')
+    await store.put(pending, JSON.stringify({ url: `${fake.url}${String(done)}` }))
+    await issuer.obtain(HOST)
+    t.equal(fake.count('/new-order', 'POST'), 3, 'valid, but the key it certified is not known')
+    t.notOk(await store.get(pending))
+  })
+
+  t.test('a CA that cannot be reached keeps the record for the next attempt', async t => {
+    const fake = await startFakeAcme(t)
+    const { issuer, store } = makeIssuer(t, fake)
+    await issuer.obtain(HOST)
+    await fake.close()
+    const pending = acmePendingOrderKey(settingsFor(fake).directory, HOST)
+    const record = JSON.stringify({ url: `${fake.url}/order/1` })
+    await store.put(pending, record)
+    const err = await failure(issuer.obtain(HOST))
+    t.equal(err.kind, 'network')
+    t.equal(String(await store.get(pending)), record)
+    t.equal(fake.count('/new-order', 'POST'), 1, 'nothing ordered while the CA is away')
+  })
+  t.end()
 })
 
 t.test('no configured challenge type offered', async t => {
