@@ -23,6 +23,7 @@ import { InternalCa } from './tls/internal-ca.js'
 import { isManaged, type Issuer } from './tls/issuer.js'
 import { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './store/keys.js'
+import { isChallengeHost } from './acme/challenge-host.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
 import { routeByClientHello } from './tls/client-hello-router.js'
 import { allChecks } from './check/all-checks.js'
@@ -314,7 +315,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     ops: await buildApp({ role: 'ops', ...(opsToken === undefined ? {} : { opsToken }) }, appDeps),
   }
   if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
-    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, isTenantHost, logger).divert, handshakeTimeout)
+    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, host => isChallengeHost(host, isTenantHost), logger).divert, handshakeTimeout)
   }
   // After the router, which replaces the HTTPS server's connection listeners.
   const connections = [apps.https, apps.http, apps.ops].map(app => trackConnections(app.server))

@@ -13,8 +13,8 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
 
 /**
  * Answers ACME TLS-ALPN-01 validation handshakes: for a connection that
- * offers only `acme-tls/1` with SNI naming a configured tenant host that has
- * a challenge in the store, presents the self-signed challenge certificate
+ * offers only `acme-tls/1` with SNI naming a host `answersFor` accepts (see
+ * `isChallengeHost`) that has a challenge in the store, presents the self-signed challenge certificate
  * carrying the acmeIdentifier extension, then closes. Challenge certificates
  * are cached per key authorization, since the CA validates from several
  * vantage points.
@@ -23,11 +23,11 @@ export class TlsAlpnResponder {
   readonly #server: Server
   readonly #contexts = new Map<string, Promise<SecureContext>>()
   readonly #store: Store
-  readonly #isTenantHost: (host: string) => boolean
+  readonly #answersFor: (host: string) => boolean
 
-  constructor (store: Store, isTenantHost: (host: string) => boolean, logger: Logger) {
+  constructor (store: Store, answersFor: (host: string) => boolean, logger: Logger) {
     this.#store = store
-    this.#isTenantHost = isTenantHost
+    this.#answersFor = answersFor
     this.#server = createServer({
       ALPNProtocols: [ACME_TLS_ALPN],
       SNICallback: (servername, cb) => {
@@ -47,7 +47,7 @@ export class TlsAlpnResponder {
   }
 
   async #context (host: string): Promise<SecureContext> {
-    if (!this.#isTenantHost(host)) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
+    if (!this.#answersFor(host)) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
     const keyAuthorization = (await this.#store.get(tlsAlpnChallengeKey(host)))?.toString('utf8')
     if (keyAuthorization === undefined) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
     const cacheKey = `${host} ${keyAuthorization}`

@@ -8,15 +8,16 @@ export type HttpChallengeLookup = (host: string, token: string) => Promise<strin
 
 /**
  * ACME HTTP-01 answers on the HTTP listener:
- * `GET /.well-known/acme-challenge/<token>` for configured tenant hosts and
- * well-formed tokens only; the answer comes from the store, so any instance
- * sharing it answers a challenge another instance started.
+ * `GET /.well-known/acme-challenge/<token>` for the hosts `answersFor` accepts
+ * (see `isChallengeHost`) and well-formed tokens only; the answer comes
+ * from the store, so any instance sharing it answers a challenge another
+ * instance started.
  */
-export function acmeRoutes (app: FastifyInstance, isTenantHost: (host: string) => boolean, lookup: HttpChallengeLookup): void {
+export function acmeRoutes (app: FastifyInstance, answersFor: (host: string) => boolean, lookup: HttpChallengeLookup): void {
   app.get<{ Params: { token: string } }>('/.well-known/acme-challenge/:token', async (request, reply) => {
     const host = hostKey(request.headers.host)
     const { token } = request.params
-    if (!isTenantHost(host) || !isChallengeToken(token)) return notFound(reply)
+    if (!answersFor(host) || !isChallengeToken(token)) return notFound(reply)
     const keyAuthorization = await lookup(host, token)
     if (keyAuthorization === undefined) return notFound(reply)
     request.log.info({ event: 'acme_challenge_answered', type: 'http-01', host, client: request.ip }, `answered HTTP-01 challenge for ${host}`)

@@ -15,6 +15,7 @@ import { acmeRoutes, type HttpChallengeLookup } from './acme-routes.js'
 import { healthRoutes, type Readiness } from './health-routes.js'
 import { opsRoutes } from './ops-routes.js'
 import { requireBearerToken } from './require-bearer-token.js'
+import { isChallengeHost } from '../acme/challenge-host.js'
 import { notFound, policyRoutes, type PolicyRouteDeps } from './policy-routes.js'
 import { reportRoutes } from './report-routes.js'
 import { strictHost } from './strict-host.js'
@@ -105,7 +106,7 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
       const passwords = options.opsToken === undefined ? dashboard.passwords : [...new Set([options.opsToken, ...dashboard.passwords])]
       await dashboardRoutes(app, { ...dashboard, passwords })
     }
-    if (options.role === 'http' && deps.acmeHttpChallenge) acmeRoutes(app, host => deps.tenants().byHost.has(host), deps.acmeHttpChallenge)
+    if (options.role === 'http' && deps.acmeHttpChallenge) acmeRoutes(app, host => isChallengeHost(host, h => deps.tenants().byHost.has(h)), deps.acmeHttpChallenge)
     app.setNotFoundHandler((_request, reply) => notFound(reply))
   }
   return app

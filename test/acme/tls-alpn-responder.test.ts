@@ -83,7 +83,7 @@ t.test('presents the acmeIdentifier certificate for a pending challenge', async 
 t.test('unknown host or no challenge: the handshake fails', async t => {
   const { store, port } = await setup(t)
   await store.put(tlsAlpnChallengeKey('mta-sts.unknown.example'), KEY_AUTH)
-  t.ok((await handshake(t, port, 'mta-sts.unknown.example')).error, 'not a tenant host')
+  t.ok((await handshake(t, port, 'mta-sts.unknown.example')).error, 'a host the responder is not told to answer for')
   t.ok((await handshake(t, port, OTHER)).error, 'tenant host without a challenge')
   t.ok((await handshake(t, port, '127.0.0.1')).error, 'no SNI')
 })

@@ -61,6 +61,10 @@ export interface Pebble {
   stop (): Promise<void>
   /** Start Pebble again on the same ports, with a fresh state: new roots, no accounts, no orders. */
   start (): Promise<void>
+  /** Freeze Pebble (SIGSTOP): requests to it wait, nothing it has accepted moves on, until {@link Pebble.resume}. */
+  pause (): void
+  /** Let a paused Pebble go on (SIGCONT). */
+  resume (): void
   /** Stop Pebble and the DNS server and remove the temp dir. Idempotent; also run by `t.teardown`. */
   close (): Promise<void>
   /**
@@ -187,6 +191,8 @@ export async function startPebble (t: Teardown, opts: PebbleOptions): Promise<Pe
       },
       stop,
       start,
+      pause: () => { pebble?.kill('SIGSTOP') },
+      resume: () => { pebble?.kill('SIGCONT') },
       close,
       orders: () => orders,
       logs: () => [...logs],

@@ -55,7 +55,8 @@ t.test('answers a pending HTTP-01 challenge for a tenant host', async t => {
 t.test('404 for unknown hosts, malformed tokens and missing challenges; malformed input is never looked up', async t => {
   const { app: a, lookups } = await app(t)
   const cases: [string, string, string][] = [
-    ['mta-sts.example.net', PATH, 'not a tenant host'],
+    ['www.example.net', PATH, 'not an mta-sts host'],
+    ['mta-sts.-bad-.example', PATH, 'not a host name'],
     ['example.com', PATH, 'the tenant domain itself'],
     ['[::1]', PATH, 'an IPv6 literal'],
     ['mta-sts.example.com', '/.well-known/acme-challenge/short', 'too short'],
@@ -73,6 +74,16 @@ t.test('404 for unknown hosts, malformed tokens and missing challenges; malforme
   t.equal(missing.statusCode, 404, 'no such challenge')
   t.same(lookups, [`mta-sts.example.com ${'b'.repeat(43)}`])
   t.equal((await a.inject({ url: '/.well-known/acme-challenge/', headers: { host: 'mta-sts.example.com' } })).statusCode, 404, 'no token')
+})
+
+t.test('an mta-sts host this instance does not know yet is answered from the store (a tenant another replica added first)', async t => {
+  const { app: a, lookups, challenges } = await app(t)
+  t.equal((await a.inject({ url: PATH, headers: { host: 'mta-sts.example.net' } })).statusCode, 404, 'nothing stored for it')
+  challenges.set(`mta-sts.example.net ${TOKEN}`, KEY_AUTH)
+  const res = await a.inject({ url: PATH, headers: { host: 'mta-sts.example.net' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, KEY_AUTH)
+  t.same(lookups, [`mta-sts.example.net ${TOKEN}`, `mta-sts.example.net ${TOKEN}`])
 })
 
 t.test('no challenge route without a lookup (issuer other than acme)', async t => {

@@ -9,8 +9,8 @@
 #
 # One line per tool: "<command on PATH, or an absolute path> <Debian package that provides it>".
 # Today that means, on a fresh Debian 12 machine:
-#   apt-get install -y --no-install-recommends pebble dovecot-imapd chromium postgresql-15
-# Commands are looked up on PATH: Dovecot's lives in /usr/sbin, which root's PATH holds.
+#   apt-get install -y --no-install-recommends pebble dovecot-imapd chromium postgresql-15 haproxy
+# Commands are looked up on PATH: Dovecot's and haproxy's live in /usr/sbin, which root's PATH holds.
 # A test suite that drives another server adds its line here, never an install step of its own.
 set -euo pipefail
 
@@ -20,6 +20,7 @@ requirements=(
   "dovecot dovecot-imapd"                     # IMAP server for report intake (test/helpers/dovecot.ts)
   "chromium chromium"                         # headless browser for the dashboard tests (test/helpers/browser.ts)
   "/usr/lib/postgresql/15/bin/postgres postgresql-15"  # PostgreSQL backend tests (test/helpers/postgres.ts); not on PATH
+  "haproxy haproxy"                           # load balancer in front of the replicas (test/helpers/haproxy.ts)
 )
 
 missing=()
