@@ -171,3 +171,28 @@ export function formatReports (r) {
   }
   return out.join('\n')
 }
+
+/** Tables of the replica part (bench/lib/cluster.mjs clusterPhase results). */
+export function formatCluster (c, w) {
+  const out = ['', `Replicas on PostgreSQL ${c.postgres_version ?? ''} behind ${c.haproxy_version ?? 'haproxy'} (TCP mode, round robin), all on this machine`]
+  const t = c.throughput
+  if (t) {
+    out.push(`Policy fetch through the balancer, wrk -t${w.threads} -c${w.connections} -d${w.duration_s}s, ${t.rounds} rounds alternating, medians; ${t.tenants} tenants, internal CA.`,
+      'db tx/fetch: PostgreSQL transactions of the replicas during the run, less an idle window as long, per request (goal: 0).')
+    const rows = [['mode', 'replicas', 'req/s', 'p50 ms', 'p99 ms', 'replicas+haproxy CPU', 'db tx/fetch', '3 vs 1']]
+    for (const [mode, m] of Object.entries(t.modes)) {
+      for (const [n, s] of [['1', m.one], ['3', m.three]]) {
+        rows.push([mode, n, int(s.rps), fmt(s.p50_ms, 3), fmt(s.p99_ms, 3), `${fmt(s.server_cpu_pct, 0)}%`, fmt(s.db_transactions_per_fetch, 5), n === '3' ? x(m.ratio_rps) : ''])
+      }
+    }
+    out.push('', table(rows, 1))
+  }
+  const i = c.issuance
+  if (i) {
+    out.push('', `ACME issuance of ${i.tenants} certificates from a local Pebble validating through the balancer (fresh Pebble and database per run); time from the first spawn until the last certificate_obtained.`)
+    const rows = [['replicas', `all ${i.tenants} s`, 'orders/s', 'Pebble orders', 'obtained per replica', 'failures']]
+    for (const [n, r] of Object.entries(i.runs)) rows.push([n, fmt(r.issuance_ms / 1000, 2), fmt(r.orders_per_s, 1), String(r.pebble_orders), r.obtained_per_replica.join('/'), String(r.failures)])
+    out.push('', table(rows, 1), `3 replicas vs 1: ${x(i.ratio_time)} the time`)
+  }
+  return out.join('\n')
+}

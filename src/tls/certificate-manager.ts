@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js'
 import { CONFIG_DEFAULTS } from '../config/defaults.js'
 import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import type { Store } from '../store/store.js'
+import type { Store, Unlock } from '../store/store.js'
 import { inspectCertificate, type CertifiedKey } from './certified-key.js'
 import { CertificateCache, prepareCertificate, renewAtOf, type HostState, type LoadedCertificate } from './certificate-cache.js'
 import { MaintenanceLoop, pollRenewalInfo, retryTime } from './certificate-maintenance.js'
@@ -28,6 +28,8 @@ export interface CertificateManagerOptions {
   readonly backoffMs?: readonly number[]
   /** Issuances worked on at once for `queued` issuers (default 2). */
   readonly concurrency?: number
+  /** `queued`: how soon to look again at a host whose certificate another instance is obtaining (default 2 s). */
+  readonly elsewhereRetryMs?: number
 }
 
 /**
@@ -54,6 +56,8 @@ export class CertificateManager {
   readonly #cache: CertificateCache
   readonly #storage: CertificateStorage
   readonly #loop: MaintenanceLoop
+  /** Re-tries of hosts another instance is obtaining (see {@link IssuingElsewhere}); cleared on close. */
+  readonly #recheck = new Set<NodeJS.Timeout>()
 
   constructor (opts: CertificateManagerOptions) {
     this.#opts = opts
@@ -202,6 +206,8 @@ export class CertificateManager {
 
   /** Stop the timer and queue, and wait for work in flight. */
   async close (): Promise<void> {
+    for (const timer of this.#recheck) clearTimeout(timer)
+    this.#recheck.clear()
     await this.#loop.close()
     await Promise.allSettled([...this.#cache.states()].map(s => s.pending))
   }
@@ -242,12 +248,31 @@ export class CertificateManager {
       delete state.ari
       loaded.announce?.()
       return loaded
-    }, (err: IssuanceError) => this.#failed(host, state, err)).finally(() => { delete state.pending })
+    }, (err: IssuanceError) => {
+      if (err instanceof IssuingElsewhere) this.#elsewhere(host)
+      return this.#failed(host, state, err)
+    }).finally(() => { delete state.pending })
     state.pending = work
     return work
   }
 
+  /**
+   * Another instance holds `host`'s issuance lock: look again in a moment, when it will have stored
+   * the certificate (or died, and its lease ran out). Not a failure: nothing is counted or logged
+   * as one, and no back-off starts.
+   */
+  #elsewhere (host: string): void {
+    this.#opts.logger.debug({ event: 'certificate_issuing_elsewhere', host }, `another instance is obtaining the certificate for ${host}`)
+    const timer = setTimeout(() => {
+      this.#recheck.delete(timer)
+      this.#enqueue(host)
+    }, this.#opts.elsewhereRetryMs ?? ELSEWHERE_RETRY_MS)
+    timer.unref()
+    this.#recheck.add(timer)
+  }
+
   #failed (host: string, state: HostState, err: IssuanceError): never {
+    if (err instanceof IssuingElsewhere) throw new errors.CERT_UNAVAILABLE(host, 'another instance is obtaining it')
     const { issuer, metrics, logger } = this.#opts
     state.failures++
     // The shared database being down is not the CA refusing: retry at the first step, so issuance
@@ -302,7 +327,15 @@ export class CertificateManager {
     }
     // Single flight across instances sharing the store: whoever holds the lock orders; the others then find its certificate.
     // The lock is a lease renewed while the order runs, so a crashed holder's lock frees within the default TTL.
-    const unlock = await this.#storage.lock(host, issuer.mode === 'on-demand' ? {} : { waitMs: 600_000 })
+    // Queued: a host whose lock another instance holds is left to it for now, so that replicas
+    // starting together spread the hosts between them instead of queueing on the same ones.
+    let unlock: Unlock
+    try {
+      unlock = await this.#storage.lock(host, issuer.mode === 'on-demand' ? {} : { waitMs: 0 })
+    } catch (err) {
+      if (issuer.mode === 'queued' && (err as { code?: unknown }).code === 'MTA_STS_STORE_LOCK_TIMEOUT') throw new IssuingElsewhere(host)
+      throw err
+    }
     try {
       const stored = await this.#fromStore(host)
       const previous = state.loaded
@@ -329,6 +362,16 @@ export class CertificateManager {
     } finally {
       await unlock()
     }
+  }
+}
+
+/** How long a queued host waits before looking again when another instance is obtaining its certificate. */
+const ELSEWHERE_RETRY_MS = 2000
+
+/** Internal: the host's issuance lock is held by another instance (never leaves this module). */
+class IssuingElsewhere extends Error {
+  constructor (host: string) {
+    super(`another instance is obtaining the certificate for ${host}`)
   }
 }
 

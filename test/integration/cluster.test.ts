@@ -109,7 +109,12 @@ t.test('three replicas behind haproxy on one PostgreSQL: one order per host, a k
     { name: 'https', port: frontHttps, servers: replicas.map(r => ({ port: r.ports.https, checkPort: r.ports.http })) },
     { name: 'http', port: frontHttp, servers: replicas.map(r => ({ port: r.ports.http, checkPort: r.ports.http })) },
   ])
+  // Pebble waits, frozen, until every replica listens and haproxy has them all in rotation: a
+  // validation the balancer cannot route yet would fail, and its retry would be a second order.
+  pebble.pause()
   await Promise.all(replicas.map(r => start(r).waitFor(l => l.event === 'start', 60_000)))
+  await sleep(1000)
+  pebble.resume()
 
   const root = await pebble.rootPem()
   const servedBy = async (port: number, name: string): Promise<string | undefined> => {

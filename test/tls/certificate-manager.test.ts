@@ -299,3 +299,59 @@ t.test('a shared database that is down is retried at the first back-off step, ho
   await m.idle()
   t.equal(m.status()[0]?.state, 'valid', 'issued once the database is back')
 })
+
+t.test('queued: a host another instance is obtaining is left to it and picked up from the store, not waited on', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const OTHER = 'mta-sts.example.org'
+  let release: () => void = () => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const calls: string[] = []
+  const issuer = (name: string): Issuer => ({
+    name: 'acme',
+    mode: 'queued',
+    obtain: async host => {
+      calls.push(`${name} ${host}`)
+      if (name === 'a' && host === HOST) await held
+      return await ca.obtain(host)
+    },
+  })
+  const a = logSink()
+  const b = logSink()
+  const make = (name: string, sink: ReturnType<typeof logSink>) => {
+    const m = new CertificateManager({ issuer: issuer(name), store, clock, logger: sink.logger, metrics: createMetrics(() => undefined), elsewhereRetryMs: 20 })
+    m.setHosts([HOST, OTHER])
+    t.teardown(() => m.close())
+    return m
+  }
+  const first = make('a', a)
+  const busy = first.check()
+  await busy
+  while (!calls.includes(`a ${HOST}`)) await new Promise(resolve => setTimeout(resolve, 5))
+  const second = make('b', b)
+  await second.check()
+  while (!b.lines.some(l => l.event === 'certificate_issuing_elsewhere' && l.host === HOST)) await new Promise(resolve => setTimeout(resolve, 5))
+  t.notOk(b.lines.some(l => l.event === 'certificate_failed'), 'not a failure')
+  release()
+  await first.idle()
+  for (let i = 0; i < 200 && second.status().some(s => s.state !== 'valid'); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  t.same(second.status().map(s => s.state), ['valid', 'valid'], 'the other instance\'s certificate, taken from the store')
+  t.notOk(calls.includes(`b ${HOST}`), 'never obtained twice')
+  t.equal(first.status().find(s => s.host === HOST)?.fingerprint, second.status().find(s => s.host === HOST)?.fingerprint)
+})
+
+t.test('queued: a lock that fails for another reason is a failure like any other', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  class BrokenLocks extends MemoryStore {
+    override async lock (): Promise<never> { throw Object.assign(new Error('the store database failed during lock'), { code: 'MTA_STS_STORE_DATABASE_FAILED' }) }
+  }
+  const store = new BrokenLocks()
+  const { logger, lines } = logSink()
+  const m = new CertificateManager({ issuer: { name: 'acme', mode: 'queued', obtain: async () => { throw new Error('not reached') } }, store, clock, logger, metrics: createMetrics(() => undefined) })
+  m.setHosts([HOST])
+  t.teardown(() => m.close())
+  await m.check()
+  await m.idle()
+  t.match(lines.find(l => l.event === 'certificate_failed'), { host: HOST, code: 'MTA_STS_STORE_DATABASE_FAILED' })
+})
