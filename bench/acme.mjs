@@ -6,13 +6,11 @@
 //
 // Results: a table on stdout and bench/results/acme.json. Exit status 1 when
 // any check or measurement failed.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
 import { formatAcme } from './lib/report.mjs'
-import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
+import { finishPart, positiveInt } from './lib/part-run.mjs'
+import { have, installCleanup, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
 
 const USAGE = `usage: node bench/acme.mjs [options]   (run npm run build first)
   --tenants N          tenants to order certificates for (default 100; plus 1 load target)
@@ -38,18 +36,13 @@ const { values: opts } = parseArgs({
   },
 })
 if (opts.help) { console.log(USAGE); process.exit(0) }
-const posInt = (name, v) => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n <= 0) { console.error(`bench: --${name} must be a positive integer\n${USAGE}`); process.exit(2) }
-  return n
-}
+const posInt = positiveInt(USAGE)
 const CONCURRENCY = opts.concurrency.split(',').map(s => posInt('concurrency', s.trim()))
 const CHALLENGES = opts.challenges?.split(',').map(s => s.trim())
 const WRK = { threads: posInt('threads', opts.threads), connections: posInt('connections', opts.connections), duration_s: posInt('duration', opts.duration) }
 const TENANTS = posInt('tenants', opts.tenants)
 const MAX_WAIT_MS = posInt('max-wait', opts['max-wait']) * 1000
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const { failures, fail, log } = runLog()
 
 installCleanup()
@@ -72,21 +65,6 @@ try {
 } catch (err) {
   fail('acme', err)
 } finally {
-  results.meta.finished_at = new Date().toISOString()
-  results.meta.loadavg_end = loadAverage()
-  const m = results.meta
-  console.log(`\nmta-sts-host ACME benchmark  (${m.started_at}; node ${m.node}; ${m.cpus} CPU(s) ${m.cpu_model ?? ''}; ${(m.wrk_version ?? 'wrk').replace(/ Copyright.*/, '')})`)
-  console.log(`load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'}${m.loadavg_start > m.cpus / 4 ? '  (WARNING: other load on the machine; numbers are noisy)' : ''}`)
-  if (results.acme) console.log(formatAcme(results.acme))
-  console.log(failures.length ? `\nFAILURES (${failures.length}):\n${failures.map(f => `  - ${f.split('\n')[0]}`).join('\n')}\n` : '\nall checks passed\n')
-  try {
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    writeFileSync(join(RESULTS_DIR, 'acme.json'), JSON.stringify(results, null, 2) + '\n')
-    log(`results written to ${join(RESULTS_DIR, 'acme.json')}`)
-  } catch (err) {
-    fail('results', err)
-  }
-  exitCode = failures.length > 0 ? 1 : 0
-  cleanupSync()
+  exitCode = finishPart({ title: 'ACME benchmark', results, table: () => results.acme && formatAcme(results.acme), file: 'acme.json', failures, fail, log })
 }
 process.exit(exitCode)

@@ -5,14 +5,12 @@
 //
 // Results: a table on stdout and bench/results/cluster.json. Exit status 1 when any check or
 // measurement failed.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ensurePebble } from './lib/acme.mjs'
 import { clusterPhase } from './lib/cluster.mjs'
 import { formatCluster } from './lib/report.mjs'
-import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
+import { finishPart, positiveInt } from './lib/part-run.mjs'
+import { have, installCleanup, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
 
 const USAGE = `usage: node bench/cluster.mjs [options]   (run npm run build first)
   --tenants N          certificates to obtain in the issuance part (default 100)
@@ -38,13 +36,8 @@ const { values: opts } = parseArgs({
   },
 })
 if (opts.help) { console.log(USAGE); process.exit(0) }
-const posInt = (name, v) => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n <= 0) { console.error(`bench: --${name} must be a positive integer\n${USAGE}`); process.exit(2) }
-  return n
-}
+const posInt = positiveInt(USAGE)
 const WRK = { threads: posInt('threads', opts.threads), connections: posInt('connections', opts.connections), duration_s: posInt('duration', opts.duration) }
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const { failures, fail, log } = runLog()
 
 installCleanup()
@@ -63,21 +56,6 @@ try {
 } catch (err) {
   fail('cluster', err)
 } finally {
-  results.meta.finished_at = new Date().toISOString()
-  results.meta.loadavg_end = loadAverage()
-  const m = results.meta
-  console.log(`\nmta-sts-host replica benchmark  (${m.started_at}; node ${m.node}; ${m.cpus} CPU(s) ${m.cpu_model ?? ''}; ${(m.wrk_version ?? 'wrk').replace(/ Copyright.*/, '')})`)
-  console.log(`load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'}${m.loadavg_start > m.cpus / 4 ? '  (WARNING: other load on the machine; numbers are noisy)' : ''}`)
-  if (results.cluster) console.log(formatCluster(results.cluster, WRK))
-  console.log(failures.length ? `\nFAILURES (${failures.length}):\n${failures.map(f => `  - ${f.split('\n')[0]}`).join('\n')}\n` : '\nall checks passed\n')
-  try {
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    writeFileSync(join(RESULTS_DIR, 'cluster.json'), JSON.stringify(results, null, 2) + '\n')
-    log(`results written to ${join(RESULTS_DIR, 'cluster.json')}`)
-  } catch (err) {
-    fail('results', err)
-  }
-  exitCode = failures.length > 0 ? 1 : 0
-  cleanupSync()
+  exitCode = finishPart({ title: 'replica benchmark', results, table: () => results.cluster && formatCluster(results.cluster, WRK), file: 'cluster.json', failures, fail, log })
 }
 process.exit(exitCode)

@@ -7,13 +7,11 @@
 // Results: a table on stdout and bench/results/reports.json. Exit status 1
 // when any check or measurement failed, or the gzip bombs cost over 50 MB of
 // RSS (the serving and summary targets print PASS/FAIL without failing the run).
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { REPORTS_DEFAULTS, reportsPhase } from './lib/reports.mjs'
 import { formatReports } from './lib/report.mjs'
-import { cleanupSync, have, installCleanup, loadAverage, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
+import { finishPart, positiveInt } from './lib/part-run.mjs'
+import { have, installCleanup, makeTempDir, run, runLog, runMeta } from './lib/proc.mjs'
 
 const D = REPORTS_DEFAULTS
 const PARTS = ['ingest', 'import', 'bomb', 'burst', 'summary']
@@ -69,12 +67,8 @@ const { values: opts } = parseArgs({
   },
 })
 if (opts.help) { console.log(USAGE); process.exit(0) }
-const posInt = (name, v) => {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n <= 0) { console.error(`bench: --${name} must be a positive integer\n${USAGE}`); process.exit(2) }
-  return n
-}
+const positive = positiveInt(USAGE)
+const posInt = (name, v) => v === undefined ? undefined : positive(name, v)
 const skip = new Set(opts.skip.split(',').map(s => s.trim()).filter(Boolean))
 for (const s of skip) if (!PARTS.includes(s)) { console.error(`bench: --skip: unknown part ${s}\n${USAGE}`); process.exit(2) }
 const WRK = {
@@ -85,7 +79,6 @@ const WRK = {
   rounds: posInt('rounds', opts.rounds),
 }
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const { failures, fail, log } = runLog()
 
 installCleanup()
@@ -124,21 +117,6 @@ try {
 } catch (err) {
   fail('reports', err)
 } finally {
-  results.meta.finished_at = new Date().toISOString()
-  results.meta.loadavg_end = loadAverage()
-  const m = results.meta
-  console.log(`\nmta-sts-host TLS report benchmark  (${m.started_at}; node ${m.node}; ${m.cpus} CPU(s) ${m.cpu_model ?? ''}; ${(m.wrk_version ?? 'wrk').replace(/ Copyright.*/, '')})`)
-  console.log(`load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'}${m.loadavg_start > m.cpus / 4 ? '  (WARNING: other load on the machine; numbers are noisy)' : ''}`)
-  if (results.reports) console.log(formatReports(results.reports))
-  console.log(failures.length ? `\nFAILURES (${failures.length}):\n${failures.map(f => `  - ${f.split('\n')[0]}`).join('\n')}\n` : '\nall checks passed\n')
-  try {
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    writeFileSync(join(RESULTS_DIR, 'reports.json'), JSON.stringify(results, null, 2) + '\n')
-    log(`results written to ${join(RESULTS_DIR, 'reports.json')}`)
-  } catch (err) {
-    fail('results', err)
-  }
-  exitCode = failures.length > 0 ? 1 : 0
-  cleanupSync()
+  exitCode = finishPart({ title: 'TLS report benchmark', results, table: () => results.reports && formatReports(results.reports), file: 'reports.json', failures, fail, log })
 }
 process.exit(exitCode)

@@ -11,6 +11,9 @@
 //  4. TLS reports (bench/lib/reports.mjs, also alone as bench/reports.mjs):
 //     HTTPS ingest, `reports import`, gzip bombs, policy throughput during a
 //     burst of uploads vs. idle, and the summary query over a year of reports.
+//  5. Replicas (bench/lib/cluster.mjs, also alone as bench/cluster.mjs): 3 against 1
+//     on one PostgreSQL behind haproxy: throughput, database transactions per
+//     policy fetch, and the time to obtain 100 certificates from Pebble.
 //
 // Results: a table on stdout and bench/results/latest.json. Exit status 1 when
 // any check or measurement failed.
@@ -23,6 +26,7 @@ import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
+import { clusterPhase } from './lib/cluster.mjs'
 import { reportsPhase } from './lib/reports.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
@@ -49,7 +53,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --acme-concurrency LIST  certificates.acme.concurrency values (default 2,8)
   --acme-max-wait S    limit for one ACME issuance run (default 300)
   --skip-reports       skip the TLS report part (node bench/reports.mjs --help lists its own options)
-  --reports N          reports uploaded over HTTPS and imported in the report part (default 10000)`
+  --reports N          reports uploaded over HTTPS and imported in the report part (default 10000)
+  --skip-cluster       skip the replica part (PostgreSQL, haproxy; node bench/cluster.mjs --help lists its own options)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -69,6 +74,7 @@ const { values: opts } = parseArgs({
     'acme-max-wait': { type: 'string', default: '300' },
     'skip-reports': { type: 'boolean', default: false },
     reports: { type: 'string', default: '10000' },
+    'skip-cluster': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -109,6 +115,7 @@ const results = {
   scale: null,
   acme: null,
   reports: null,
+  cluster: null,
   failures,
 }
 
@@ -148,6 +155,19 @@ try {
         fail,
       })
     } catch (err) { fail('reports', err) }
+  }
+  if (!opts['skip-cluster']) {
+    try {
+      results.cluster = await clusterPhase({
+        root,
+        wrk: { threads: THREADS, connections: CONNECTIONS, duration_s: DURATION },
+        rounds: ROUNDS,
+        tenants: ACME_TENANTS,
+        maxWaitMs: ACME_MAX_WAIT_MS,
+        log,
+        fail,
+      })
+    } catch (err) { fail('cluster', err) }
   }
 } catch (err) {
   fail('setup', err)

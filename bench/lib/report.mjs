@@ -57,6 +57,7 @@ export function formatReport (results) {
   }
   if (results.acme) out.push(formatAcme(results.acme))
   if (results.reports) out.push(formatReports(results.reports))
+  if (results.cluster) out.push(formatCluster(results.cluster, results.meta.wrk))
   if (results.failures.length > 0) {
     out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
   } else {
