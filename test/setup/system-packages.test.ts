@@ -36,19 +36,19 @@ async function runUnprivileged (t: Test, commands: string[]): Promise<{ status: 
 t.test('without root, a missing tool stops at once with the exact install command', async t => {
   const { status, stderr } = await runUnprivileged(t, [])
   t.equal(status, 1)
-  t.match(stderr, /not installed: pebble dovecot-imapd chromium\n/)
-  t.match(stderr, 'sudo apt-get update && sudo apt-get install -y --no-install-recommends pebble dovecot-imapd chromium\n',
+  t.match(stderr, /not installed: pebble dovecot-imapd chromium haproxy\n/)
+  t.match(stderr, 'sudo apt-get update && sudo apt-get install -y --no-install-recommends pebble dovecot-imapd chromium haproxy\n',
     'each package named once, although two of pebble\'s commands are missing')
 })
 
 t.test('a machine that has every tool passes silently', async t => {
-  const { status, stderr } = await runUnprivileged(t, ['pebble', 'pebble-challtestsrv', 'dovecot', 'chromium'])
+  const { status, stderr } = await runUnprivileged(t, ['pebble', 'pebble-challtestsrv', 'dovecot', 'chromium', 'haproxy'])
   t.equal(status, 0)
   t.equal(stderr, '')
 })
 
 t.test('a tool missing from a package that is otherwise there is still reported', async t => {
-  const { status, stderr } = await runUnprivileged(t, ['pebble', 'dovecot', 'chromium'])
+  const { status, stderr } = await runUnprivileged(t, ['pebble', 'dovecot', 'chromium', 'haproxy'])
   t.equal(status, 1)
   t.match(stderr, /not installed: pebble\n/)
 })
