@@ -16,7 +16,7 @@ import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
 import { nextTurn } from './tenants/build-snapshot-in-turns.js'
 import { buildSnapshot } from './tenants/tenant-snapshot.js'
 import { emptySnapshot, Retirements } from './tenants/retirements.js'
-import { TLS_VERSIONS } from './tls/certificate-cache.js'
+import { TLS_VERSIONS } from './tls/context-cache.js'
 import { CertificateManager } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
 import { InternalCa } from './tls/internal-ca.js'
@@ -169,6 +169,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     logger,
     metrics,
     concurrency: acme.concurrency,
+    contextCacheSize: config.certificates.contextCache,
     ...(deps.certificateCheckMs ? { checkIntervalMs: deps.certificateCheckMs } : {}),
     ...(deps.certificateBackoffMs ? { backoffMs: deps.certificateBackoffMs } : {}),
   })

@@ -13,6 +13,7 @@ const defaults = {
   certificates: {
     issuer: 'internal',
     storage: '/var/lib/mta-sts-host',
+    context_cache: 1000,
     internal: { leaf_lifetime: 7 * 86400 },
     acme: {
       directory: 'letsencrypt',

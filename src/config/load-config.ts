@@ -286,6 +286,7 @@ export function parseConfig (text: string, file: string): ConfigResult {
     certificates: Object.freeze({
       issuer,
       storage,
+      contextCache: raw.certificates?.context_cache ?? CONFIG_DEFAULTS.certificates.context_cache,
       internal: Object.freeze({ leafLifetime: raw.certificates?.internal?.leaf_lifetime ?? CONFIG_DEFAULTS.certificates.internal.leaf_lifetime }),
       files: Object.freeze(filesDirectory === undefined ? {} : { directory: resolve(configDir, filesDirectory) }),
       acme: acmeSettings(rawAcme, configDir),

@@ -50,6 +50,7 @@ export const configSchema = {
       properties: {
         issuer: { enum: ['acme', 'internal', 'files'] },
         storage: { type: 'string', minLength: 1 },
+        context_cache: { type: 'integer', minimum: 1, maximum: 10000000 },
         internal: {
           type: 'object',
           additionalProperties: false,

@@ -70,6 +70,8 @@ export interface Config {
     readonly issuer: IssuerName
     /** Absolute path of the storage directory. */
     readonly storage: string
+    /** TLS SecureContexts kept for the hosts handshaken lately (least recently used dropped first). */
+    readonly contextCache: number
     readonly internal: { readonly leafLifetime: number }
     /** Directory holding `<host>/fullchain.pem` and `<host>/privkey.pem` (issuer `files`). */
     readonly files: { readonly directory?: string }

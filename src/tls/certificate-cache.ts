@@ -1,15 +1,12 @@
-import { createSecureContext, type SecureContext } from 'node:tls'
 import { renewalTime, type CertifiedKey } from './certified-key.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import { isManaged, type IssuerMode } from './issuer.js'
 
 /** TLS versions offered to senders. */
-export const TLS_VERSIONS = Object.freeze({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const)
 
-/** A certificate ready to serve: its SecureContext is built once, so a handshake is a Map lookup. */
+/** A certificate checked and ready to serve, with when to renew it. */
 export interface LoadedCertificate {
   readonly cert: CertifiedKey
-  readonly context: SecureContext
   /** Default renewal time: a third of the lifetime left, minus jitter. */
   readonly renewAt: Date
   /** For `files` issuers: the version of the files it was read from. */
@@ -29,14 +26,13 @@ export interface HostState {
   ari?: { renewAt?: Date; nextPoll: Date }
 }
 
-/** Build the SecureContext of `cert` and its renewal time (with jitter). */
+/** `cert` with its renewal time (with jitter); its SecureContext is built when a handshake needs it (see `ContextCache`). */
 export function prepareCertificate (cert: CertifiedKey, version?: string, announce?: () => void): LoadedCertificate {
-  const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
   // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
   const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
   const renewAt = new Date(renewalTime(cert).getTime() - jitter)
-  return { cert, context, renewAt, ...(version === undefined ? {} : { version }), ...(announce ? { announce } : {}) }
+  return { cert, renewAt, ...(version === undefined ? {} : { version }), ...(announce ? { announce } : {}) }
 }
 
 /** When `loaded` is due: inside the CA's ARI window when it gave one, else its default renewal time. */
@@ -46,7 +42,7 @@ export function renewAtOf (state: HostState, loaded: LoadedCertificate): Date {
 
 /**
  * The hosts served and what is known of each (certmagic's cache): their
- * loaded certificates and SecureContexts, work in flight and failures, and
+ * loaded certificates, work in flight and failures, and
  * the status, expiry and readiness views built from them.
  */
 export class CertificateCache {

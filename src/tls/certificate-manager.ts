@@ -11,6 +11,7 @@ import { inspectCertificate, type CertifiedKey } from './certified-key.js'
 import { CertificateCache, prepareCertificate, renewAtOf, type HostState, type LoadedCertificate } from './certificate-cache.js'
 import { MaintenanceLoop, pollRenewalInfo, retryTime } from './certificate-maintenance.js'
 import { CertificateStorage } from './certificate-storage.js'
+import { ContextCache } from './context-cache.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import type { FailureKind, IssuanceError, Issuer } from './issuer.js'
 
@@ -30,6 +31,8 @@ export interface CertificateManagerOptions {
   readonly concurrency?: number
   /** `queued`: how soon to look again at a host whose certificate another instance is obtaining (default 2 s). */
   readonly elsewhereRetryMs?: number
+  /** SecureContexts kept for the hosts handshaken lately (default `certificates.context_cache`). */
+  readonly contextCacheSize?: number
 }
 
 /**
@@ -56,6 +59,7 @@ export class CertificateManager {
   readonly #cache: CertificateCache
   readonly #storage: CertificateStorage
   readonly #loop: MaintenanceLoop
+  readonly #contexts: ContextCache
   /** Re-tries of hosts another instance is obtaining (see {@link IssuingElsewhere}); cleared on close. */
   readonly #recheck = new Set<NodeJS.Timeout>()
 
@@ -63,6 +67,7 @@ export class CertificateManager {
     this.#opts = opts
     const { issuer, store, clock, logger } = opts
     this.#cache = new CertificateCache(issuer.mode)
+    this.#contexts = new ContextCache(opts.contextCacheSize ?? CONFIG_DEFAULTS.certificates.context_cache)
     this.#storage = new CertificateStorage({ store, issuer: issuer.name, clock, logger })
     this.#loop = new MaintenanceLoop({
       intervalMs: opts.checkIntervalMs ?? 60_000,
@@ -81,6 +86,7 @@ export class CertificateManager {
   /** The hosts to serve: new hosts are picked up, removed hosts dropped and no longer renewed. */
   setHosts (hosts: Iterable<string>): void {
     const next = new Set(hosts)
+    for (const [host] of this.#cache.entries()) if (!next.has(host)) this.#contexts.delete(host)
     this.#cache.set(next)
     this.#loop.retain(h => next.has(h))
     if (this.#loop.started && this.#opts.issuer.mode !== 'on-demand') void this.check()
@@ -92,7 +98,10 @@ export class CertificateManager {
    * reload of one tenant among 100,000 must not walk all of them).
    */
   changeHosts (change: { readonly added: readonly string[]; readonly removed: readonly string[] }): void {
-    for (const host of change.removed) this.#cache.remove(host)
+    for (const host of change.removed) {
+      this.#cache.remove(host)
+      this.#contexts.delete(host)
+    }
     for (const host of change.added) this.#cache.add(host)
     if (change.removed.length > 0) this.#loop.retain(h => this.#cache.get(h) !== undefined)
     if (change.added.length > 0 && this.#loop.started && this.#opts.issuer.mode !== 'on-demand') void this.check()
@@ -106,12 +115,12 @@ export class CertificateManager {
   context (host: string): SecureContext | Promise<SecureContext> {
     const state = this.#cache.get(host)
     const loaded = state?.loaded
-    if (loaded && loaded.cert.notAfter.getTime() > this.#now()) return loaded.context
-    if (!state || this.#opts.issuer.mode !== 'queued') return this.#ensure(host).then(l => l.context)
+    if (loaded && loaded.cert.notAfter.getTime() > this.#now()) return this.#contexts.get(host, loaded.cert)
+    if (!state || this.#opts.issuer.mode !== 'queued') return this.#ensure(host).then(l => this.#contexts.get(host, l.cert))
     return this.#fromStore(host).then(stored => {
       if (stored) {
         state.loaded = stored
-        return stored.context
+        return this.#contexts.get(host, stored.cert)
       }
       this.#enqueue(host)
       throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')

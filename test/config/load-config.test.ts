@@ -698,6 +698,7 @@ t.test('success path', async t => {
     t.same(config.certificates, {
       issuer: 'internal',
       storage: '/var/lib/mta-sts-host',
+      contextCache: 1000,
       internal: { leafLifetime: 604800 },
       files: {},
       acme: {
@@ -767,6 +768,7 @@ t.test('success path', async t => {
       'certificates:',
       '  issuer: internal',
       '  internal: {leaf_lifetime: 3600}',
+      '  context_cache: 64',
       'dns:',
       '  target: [192.0.2.10, "2001:db8::1"]',
       'tenants:',
@@ -776,6 +778,7 @@ t.test('success path', async t => {
     t.same(config.listen, { https: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: 0 } }, 'port 0 may repeat')
     t.equal(config.log.level, 'debug')
     t.equal(config.certificates.internal.leafLifetime, 3600)
+    t.equal(config.certificates.contextCache, 64)
     t.same(config.dns.target, ['192.0.2.10', '2001:db8::1'], 'a list of addresses')
   })
 
