@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { hostKey } from '../domain/host-name.js'
 import type { FetchedPolicy } from '../stats/fetch-stats.js'
+import { POLICY_HEADERS } from './policy-headers.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -48,19 +49,30 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     return (raw === undefined ? undefined : byHost.get(raw)) ?? byHost.get(hostKey(raw))
   }
 
+  // The counter child of each tenant's 200s, bound once per tenant entry instead of a label lookup per fetch.
+  const served = new WeakMap<TenantEntry, { inc (): void }>()
+  const countServed = (tenant: TenantEntry): void => {
+    let child = served.get(tenant)
+    if (child === undefined) served.set(tenant, child = metrics.policyFetches.labels(tenant.domain, '200'))
+    child.inc()
+  }
+
   app.route({
     method: 'GET',
     url: POLICY_PATH,
+    // The same headers helmet would set, from one prebuilt object (see policy-headers.ts).
+    helmet: false,
     handler (request, reply) {
       const tenant = lookup(request)
-      if (tenant === undefined) return notFound(reply)
+      if (tenant === undefined) return notFound(reply.headers(POLICY_HEADERS))
       request.tenant = tenant
-      return reply.header('content-type', TEXT).send(tenant.body)
+      return reply.headers(POLICY_HEADERS).send(tenant.body)
     },
     onResponse (request, reply, done) {
       const tenant = request.tenant
       const status = reply.statusCode
-      metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
+      if (tenant !== null && status === 200) countServed(tenant)
+      else metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
       const userAgent = request.headers['user-agent']
       if (tenant !== null && status === 200) stats?.record(tenant, request.ip, userAgent)
       logger.info({

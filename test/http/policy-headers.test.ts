@@ -1,0 +1,39 @@
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import { parseConfig } from '../../src/config/load-config.js'
+import { buildApp } from '../../src/http/build-app.js'
+import { POLICY_HEADERS } from '../../src/http/policy-headers.js'
+import { createLogger } from '../../src/log.js'
+import { createMetrics } from '../../src/metrics.js'
+import { buildSnapshot } from '../../src/tenants/tenant-snapshot.js'
+
+t.test('policy answers carry exactly the headers helmet gives the other answers of the https listener', async t => {
+  const result = parseConfig('tenants:\n  example.com:\n    mx: [mx1.example.com]\n', '/etc/mta-sts/config.yaml')
+  if (!result.ok) throw new Error('bad fixture')
+  const snapshot = buildSnapshot(result.config)
+  const metrics = createMetrics(() => undefined)
+  const app = await buildApp({ role: 'https' }, {
+    logger: createLogger('silent', new PassThrough()),
+    metrics,
+    tenants: () => snapshot,
+    readiness: () => ({ ready: true, reasons: [], details: {} }),
+    certificates: () => [],
+  })
+  t.teardown(() => app.close())
+  const pick = (headers: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(headers).filter(([k]) => !['content-length', 'date', 'connection', 'keep-alive'].includes(k)))
+  // Helmet still runs for every other route: its headers there are the reference.
+  const byHelmet = pick((await app.inject({ url: '/elsewhere', headers: { host: 'mta-sts.example.com' } })).headers)
+  t.same(byHelmet, POLICY_HEADERS, 'the prebuilt set is what helmet sends')
+  for (const [method, host, status] of [['GET', 'mta-sts.example.com', 200], ['HEAD', 'mta-sts.example.com', 200], ['GET', 'mta-sts.unknown.example', 404]] as const) {
+    const res = await app.inject({ method, url: '/.well-known/mta-sts.txt', headers: { host } })
+    t.equal(res.statusCode, status)
+    t.same(pick(res.headers), POLICY_HEADERS, `${method} ${host}`)
+  }
+  await app.inject({ url: '/.well-known/mta-sts.txt', headers: { host: 'mta-sts.example.com' } })
+  const counted = (await metrics.registry.getSingleMetricAsString('mta_sts_policy_fetches_total')).split('\n').filter(l => !l.startsWith('#'))
+  t.same(counted.sort(), [
+    'mta_sts_policy_fetches_total{tenant="",status="404"} 1',
+    'mta_sts_policy_fetches_total{tenant="example.com",status="200"} 3',
+  ], 'counted through the bound child and the labelled counter alike')
+})
