@@ -14,8 +14,8 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
 /**
  * Answers ACME TLS-ALPN-01 validation handshakes: for a connection that
  * offers only `acme-tls/1` with SNI naming a host `answersFor` accepts (see
- * `isChallengeHost`) that has a challenge in the store, presents the self-signed challenge certificate
- * carrying the acmeIdentifier extension, then closes. Challenge certificates
+ * `isChallengeHost`) that has a challenge in the store, presents the
+ * self-signed challenge certificate carrying the acmeIdentifier extension, then closes. Challenge certificates
  * are cached per key authorization, since the CA validates from several
  * vantage points.
  */

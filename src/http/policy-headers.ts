@@ -1,7 +1,7 @@
 /**
- * The headers of every policy answer besides its type and length: what
+ * The headers of every answer on the policy path besides its length: what
  * `@fastify/helmet` sets on the https listener with the CSP `buildApp` gives
- * it. The policy route sets them from this one frozen object instead of
+ * it, and the plain-text type. The policy route sets them from this one frozen object instead of
  * running helmet per request; `test/http/policy-headers.test.ts` checks they
  * stay what helmet sends on the listener's other answers.
  */

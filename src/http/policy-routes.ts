@@ -71,10 +71,13 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     onResponse (request, reply, done) {
       const tenant = request.tenant
       const status = reply.statusCode
-      if (tenant !== null && status === 200) countServed(tenant)
-      else metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
       const userAgent = request.headers['user-agent']
-      if (tenant !== null && status === 200) stats?.record(tenant, request.ip, userAgent)
+      if (tenant !== null && status === 200) {
+        countServed(tenant)
+        stats?.record(tenant, request.ip, userAgent)
+      } else {
+        metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
+      }
       logger.info({
         event: 'policy_fetch',
         tenant: tenant?.domain ?? null,

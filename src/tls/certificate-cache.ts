@@ -2,8 +2,6 @@ import { renewalTime, type CertifiedKey } from './certified-key.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import { isManaged, type IssuerMode } from './issuer.js'
 
-/** TLS versions offered to senders. */
-
 /** A certificate checked and ready to serve, with when to renew it. */
 export interface LoadedCertificate {
   readonly cert: CertifiedKey

@@ -258,8 +258,9 @@ export class CertificateManager {
       loaded.announce?.()
       return loaded
     }, (err: IssuanceError) => {
-      if (err instanceof IssuingElsewhere) this.#elsewhere(host)
-      return this.#failed(host, state, err)
+      if (!(err instanceof IssuingElsewhere)) return this.#failed(host, state, err)
+      this.#elsewhere(host)
+      throw new errors.CERT_UNAVAILABLE(host, 'another instance is obtaining it')
     }).finally(() => { delete state.pending })
     state.pending = work
     return work
@@ -281,7 +282,6 @@ export class CertificateManager {
   }
 
   #failed (host: string, state: HostState, err: IssuanceError): never {
-    if (err instanceof IssuingElsewhere) throw new errors.CERT_UNAVAILABLE(host, 'another instance is obtaining it')
     const { issuer, metrics, logger } = this.#opts
     state.failures++
     // The shared database being down is not the CA refusing: retry at the first step, so issuance

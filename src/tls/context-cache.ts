@@ -1,7 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls'
 import type { CertifiedKey } from './certified-key.js'
 
-/** The TLS versions every tenant context allows (RFC 8461 requires TLS 1.2 or later). */
+/** TLS versions offered to senders (RFC 8461 requires TLS 1.2 or later). */
 export const TLS_VERSIONS = Object.freeze({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const)
 
 /**
