@@ -2,13 +2,27 @@ import { renewalTime, type CertifiedKey } from './certified-key.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import { isManaged, type IssuerMode } from './issuer.js'
 
-/** A certificate checked and ready to serve, with when to renew it. */
+/**
+ * What is kept of a host's certificate between handshakes: enough for
+ * renewal, status, readiness and the expiry metrics, a few hundred bytes.
+ * The PEMs and parsed objects are not kept: at 100,000 tenants they would
+ * hold about 11 KiB per host. The store (or the operator's files) is read
+ * again when a handshake needs a context that is no longer cached.
+ */
 export interface LoadedCertificate {
-  readonly cert: CertifiedKey
+  /** SHA-256 fingerprint of the leaf (`AA:BB:...`): tells whether the store still holds this certificate. */
+  readonly fingerprint: string
+  readonly notAfter: Date
   /** Default renewal time: a third of the lifetime left, minus jitter. */
   readonly renewAt: Date
   /** For `files` issuers: the version of the files it was read from. */
   readonly version?: string
+}
+
+/** A certificate just read or issued: itself (for the handshake waiting for it), what is kept of it, and its log line. */
+export interface FreshCertificate {
+  readonly cert: CertifiedKey
+  readonly loaded: LoadedCertificate
   /** Logs a certificate just loaded or issued: called once it is installed, so the log never runs ahead of what is served. */
   readonly announce?: () => void
 }
@@ -16,7 +30,7 @@ export interface LoadedCertificate {
 /** What is known of one host: its certificate, the work in flight, failures and the CA's renewal window. */
 export interface HostState {
   loaded?: LoadedCertificate
-  pending?: Promise<LoadedCertificate>
+  pending?: Promise<CertifiedKey>
   queued?: boolean
   failures: number
   lastError?: string
@@ -24,13 +38,13 @@ export interface HostState {
   ari?: { renewAt?: Date; nextPoll: Date }
 }
 
-/** `cert` with its renewal time (with jitter); its SecureContext is built when a handshake needs it (see `ContextCache`). */
-export function prepareCertificate (cert: CertifiedKey, version?: string, announce?: () => void): LoadedCertificate {
+/** What to keep of `cert`, with its renewal time (with jitter); its SecureContext is built when a handshake needs it (see `ContextCache`). */
+export function prepareCertificate (cert: CertifiedKey, version?: string): LoadedCertificate {
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()
   // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
   const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
   const renewAt = new Date(renewalTime(cert).getTime() - jitter)
-  return { cert, renewAt, ...(version === undefined ? {} : { version }), ...(announce ? { announce } : {}) }
+  return { fingerprint: cert.fingerprint, notAfter: cert.notAfter, renewAt, ...(version === undefined ? {} : { version }) }
 }
 
 /** When `loaded` is due: inside the CA's ARI window when it gave one, else its default renewal time. */
@@ -40,7 +54,7 @@ export function renewAtOf (state: HostState, loaded: LoadedCertificate): Date {
 
 /**
  * The hosts served and what is known of each (certmagic's cache): their
- * loaded certificates, work in flight and failures, and
+ * loaded certificates (what is kept of them), work in flight and failures, and
  * the status, expiry and readiness views built from them.
  */
 export class CertificateCache {
@@ -90,7 +104,7 @@ export class CertificateCache {
   unavailable (now: number): string[] {
     const out: string[] = []
     for (const [host, state] of this.#states) {
-      if (state.loaded && state.loaded.cert.notAfter.getTime() > now) continue
+      if (state.loaded && state.loaded.notAfter.getTime() > now) continue
       if (this.#mode !== 'on-demand' || state.lastError !== undefined) out.push(host)
     }
     return out
@@ -111,7 +125,7 @@ export class CertificateCache {
       out.push({
         host,
         state: stateName,
-        ...(loaded ? { notAfter: loaded.cert.notAfter } : {}),
+        ...(loaded ? { notAfter: loaded.notAfter } : {}),
         ...(renewAt ? { renewAt } : {}),
         next,
         failures: state.failures,
@@ -124,7 +138,7 @@ export class CertificateCache {
 
   /** Expiry of every loaded certificate, for the metrics gauges. */
   * expiries (): Iterable<{ host: string; notAfter: Date }> {
-    for (const [host, state] of this.#states) if (state.loaded) yield { host, notAfter: state.loaded.cert.notAfter }
+    for (const [host, state] of this.#states) if (state.loaded) yield { host, notAfter: state.loaded.notAfter }
   }
 
   /** The renewal plan of the certificate served for `host`: undefined when none is loaded, and for `files` issuers. */
@@ -132,6 +146,6 @@ export class CertificateCache {
     const state = this.#states.get(host)
     const loaded = state?.loaded
     if (!state || !loaded || !isManaged(this.#mode)) return undefined
-    return { fingerprint: loaded.cert.fingerprint, renewAt: renewAtOf(state, loaded), ...(state.lastError === undefined ? {} : { lastError: state.lastError }) }
+    return { fingerprint: loaded.fingerprint, renewAt: renewAtOf(state, loaded), ...(state.lastError === undefined ? {} : { lastError: state.lastError }) }
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import type { HostState, LoadedCertificate } from './certificate-cache.js'
+import type { HostState } from './certificate-cache.js'
+import type { CertifiedKey } from './certified-key.js'
 import type { IssuanceError, Issuer, RenewalWindow } from './issuer.js'
 
 /** Delays after the 1st, 2nd, 3rd and later consecutive failures: about 1 min, 10 min, 100 min, then daily. */
@@ -15,14 +16,14 @@ export function retryTime (failures: number, err: IssuanceError, now: number, ba
 }
 
 /**
- * Ask the CA for the renewal window of `loaded` (ARI) and record, in
+ * Ask the CA for the renewal window of `cert` (ARI) and record, in
  * `state.ari`, a random point in it and when to ask again. A failure is
  * logged and retried in an hour; the certificate keeps its default renewal time.
  */
-export async function pollRenewalInfo (issuer: Issuer, logger: Logger, host: string, state: HostState, loaded: LoadedCertificate, now: number): Promise<void> {
+export async function pollRenewalInfo (issuer: Issuer, logger: Logger, host: string, state: HostState, cert: CertifiedKey, now: number): Promise<void> {
   let window: RenewalWindow | undefined
   try {
-    window = await issuer.renewalWindow?.(loaded.cert)
+    window = await issuer.renewalWindow?.(cert)
   } catch (err) {
     logger.warn({ event: 'ari_failed', host, error: (err as Error).message }, `renewal information for ${host} unavailable: ${(err as Error).message}`)
     state.ari = { nextPoll: new Date(now + 3600_000) }

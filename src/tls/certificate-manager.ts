@@ -8,10 +8,10 @@ import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Store, Unlock } from '../store/store.js'
 import { inspectCertificate, type CertifiedKey } from './certified-key.js'
-import { CertificateCache, prepareCertificate, renewAtOf, type HostState, type LoadedCertificate } from './certificate-cache.js'
+import { CertificateCache, prepareCertificate, renewAtOf, type FreshCertificate, type HostState, type LoadedCertificate } from './certificate-cache.js'
 import { MaintenanceLoop, pollRenewalInfo, retryTime } from './certificate-maintenance.js'
 import { CertificateStorage } from './certificate-storage.js'
-import { ContextCache } from './context-cache.js'
+import { buildContext, ContextCache } from './context-cache.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import type { FailureKind, IssuanceError, Issuer } from './issuer.js'
 
@@ -46,7 +46,14 @@ export interface CertificateManagerOptions {
  *   jitter or inside the CA's ARI window; a handshake never waits for the CA;
  * - `files` (operator files): read, and re-read when the files change.
  *
- * The parts: {@link CertificateCache} (SecureContexts and status),
+ * Per host only what maintenance and status need is kept (expiry, renewal
+ * time, fingerprint; see {@link LoadedCertificate}); the PEMs stay in the
+ * store (or the operator's files) and are read again, and checked against
+ * that fingerprint, when a handshake needs a context the {@link ContextCache}
+ * no longer holds. A certificate that changed there meanwhile (another
+ * replica renewed it, the operator replaced the files) is taken up then.
+ *
+ * The parts: {@link CertificateCache} (per-host state and status),
  * {@link MaintenanceLoop} (schedule, queue; back-off and ARI in the same
  * module) and {@link CertificateStorage} (bundles, keys, locks).
  * A new certificate replaces the current one only after it passes
@@ -60,6 +67,8 @@ export class CertificateManager {
   readonly #storage: CertificateStorage
   readonly #loop: MaintenanceLoop
   readonly #contexts: ContextCache
+  /** Certificates being read for a handshake, one read per host at a time (bounded by the handshakes in flight). */
+  readonly #reading = new Map<string, Promise<CertifiedKey>>()
   /** Re-tries of hosts another instance is obtaining (see {@link IssuingElsewhere}); cleared on close. */
   readonly #recheck = new Set<NodeJS.Timeout>()
 
@@ -108,23 +117,70 @@ export class CertificateManager {
   }
 
   /**
-   * The SecureContext for `host`: synchronously when loaded (the common
-   * case), else a promise that loads it (from the store or files, or from an
-   * on-demand issuer). Queued issuers never make a handshake wait for a CA.
+   * The SecureContext for `host`: synchronously when cached (the common
+   * case), else a promise that reads the certificate again from the store or
+   * files, or obtains it from an on-demand issuer (see {@link certificate}).
+   * Queued issuers never make a handshake wait for a CA.
    */
   context (host: string): SecureContext | Promise<SecureContext> {
+    const loaded = this.#cache.get(host)?.loaded
+    const cached = loaded && loaded.notAfter.getTime() > this.#now() ? this.#contexts.get(host, loaded.fingerprint) : undefined
+    if (cached) return cached
+    return this.certificate(host).then(cert => this.#cache.get(host) ? this.#contexts.set(host, cert) : buildContext(cert))
+  }
+
+  /**
+   * The certificate and private key `host` serves now (PEMs, checked), for a
+   * handshake, or for a process that serves on this manager's behalf: held
+   * with its cached context, else read again from the store or files, else
+   * (a host without one yet, or whose stored one is gone) obtained as the
+   * issuer's mode allows; queued issuers reject with `MTA_STS_CERT_UNAVAILABLE`
+   * and queue the host. Concurrent calls for one host share one read.
+   */
+  certificate (host: string): Promise<CertifiedKey> {
+    const loaded = this.#cache.get(host)?.loaded
+    const held = loaded && loaded.notAfter.getTime() > this.#now() ? this.#contexts.certificate(host, loaded.fingerprint) : undefined
+    if (held) return Promise.resolve(held)
+    let reading = this.#reading.get(host)
+    if (reading === undefined) {
+      reading = this.#current(host).finally(() => { this.#reading.delete(host) })
+      this.#reading.set(host, reading)
+    }
+    return reading
+  }
+
+  async #current (host: string): Promise<CertifiedKey> {
+    const { issuer } = this.#opts
     const state = this.#cache.get(host)
-    const loaded = state?.loaded
-    if (loaded && loaded.cert.notAfter.getTime() > this.#now()) return this.#contexts.get(host, loaded.cert)
-    if (!state || this.#opts.issuer.mode !== 'queued') return this.#ensure(host).then(l => this.#contexts.get(host, l.cert))
-    return this.#fromStore(host).then(stored => {
-      if (stored) {
-        state.loaded = stored
-        return this.#contexts.get(host, stored.cert)
-      }
-      this.#enqueue(host)
-      throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
-    })
+    // Not (or no longer) configured: loaded for this caller, nothing kept.
+    if (!state) return this.#ensure(host)
+    const loaded = state.loaded
+    if (loaded && loaded.notAfter.getTime() > this.#now()) {
+      const cert = await this.#reread(host)
+      if (cert?.fingerprint === loaded.fingerprint) return cert
+    }
+    // Changed or gone since it was loaded, or never loaded: as for a host seen the first time.
+    if (issuer.mode !== 'queued') return this.#ensure(host, issuer.mode === 'files' && loaded !== undefined)
+    const stored = await this.#fromStore(host)
+    if (stored) {
+      state.loaded = prepareCertificate(stored)
+      return stored
+    }
+    this.#enqueue(host)
+    throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
+  }
+
+  /** The certificate in the store (or, for `files`, the operator's files) now; undefined when missing or unusable. */
+  async #reread (host: string): Promise<CertifiedKey | undefined> {
+    const { issuer, clock } = this.#opts
+    if (issuer.mode !== 'files') return this.#fromStore(host)
+    try {
+      const { certPem, keyPem } = await issuer.obtain(host)
+      return inspectCertificate(host, certPem, keyPem, clock.now())
+    } catch {
+      // Loaded again through #ensure, which logs and counts the failure.
+      return undefined
+    }
   }
 
   /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
@@ -180,9 +236,10 @@ export class CertificateManager {
     const work: Promise<unknown>[] = []
     for (const [host, state] of this.#cache.entries()) {
       if (this.#loop.closed) return
+      // The state object stays, but its certificate may change while this pass awaits.
       if (state.pending || state.queued) continue
       if (state.retryAt && state.retryAt.getTime() > now) continue
-      const loaded = state.loaded
+      let loaded = state.loaded
       switch (issuer.mode) {
         case 'files':
           if (!loaded) {
@@ -194,23 +251,41 @@ export class CertificateManager {
           break
         case 'on-demand':
           if (!loaded) break
-          if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) await pollRenewalInfo(issuer, logger, host, state, loaded, this.#now())
+          if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) loaded = await this.#pollRenewalInfo(host, state, loaded)
           if (renewAtOf(state, loaded).getTime() <= now) work.push(this.#ensure(host, true).catch(() => {}))
           break
         case 'queued': {
           if (!loaded) {
             const stored = await this.#fromStore(host)
-            if (stored) state.loaded = stored
+            if (stored) state.loaded = prepareCertificate(stored)
             else this.#enqueue(host)
             break
           }
-          if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) await pollRenewalInfo(issuer, logger, host, state, loaded, this.#now())
+          if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) loaded = await this.#pollRenewalInfo(host, state, loaded)
           if (renewAtOf(state, loaded).getTime() <= now) this.#enqueue(host)
           break
         }
       }
     }
     await Promise.all(work)
+  }
+
+  /**
+   * Ask the CA for the renewal window of the certificate `loaded` describes,
+   * read again from the store for it. A different certificate found there
+   * (another replica renewed it) is taken up and asked about instead; none
+   * usable there: nothing is asked, and the renewal, due or not, replaces it.
+   */
+  async #pollRenewalInfo (host: string, state: HostState, loaded: LoadedCertificate): Promise<LoadedCertificate> {
+    const { issuer, logger } = this.#opts
+    const cert = await this.#fromStore(host).catch(() => undefined)
+    if (!cert) return loaded
+    if (cert.fingerprint !== loaded.fingerprint) {
+      state.loaded = prepareCertificate(cert)
+      delete state.ari
+    }
+    await pollRenewalInfo(issuer, logger, host, state, cert, this.#now())
+    return state.loaded ?? loaded
   }
 
   /** Stop the timer and queue, and wait for work in flight. */
@@ -242,21 +317,23 @@ export class CertificateManager {
     this.#loop.enqueue(host)
   }
 
-  #ensure (host: string, refresh = false): Promise<LoadedCertificate> {
+  #ensure (host: string, refresh = false): Promise<CertifiedKey> {
     // Not (or no longer) configured: load for this caller but keep nothing.
     const state: HostState = this.#cache.get(host) ?? { failures: 0 }
     if (state.pending) return state.pending
     if (!refresh && state.retryAt && state.retryAt.getTime() > this.#now() && state.lastError !== undefined) {
       return Promise.reject(new errors.CERT_UNAVAILABLE(host, state.lastError))
     }
-    const work = this.#load(host, refresh, state).then(loaded => {
-      state.loaded = loaded
+    const work = this.#load(host, refresh, state).then(fresh => {
+      state.loaded = fresh.loaded
       state.failures = 0
       delete state.lastError
       delete state.retryAt
       delete state.ari
-      loaded.announce?.()
-      return loaded
+      // A host in use switches now; the others read the new certificate at their next handshake.
+      if (this.#cache.get(host) === state) this.#contexts.replace(host, fresh.cert)
+      fresh.announce?.()
+      return fresh.cert
     }, (err: IssuanceError) => {
       if (!(err instanceof IssuingElsewhere)) return this.#failed(host, state, err)
       this.#elsewhere(host)
@@ -301,38 +378,46 @@ export class CertificateManager {
       error: err.message,
       failures: state.failures,
       retry_at: retryAt.toISOString(),
-      serving_old: state.loaded !== undefined && state.loaded.cert.notAfter.getTime() > this.#now(),
+      serving_old: state.loaded !== undefined && state.loaded.notAfter.getTime() > this.#now(),
     }, `no new certificate for ${host}: ${err.message}`)
     throw err
   }
 
-  #fromStore (host: string): Promise<LoadedCertificate | undefined> {
-    return this.#storage.load(host, cert => prepareCertificate(cert))
+  #fromStore (host: string): Promise<CertifiedKey | undefined> {
+    return this.#storage.load(host, cert => cert)
   }
 
-  #load (host: string, refresh: boolean, state: HostState): Promise<LoadedCertificate> {
+  #load (host: string, refresh: boolean, state: HostState): Promise<FreshCertificate> {
     return this.#opts.issuer.mode === 'files' ? this.#read(host) : this.#issue(host, refresh, state)
   }
 
   /** `files`: read the operator's files. */
-  async #read (host: string): Promise<LoadedCertificate> {
+  async #read (host: string): Promise<FreshCertificate> {
     const { issuer, clock, logger, metrics } = this.#opts
     const version = await issuer.version?.(host)
     const issued = await issuer.obtain(host)
     const cert = inspectCertificate(host, issued.certPem, issued.keyPem, clock.now())
     metrics.certificateEvents.inc({ issuer: issuer.name, event: 'loaded' })
-    return prepareCertificate(cert, version, () => {
-      logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint }, `certificate loaded for ${host}`)
-    })
+    return {
+      cert,
+      loaded: prepareCertificate(cert, version),
+      announce: () => {
+        logger.info({ event: 'certificate_loaded', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint }, `certificate loaded for ${host}`)
+      },
+    }
   }
 
   /** `on-demand` and `queued`: the stored certificate while usable, else a new one from the issuer, stored. */
-  async #issue (host: string, refresh: boolean, state: HostState): Promise<LoadedCertificate> {
+  async #issue (host: string, refresh: boolean, state: HostState): Promise<FreshCertificate> {
     const { issuer, clock, logger, metrics } = this.#opts
-    const usable = (l: LoadedCertificate | undefined): l is LoadedCertificate => l !== undefined && l.renewAt.getTime() > clock.now().getTime()
+    const usable = (cert: CertifiedKey | undefined): FreshCertificate | undefined => {
+      if (cert === undefined) return undefined
+      const loaded = prepareCertificate(cert)
+      return loaded.renewAt.getTime() > clock.now().getTime() ? { cert, loaded } : undefined
+    }
     if (!refresh) {
-      const stored = await this.#fromStore(host)
-      if (usable(stored)) return stored
+      const stored = usable(await this.#fromStore(host))
+      if (stored) return stored
     }
     // Single flight across instances sharing the store: whoever holds the lock orders; the others then find its certificate.
     // The lock is a lease renewed while the order runs, so a crashed holder's lock frees within the default TTL.
@@ -350,12 +435,14 @@ export class CertificateManager {
       const previous = state.loaded
       // Adopt the stored certificate when another instance renewed it meanwhile, or when it is not
       // due; the CA's ARI window can make even a not-yet-due certificate due.
-      const renewedElsewhere = stored?.cert.fingerprint !== previous?.cert.fingerprint
-      if (usable(stored) && (renewedElsewhere || !state.ari?.renewAt)) return stored
+      const renewedElsewhere = stored?.fingerprint !== previous?.fingerprint
+      const adopt = usable(stored)
+      if (adopt && (renewedElsewhere || !state.ari?.renewAt)) return adopt
       const started = Date.now()
       const renewing = previous !== undefined
       logger.info({ event: 'certificate_obtaining', host, issuer: issuer.name, renewal: renewing }, `${renewing ? 'renewing' : 'obtaining'} certificate for ${host}`)
-      const issued = await issuer.obtain(host, previous ? { replaces: previous.cert } : {})
+      // The certificate replaced is the one in the store: the one served, or a later one of another instance.
+      const issued = await issuer.obtain(host, previous && stored ? { replaces: stored } : {})
       let cert: CertifiedKey
       try {
         cert = inspectCertificate(host, issued.certPem, issued.keyPem, clock.now())
@@ -365,9 +452,13 @@ export class CertificateManager {
       await this.#storage.save(host, cert)
       metrics.certificateEvents.inc({ issuer: issuer.name, event: renewing ? 'renewed' : 'obtained' })
       const durationMs = Date.now() - started
-      return prepareCertificate(cert, undefined, () => {
-        logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: durationMs }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
-      })
+      return {
+        cert,
+        loaded: prepareCertificate(cert),
+        announce: () => {
+          logger.info({ event: renewing ? 'certificate_renewed' : 'certificate_obtained', host, issuer: issuer.name, not_after: cert.notAfter.toISOString(), fingerprint: cert.fingerprint, duration_ms: durationMs }, `certificate ${renewing ? 'renewed' : 'obtained'} for ${host}`)
+        },
+      }
     } finally {
       await unlock()
     }

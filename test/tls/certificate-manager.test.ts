@@ -192,10 +192,11 @@ t.test('files issuer: operator files are loaded, and replacing them takes effect
   await m.check()
   t.ok(lines.some(l => l.event === 'certificate_loaded' && l.fingerprint === secondPrint), 'replaced files loaded')
 
+  await resolveContext(m.context(HOST))
   await writeFile(join(folder, 'fullchain.pem'), 'not a certificate')
   await m.check()
   t.ok(lines.some(l => l.event === 'certificate_failed' && l.serving_old === true), 'a broken replacement is rejected')
-  t.notOk(m.context(HOST) instanceof Promise, 'the previous certificate keeps serving')
+  t.notOk(m.context(HOST) instanceof Promise, 'the previous certificate keeps serving while its context is held')
 })
 
 t.test('queued issuer with renewal information: renews inside the CA window, sending the old certificate', async t => {
