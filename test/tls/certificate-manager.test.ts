@@ -356,3 +356,167 @@ t.test('queued: a lock that fails for another reason is a failure like any other
   await m.idle()
   t.match(lines.find(l => l.event === 'certificate_failed'), { host: HOST, code: 'MTA_STS_STORE_DATABASE_FAILED' })
 })
+
+/** A store counting the reads of each key. */
+class CountingStore extends MemoryStore {
+  readonly reads = new Map<string, number>()
+  override async get (key: string): Promise<Buffer | undefined> {
+    this.reads.set(key, (this.reads.get(key) ?? 0) + 1)
+    return super.get(key)
+  }
+}
+
+const OTHER = 'mta-sts.example.org'
+const keyOf = (host: string): string => `certificates/internal/${host}.pem`
+
+/** An on-demand manager holding one context at a time, on a store counting reads. */
+async function lazySetup (t: Tap) {
+  const store = new CountingStore()
+  const base = await setup(t, undefined, store)
+  const m = new CertificateManager({ issuer: base.issuer, store, clock: base.clock, logger: logSink().logger, metrics: createMetrics(() => undefined), contextCacheSize: 1 })
+  m.setHosts([HOST, OTHER])
+  t.teardown(() => m.close())
+  await resolveContext(m.context(HOST))
+  await resolveContext(m.context(OTHER))
+  return { ...base, store, m }
+}
+
+t.test('lazy: a host whose context went cold reads its certificate from the store again, once for concurrent handshakes', async t => {
+  const { m, store, issuer } = await lazySetup(t)
+  t.equal(issuer.calls, 2)
+  t.notOk(m.context(OTHER) instanceof Promise, 'the host handshaken last is served from the cache')
+  const print = m.renewal(HOST)?.fingerprint
+  const reads = store.reads.get(keyOf(HOST)) ?? 0
+  const cold = [m.context(HOST), m.context(HOST)]
+  t.ok(cold[0] instanceof Promise, 'the other one went cold (a cache of one)')
+  await Promise.all(cold)
+  t.equal(store.reads.get(keyOf(HOST)), reads + 1, 'read again from the store, once for both handshakes')
+  t.equal(issuer.calls, 2, 'nothing issued')
+  t.equal((await m.certificate(HOST)).fingerprint, print, 'the same certificate')
+  t.equal(store.reads.get(keyOf(HOST)), reads + 1, 'held with its context')
+  t.notOk(m.context(HOST) instanceof Promise, 'and cached again')
+})
+
+t.test('lazy: a certificate that changed in the store (renewed by another instance) is taken up at the next cold handshake', async t => {
+  const { m, store, ca, issuer, clock } = await lazySetup(t)
+  const before = m.status().find(s => s.host === HOST)!
+  clock.advance(DAY)
+  const renewed = await ca.obtain(HOST)
+  const print = new X509Certificate(renewed.certPem).fingerprint256
+  await store.put(keyOf(HOST), `${renewed.keyPem.trim()}\n${renewed.certPem.trim()}\n`, { secret: true })
+  t.not(m.renewal(HOST)?.fingerprint, print, 'not known before a handshake needs it')
+  await resolveContext(m.context(HOST))
+  t.equal(m.renewal(HOST)?.fingerprint, print, 'served and planned for from now on')
+  const after = m.status().find(s => s.host === HOST)!
+  t.ok(after.notAfter!.getTime() > before.notAfter!.getTime(), 'its expiry too')
+  t.equal(issuer.calls, 2, 'nothing issued')
+})
+
+t.test('lazy: nothing of the certificate is held but what maintenance needs: gone from the store, a new one is issued', async t => {
+  const { m, store, issuer } = await lazySetup(t)
+  const print = m.renewal(HOST)?.fingerprint
+  await store.delete(keyOf(HOST))
+  await resolveContext(m.context(HOST))
+  t.equal(issuer.calls, 3, 'issued again: the old PEMs were not kept in memory')
+  t.not(m.renewal(HOST)?.fingerprint, print)
+  t.ok(await store.get(keyOf(HOST)), 'and stored')
+})
+
+t.test('lazy: a removed host forgets its state and its context; a handshake for it keeps nothing', async t => {
+  const { m, issuer } = await lazySetup(t)
+  m.setHosts([HOST])
+  t.same(m.status().map(s => s.host), [HOST])
+  t.equal(m.renewal(OTHER), undefined)
+  const served = await m.certificate(OTHER)
+  t.ok(served.certPem.includes('BEGIN CERTIFICATE'), 'a host not served is still loaded for a caller')
+  t.equal(issuer.calls, 2, 'from the store')
+  t.same(m.status().map(s => s.host), [HOST], 'and not kept')
+  t.ok(m.context(HOST) instanceof Promise, 'nor did it take the one cached context')
+})
+
+t.test('lazy, queued: a stored certificate gone is not served from memory; the host is queued and the handshake refused', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const issuer: Issuer = { name: 'internal', mode: 'queued', obtain: host => ca.obtain(host) }
+  const m = new CertificateManager({ issuer, store, clock, logger: logSink().logger, metrics: createMetrics(() => undefined), contextCacheSize: 1 })
+  m.setHosts([HOST, OTHER])
+  t.teardown(() => m.close())
+  await m.check()
+  await m.idle()
+  t.same(m.status().map(s => s.state), ['valid', 'valid'])
+  await resolveContext(m.context(HOST))
+  await resolveContext(m.context(OTHER))
+  const renewed = await ca.obtain(HOST)
+  await store.put(keyOf(HOST), `${renewed.keyPem.trim()}\n${renewed.certPem.trim()}\n`, { secret: true })
+  await resolveContext(m.context(HOST))
+  t.equal(m.renewal(HOST)?.fingerprint, new X509Certificate(renewed.certPem).fingerprint256, 'a changed certificate is taken from the store')
+  await store.delete(keyOf(OTHER))
+  await t.rejects(resolveContext(m.context(OTHER)), { code: 'MTA_STS_CERT_UNAVAILABLE' }, 'a handshake never waits for a queued issuer')
+  await m.idle()
+  t.ok(await store.get(keyOf(OTHER)), 'obtained again from the queue')
+  await resolveContext(m.context(OTHER))
+})
+
+t.test('lazy, renewal information: asked about the certificate in the store; one renewed elsewhere is taken up; none there, nothing asked', async t => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'))
+  const store = new MemoryStore()
+  const ca = await InternalCa.open({ store, clock, leafLifetime: 30 * 86400 })
+  const asked: string[] = []
+  const issuer: Issuer = {
+    name: 'internal',
+    mode: 'on-demand',
+    obtain: host => ca.obtain(host),
+    renewalWindow: async cert => { asked.push(cert.fingerprint); return undefined },
+  }
+  const m = new CertificateManager({ issuer, store, clock, logger: logSink().logger, metrics: createMetrics(() => undefined) })
+  m.setHosts([HOST])
+  t.teardown(() => m.close())
+  await resolveContext(m.context(HOST))
+  const first = m.renewal(HOST)?.fingerprint
+  await m.check()
+  t.same(asked, [first], 'the served certificate, read from the store')
+  const renewed = await ca.obtain(HOST)
+  await store.put(keyOf(HOST), `${renewed.keyPem.trim()}\n${renewed.certPem.trim()}\n`, { secret: true })
+  clock.advance(7 * 3600_000)
+  await m.check()
+  const second = new X509Certificate(renewed.certPem).fingerprint256
+  t.same(asked, [first, second], 'a certificate renewed elsewhere is asked about')
+  t.equal(m.renewal(HOST)?.fingerprint, second, 'and taken up')
+  await store.delete(keyOf(HOST))
+  clock.advance(7 * 3600_000)
+  await m.check()
+  t.equal(asked.length, 2, 'nothing in the store: nothing asked')
+  t.equal(m.renewal(HOST)?.fingerprint, second, 'the certificate known is kept until a handshake or its renewal')
+})
+
+t.test('lazy, files: a cold host re-reads the files; changed files are loaded (and logged), broken ones are a failure', async t => {
+  const dir = await tempDir(t)
+  const clock = new ManualClock()
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock, leafLifetime: 30 * 86400 })
+  const write = async (host: string): Promise<string> => {
+    const c = await ca.obtain(host)
+    await mkdir(join(dir, host), { recursive: true })
+    await writeFile(join(dir, host, 'privkey.pem'), c.keyPem)
+    await writeFile(join(dir, host, 'fullchain.pem'), c.certPem)
+    return new X509Certificate(c.certPem).fingerprint256
+  }
+  const { logger, lines } = logSink()
+  const m = new CertificateManager({ issuer: new FilesIssuer(host => FilesIssuer.pathsFor(host, undefined, dir)), store: new MemoryStore(), clock, logger, metrics: createMetrics(() => undefined), contextCacheSize: 1 })
+  m.setHosts([HOST, OTHER])
+  t.teardown(() => m.close())
+  await write(HOST)
+  await write(OTHER)
+  await m.preload([HOST, OTHER])
+  await resolveContext(m.context(HOST))
+  await resolveContext(m.context(OTHER))
+  t.equal(lines.filter(l => l.event === 'certificate_loaded').length, 2)
+  await resolveContext(m.context(HOST))
+  t.equal(lines.filter(l => l.event === 'certificate_loaded').length, 2, 'unchanged files read again for a cold context, not loaded anew')
+  const print = await write(OTHER)
+  await resolveContext(m.context(OTHER))
+  t.ok(lines.some(l => l.event === 'certificate_loaded' && l.fingerprint === print), 'changed files loaded at the cold handshake')
+  await writeFile(join(dir, HOST, 'fullchain.pem'), 'not a certificate')
+  await t.rejects(resolveContext(m.context(HOST)), { code: 'MTA_STS_CERT_INVALID' }, 'broken files: no certificate to serve once its context is gone')
+  t.ok(lines.some(l => l.event === 'certificate_failed' && l.host === HOST && l.serving_old === true))
+})
