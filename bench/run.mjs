@@ -14,6 +14,9 @@
 //  5. Replicas (bench/lib/cluster.mjs, also alone as bench/cluster.mjs): 3 against 1
 //     on one PostgreSQL behind haproxy: throughput, database transactions per
 //     policy fetch, and the time to obtain 100 certificates from Pebble.
+//  6. Sweep (bench/lib/sweep.mjs, also alone as bench/sweep.mjs): 100,000 tenants
+//     each with its own certificate in the store: ready time, RSS through a sweep
+//     touching every tenant once, cold handshake time.
 //
 // Results: a table on stdout and bench/results/latest.json. Exit status 1 when
 // any check or measurement failed.
@@ -28,6 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { acmePhase, acmeRuns } from './lib/acme.mjs'
 import { clusterPhase } from './lib/cluster.mjs'
 import { reportsPhase } from './lib/reports.mjs'
+import { sweepPhase } from './lib/sweep.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
 import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, runLog, runMeta, stopChild } from './lib/proc.mjs'
@@ -54,7 +58,9 @@ const USAGE = `usage: node bench/run.mjs [options]
   --acme-max-wait S    limit for one ACME issuance run (default 300)
   --skip-reports       skip the TLS report part (node bench/reports.mjs --help lists its own options)
   --reports N          reports uploaded over HTTPS and imported in the report part (default 10000)
-  --skip-cluster       skip the replica part (PostgreSQL, haproxy; node bench/cluster.mjs --help lists its own options)`
+  --skip-cluster       skip the replica part (PostgreSQL, haproxy; node bench/cluster.mjs --help lists its own options)
+  --skip-sweep         skip the sweep part (node bench/sweep.mjs --help lists its own options)
+  --sweep-tenants N    tenants, each with its own certificate, in the sweep part (default 100000)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,6 +81,8 @@ const { values: opts } = parseArgs({
     'skip-reports': { type: 'boolean', default: false },
     reports: { type: 'string', default: '10000' },
     'skip-cluster': { type: 'boolean', default: false },
+    'skip-sweep': { type: 'boolean', default: false },
+    'sweep-tenants': { type: 'string', default: '100000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -98,6 +106,7 @@ const ACME_TENANTS = posInt('acme-tenants', opts['acme-tenants'])
 const ACME_CONCURRENCY = opts['acme-concurrency'].split(',').map(s => posInt('acme-concurrency', s.trim()))
 const ACME_MAX_WAIT_MS = posInt('acme-max-wait', opts['acme-max-wait']) * 1000
 const REPORTS = posInt('reports', opts.reports)
+const SWEEP_TENANTS = posInt('sweep-tenants', opts['sweep-tenants'])
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const { failures, fail, log } = runLog()
@@ -116,6 +125,7 @@ const results = {
   acme: null,
   reports: null,
   cluster: null,
+  sweep: null,
   failures,
 }
 
@@ -168,6 +178,11 @@ try {
         fail,
       })
     } catch (err) { fail('cluster', err) }
+  }
+  if (!opts['skip-sweep']) {
+    try {
+      results.sweep = await sweepPhase({ root, tenants: SWEEP_TENANTS, maxWaitMs: Math.max(600_000, MAX_WAIT_MS), log, fail })
+    } catch (err) { results.sweep = err.partial ?? null; fail('sweep', err) }
   }
 } catch (err) {
   fail('setup', err)

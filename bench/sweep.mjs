@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util'
 import { finishPart, positiveInt } from './lib/part-run.mjs'
 import { installCleanup, makeTempDir, runLog, runMeta } from './lib/proc.mjs'
-import { formatSweep, sweepPhase } from './lib/sweep.mjs'
+import { formatSweep } from './lib/report.mjs'
+import { sweepPhase } from './lib/sweep.mjs'
 
 const USAGE = `usage: node bench/sweep.mjs [options]   (run npm run build first)
   --tenants N       tenants, each with its own certificate (default 100000); the store is

@@ -12,7 +12,6 @@ import tls from 'node:tls'
 import { join } from 'node:path'
 import { freePort, loadAverage, stopChild } from './proc.mjs'
 import { configYaml, expectedPolicy, POLICY_PATH, spawnService, tenantHost, waitReady } from './service.mjs'
-import { table } from './report.mjs'
 import { preparedStore } from './sweep-store.mjs'
 
 /** The goals of issue 13, point 3. */
@@ -140,26 +139,4 @@ export async function sweepPhase ({ root, tenants, concurrency = 16, probes = 10
     await stopChild(svc.child, 15_000)
     svc.logs.close()
   }
-}
-
-/** The sweep's table: each measurement beside its goal. */
-export function formatSweep (s) {
-  const ms = v => (typeof v === 'number' ? v.toFixed(1) : '-')
-  const mb = kib => (typeof kib === 'number' ? `${(kib * 1024 / 1e6).toFixed(0)} MB (${(kib / 1024).toFixed(0)} MiB)` : '-')
-  const verdict = ok => ok === undefined ? '-' : ok ? 'PASS' : 'FAIL'
-  const lines = ['', `Sweep (issue 13 point 3): ${s.tenants.toLocaleString('en-US')} tenants, each with its own internal-CA certificate in the FileStore; ` +
-    `every tenant fetched once over a new TLS connection, ${s.concurrency} at a time (${s.fetched ?? 0} fetched, ${s.errors?.length ?? 0} errors, ${ms(s.sweep_ms / 1000)} s)`]
-  lines.push(table([
-    ['measure', 'value', 'goal', ''],
-    ['ready (spawn until /readyz 200)', `${ms(s.ready_ms)} ms`, `< ${s.goals.ready_ms} ms`, verdict(s.pass?.ready)],
-    ['RSS max through the sweep', mb(s.rss_max_kib), `< ${s.goals.rss_max_mb} MB`, verdict(s.pass?.rss)],
-    [`cold handshake p50 (one at a time, ${s.handshake_ms?.count ?? 0})`, `${ms(s.handshake_ms?.p50)} ms`, '', ''],
-    ['cold handshake p99', `${ms(s.handshake_ms?.p99)} ms`, `< ${s.goals.handshake_p99_ms} ms`, verdict(s.pass?.handshake_p99)],
-    ['cold handshake max', `${ms(s.handshake_ms?.max)} ms`, '', ''],
-    ['warm handshake p50 / p99 (same tenant again)', `${ms(s.warm_handshake_ms?.p50)} / ${ms(s.warm_handshake_ms?.p99)} ms`, '', ''],
-    [`sweep handshake p50 / p99 (${s.concurrency} at a time)`, `${ms(s.sweep_handshake_ms?.p50)} / ${ms(s.sweep_handshake_ms?.p99)} ms`, '', ''],
-  ], 1))
-  lines.push(`RSS when ready ${mb(s.rss_ready_kib)}, after the sweep ${mb(s.rss_after_kib)}; load average before ${s.loadavg_before}, after ${s.loadavg_after}` +
-    (s.generated_ms === undefined ? `; store generated ${s.kept_since}, reused` : `; store generated now in ${ms(s.generated_ms / 1000)} s`))
-  return lines.join('\n')
 }
