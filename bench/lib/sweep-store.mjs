@@ -63,8 +63,9 @@ export function leafFactory ({ caCertPem, caKeyPem, now = new Date(), lifetimeS 
     /** Certificate (chain PEM: leaf, CA) and private key PEM for `host`. */
     return host => {
       const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      // Positive and minimally encoded (DER): the first byte neither 0 nor above 0x7f.
       const serial = randomBytes(16)
-      serial[0] &= 0x7f
+      serial[0] = (serial[0] & 0x7f) | 0x40
       const name = Buffer.from(host, 'ascii')
       const san = seq(OID_SAN, tlv(0x04, seq(tlv(0x82, name))))
       const tbs = seq(
