@@ -7,7 +7,7 @@ import { CONFIG_DEFAULTS } from '../config/defaults.js'
 import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Store, Unlock } from '../store/store.js'
-import { inspectCertificate, type CertifiedKey } from './certified-key.js'
+import { inspectCertificate, knownCertificate, type CertifiedKey } from './certified-key.js'
 import { CertificateCache, prepareCertificate, renewAtOf, type FreshCertificate, type HostState, type LoadedCertificate } from './certificate-cache.js'
 import { MaintenanceLoop, pollRenewalInfo, retryTime } from './certificate-maintenance.js'
 import { CertificateStorage } from './certificate-storage.js'
@@ -156,8 +156,8 @@ export class CertificateManager {
     if (!state) return this.#ensure(host)
     const loaded = state.loaded
     if (loaded && loaded.notAfter.getTime() > this.#now()) {
-      const cert = await this.#reread(host)
-      if (cert?.fingerprint === loaded.fingerprint) return cert
+      const cert = await this.#reread(host, loaded.fingerprint)
+      if (cert) return cert
     }
     // Changed or gone since it was loaded, or never loaded: as for a host seen the first time.
     if (issuer.mode !== 'queued') return this.#ensure(host, issuer.mode === 'files' && loaded !== undefined)
@@ -170,17 +170,16 @@ export class CertificateManager {
     throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
   }
 
-  /** The certificate in the store (or, for `files`, the operator's files) now; undefined when missing or unusable. */
-  async #reread (host: string): Promise<CertifiedKey | undefined> {
-    const { issuer, clock } = this.#opts
-    if (issuer.mode !== 'files') return this.#fromStore(host)
-    try {
-      const { certPem, keyPem } = await issuer.obtain(host)
-      return inspectCertificate(host, certPem, keyPem, clock.now())
-    } catch {
-      // Loaded again through #ensure, which logs and counts the failure.
-      return undefined
+  /** The certificate with `fingerprint`, when the store (or, for `files`, the operator's files) still holds it. */
+  async #reread (host: string, fingerprint: string): Promise<CertifiedKey | undefined> {
+    const { issuer } = this.#opts
+    if (issuer.mode !== 'files') {
+      const pems = await this.#storage.read(host)
+      return pems && knownCertificate(pems, fingerprint)
     }
+    // A file that cannot be read is loaded again through #ensure, which logs and counts the failure.
+    const pems = await issuer.obtain(host).catch(() => undefined)
+    return pems && knownCertificate(pems, fingerprint)
   }
 
   /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */

@@ -31,16 +31,21 @@ export class CertificateStorage {
    * `prepare`) fails, which is logged: a new one is obtained then.
    */
   async load<T> (host: string, prepare: (cert: CertifiedKey) => T): Promise<T | undefined> {
-    const { store, issuer, clock, logger } = this.#opts
-    const pem = (await store.get(certificateKey(issuer, host)))?.toString('utf8')
-    if (pem === undefined) return undefined
+    const { clock, logger } = this.#opts
+    const pems = await this.read(host)
+    if (pems === undefined) return undefined
     try {
-      const { certPem, keyPem } = splitBundle(pem)
-      return prepare(inspectCertificate(host, certPem, keyPem, clock.now()))
+      return prepare(inspectCertificate(host, pems.certPem, pems.keyPem, clock.now()))
     } catch (err) {
       logger.warn({ event: 'certificate_store_invalid', host, error: (err as Error).message }, `stored certificate for ${host} is unusable; obtaining a new one`)
       return undefined
     }
+  }
+
+  /** The stored certificate and key of `host` as they are (not checked); undefined when none is stored. */
+  async read (host: string): Promise<{ certPem: string; keyPem: string } | undefined> {
+    const pem = (await this.#opts.store.get(certificateKey(this.#opts.issuer, host)))?.toString('utf8')
+    return pem === undefined ? undefined : splitBundle(pem)
   }
 
   /** Store `cert` for `host` (a secret: it holds the private key). */

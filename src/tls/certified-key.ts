@@ -41,6 +41,23 @@ export function inspectCertificate (host: string, certPem: string, keyPem: strin
   return Object.freeze({ certPem, keyPem, notBefore, notAfter, fingerprint: leaf.fingerprint256 })
 }
 
+/**
+ * The certificate of `pems` when its leaf is the one with `fingerprint`,
+ * checked before (by {@link inspectCertificate}); else undefined. For a
+ * certificate read again: only the leaf is parsed, not the key (a few times
+ * dearer), which building its SecureContext checks against the leaf anyway.
+ */
+export function knownCertificate (pems: { readonly certPem: string; readonly keyPem: string }, fingerprint: string): CertifiedKey | undefined {
+  let leaf: X509Certificate
+  try {
+    leaf = new X509Certificate(pems.certPem)
+  } catch {
+    return undefined
+  }
+  if (leaf.fingerprint256 !== fingerprint) return undefined
+  return Object.freeze({ certPem: pems.certPem, keyPem: pems.keyPem, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), fingerprint })
+}
+
 /** When a certificate should be replaced: once a third of its lifetime is left. */
 export function renewalTime (cert: Pick<CertifiedKey, 'notBefore' | 'notAfter'>): Date {
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime()

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { ManualClock } from '../../src/clock.js'
+import { ManualClock, systemClock } from '../../src/clock.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { inspectCertificate, renewalTime } from '../../src/tls/certified-key.js'
+import { inspectCertificate, knownCertificate, renewalTime } from '../../src/tls/certified-key.js'
 import { InternalCa } from '../../src/tls/internal-ca.js'
 
 const HOST = 'mta-sts.example.com'
@@ -36,4 +36,16 @@ t.test('rejects with the failed check named', async t => {
   for (const [name, fn, message] of cases) {
     t.throws(fn, { code: 'MTA_STS_CERT_INVALID', message }, name)
   }
+})
+
+t.test('knownCertificate: the certificate when its leaf has the fingerprint given, else undefined', async t => {
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
+  const issued = await ca.obtain('mta-sts.example.com')
+  const checked = inspectCertificate('mta-sts.example.com', issued.certPem, issued.keyPem)
+  const known = knownCertificate(issued, checked.fingerprint)
+  t.same(known, checked, 'the same fields as when it was inspected')
+  t.ok(Object.isFrozen(known))
+  const other = await ca.obtain('mta-sts.example.com')
+  t.equal(knownCertificate(other, checked.fingerprint), undefined, 'another certificate')
+  t.equal(knownCertificate({ certPem: 'garbage', keyPem: issued.keyPem }, checked.fingerprint), undefined, 'not a certificate')
 })
