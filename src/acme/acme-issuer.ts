@@ -11,6 +11,7 @@ import type { CertifiedKey } from '../tls/certified-key.js'
 import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
 import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeHttpClient, type AcmeRequestScope } from './acme-http-client.js'
 import { ariCertId } from './ari.js'
+import { NoncePool } from './nonce-pool.js'
 import { OrderBudget } from './order-budget.js'
 
 /** Options of {@link AcmeIssuer}. */
@@ -53,6 +54,7 @@ export class AcmeIssuer implements Issuer {
   readonly #http: AcmeHttpClient
   readonly #agent: Agent | undefined
   readonly #origin: string
+  readonly #nonces: NoncePool
   #client: Promise<acme.Client> | undefined
   #directory: Promise<Record<string, unknown>> | undefined
 
@@ -66,6 +68,7 @@ export class AcmeIssuer implements Issuer {
       lock: acmeOrdersLockName(settings.directory),
     })
     this.#origin = new URL(settings.directory).origin
+    this.#nonces = new NoncePool(clock)
     this.#agent = settings.caFile ? new Agent({ ca: readFileSync(settings.caFile), keepAlive: true }) : undefined
     // Patches acme-client's process-wide axios the first time only; see acme-http-client.ts.
     this.#http = installAcmeHttpClient()
@@ -75,6 +78,7 @@ export class AcmeIssuer implements Issuer {
   #run<T> (ctx: RequestContext, fn: () => Promise<T>): Promise<T> {
     const scope: AcmeRequestScope = {
       origin: this.#origin,
+      nonces: this.#nonces,
       ...(this.#agent ? { agent: this.#agent } : {}),
       onResponse: res => this.#noteResponse(ctx, res),
       onNetworkError: err => { ctx.networkError = err },

@@ -103,6 +103,18 @@ t.test('obtains a certificate over HTTP-01, the key authorization in the store w
   t.same(account, { termsOfServiceAgreed: true, contact: ['mailto:ops@example.com'] })
 })
 
+t.test("signed requests use the nonces of earlier answers: one HEAD newNonce per issuer's first request, each nonce once", async t => {
+  const fake = await startFakeAcme(t)
+  const { issuer } = makeIssuer(t, fake)
+  await issuer.obtain(HOST)
+  await issuer.obtain('mta-sts.example.net')
+  const posts = fake.requests.filter(r => r.method === 'POST')
+  const used = posts.map(r => r.protected?.nonce)
+  t.ok(posts.length >= 10, `${posts.length} signed requests`)
+  t.equal(new Set(used).size, used.length, 'no nonce used twice')
+  t.equal(fake.count('/nonce', 'HEAD'), 1, 'only the first signed request had to ask for one')
+})
+
 t.test('TLS-ALPN-01 preferred when configured first; RSA keys; no email', async t => {
   const fake = await startFakeAcme(t)
   const { issuer, store } = makeIssuer(t, fake, { settings: { challenges: ['tls-alpn-01', 'http-01'], keyType: 'rsa-2048', email: undefined } })
