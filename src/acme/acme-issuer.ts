@@ -14,6 +14,7 @@ import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeHttpClient, type A
 import { ariCertId } from './ari.js'
 import { NoncePool } from './nonce-pool.js'
 import { OrderBudget } from './order-budget.js'
+import { withParsedAccountKey } from './with-parsed-account-key.js'
 import { WorkerAcmeCrypto } from './worker-acme-crypto.js'
 
 /** Options of {@link AcmeIssuer}. */
@@ -284,11 +285,11 @@ export class AcmeIssuer implements Issuer {
       const meta = await store.get(keys.meta)
       if (key && meta) {
         const { url: accountUrl } = JSON.parse(meta.toString('utf8')) as { url: string }
-        return new acme.Client({ ...clientOptions, accountKey: key, accountUrl })
+        return withParsedAccountKey(new acme.Client({ ...clientOptions, accountKey: key, accountUrl }))
       }
       const accountKey = key ?? await acme.crypto.createPrivateEcdsaKey('P-256')
       if (!key) await store.put(keys.key, accountKey, { secret: true })
-      const client = new acme.Client({ ...clientOptions, accountKey })
+      const client = withParsedAccountKey(new acme.Client({ ...clientOptions, accountKey }))
       await client.createAccount({
         termsOfServiceAgreed: settings.termsOfServiceAgreed,
         ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
