@@ -316,7 +316,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     ops: await buildApp({ role: 'ops', ...(opsToken === undefined ? {} : { opsToken }) }, appDeps),
   }
   if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
-    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, host => isChallengeHost(host, isTenantHost), logger).divert, handshakeTimeout)
+    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, host => isChallengeHost(host, isTenantHost), logger, issuer.crypto).divert, handshakeTimeout)
   }
   // After the router, which replaces the HTTPS server's connection listeners.
   const connections = [apps.https, apps.http, apps.ops].map(app => trackConnections(app.server))

@@ -7,7 +7,7 @@
 // fresh ports. The load-target tenant's certificate is obtained first by a
 // short-lived service instance on the same store, so the measured instance
 // serves it at once (from the store, no order) and orders only the N others.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -19,6 +19,7 @@ import { curlFetch, runWrk, wrkProblems } from './wrk.mjs'
 export const LOAD_DOMAIN = 'load.bench.example'
 export const LOAD_HOST = `mta-sts.${LOAD_DOMAIN}`
 const PRE_ISSUE_TIMEOUT_MS = 60_000
+const CLK_TCK = 100
 const IDLE_SETTLE_MS = 1000
 
 /** The service configuration: ACME issuer against Pebble, `domains` as tenants inheriting the defaults. */
@@ -91,6 +92,20 @@ function trackIssuance (svc, hosts, spawnWallMs) {
   })()
   const count = () => [...want].filter(h => obtained.has(h)).length
   return { obtaining, obtained, failed, challenges, done, count, stop: async () => { running = false; await loop } }
+}
+
+/**
+ * CPU seconds (user + system) of the main thread of `pid` alone: the thread
+ * that serves policies, without worker threads (ACME crypto, report database).
+ */
+export function mainThreadCpuSeconds (pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  } catch {
+    return undefined
+  }
 }
 
 function httpGetJson (port, path) {
@@ -221,6 +236,8 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
     try {
       const readyAt = await waitReady(svc, maxWaitMs)
       entry.ready_ms = readyAt - svc.spawnedAt
+      const mainAtReady = mainThreadCpuSeconds(svc.child.pid)
+      const processAtReady = cpuSeconds(svc.child.pid)
       const rootPem = await pebble.rootPem()
       const rootFile = join(dir, 'pebble-root.pem')
       writeFileSync(rootFile, rootPem)
@@ -241,7 +258,12 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
       const at = await waitDone()
       entry.issuance_ms = at - svc.spawnedAt
       const cpuDone = cpu()
-      entry.cpu_s_until_done = { service: cpuDone.service, pebble: cpuDone.pebble }
+      entry.cpu_s_until_done = { service: cpuDone.service, pebble: cpuDone.pebble, service_main_thread: mainThreadCpuSeconds(svc.child.pid) }
+      // From readiness to the last certificate: on a run without wrk, all of it is issuance.
+      entry.cpu_ms_per_cert_after_ready = {
+        main_thread: ((entry.cpu_s_until_done.service_main_thread - mainAtReady) * 1000) / tenants,
+        other_threads: (((cpuDone.service - processAtReady) - (entry.cpu_s_until_done.service_main_thread - mainAtReady)) * 1000) / tenants,
+      }
       entry.rss_done_kib = svc.rss()
 
       const obtainedTimes = hosts.map(h => track.obtained.get(h).at_ms)

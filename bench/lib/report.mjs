@@ -74,10 +74,11 @@ export function formatAcme (a) {
   const w = a.wrk
   out.push('', `ACME issuance from a local Pebble ${a.pebble ?? ''} (${Object.entries(a.pebble_env).map(([k, v]) => `${k}=${v}`).join(' ')}); ${a.tenants} tenants to order + 1 load target whose`,
     `certificate is in the store already; challenges: ${Array.isArray(a.challenges) ? a.challenges.join(',') : a.challenges}. Time from spawn until the ${a.tenants}th certificate_obtained log event.`)
-  const rows = [['concurrency', 'wrk during', 'ready ms', 'first order ms', `all ${a.tenants} s`, 'orders/s', 'per cert p50 ms', 'p90 ms', 'max ms', 'service CPU s', 'pebble CPU s', 'challenges', 'failures', 'status']]
+  const rows = [['concurrency', 'wrk during', 'ready ms', 'first order ms', `all ${a.tenants} s`, 'orders/s', 'per cert p50 ms', 'p90 ms', 'max ms', 'service CPU s', 'main thread ms/cert', 'other threads ms/cert', 'pebble CPU s', 'challenges', 'failures', 'status']]
   for (const r of a.runs) {
     rows.push([String(r.concurrency ?? 'default'), r.load ? 'yes' : 'no', int(r.ready_ms), int(r.first_order_ms), fmt(r.issuance_ms / 1000, 2), fmt(r.orders_per_s, 1),
-      int(r.cert_duration_ms?.p50), int(r.cert_duration_ms?.p90), int(r.cert_duration_ms?.max), fmt(r.cpu_s_until_done?.service, 1), fmt(r.cpu_s_until_done?.pebble, 1),
+      int(r.cert_duration_ms?.p50), int(r.cert_duration_ms?.p90), int(r.cert_duration_ms?.max), fmt(r.cpu_s_until_done?.service, 1),
+      fmt(r.cpu_ms_per_cert_after_ready?.main_thread, 1), fmt(r.cpu_ms_per_cert_after_ready?.other_threads, 1), fmt(r.cpu_s_until_done?.pebble, 1),
       r.challenges_answered ? Object.entries(r.challenges_answered).map(([k, v]) => `${k} ${v}`).join(', ') : '-', String(r.failures ?? '-'), r.error ? `FAILED: ${r.error}` : 'ok'])
   }
   out.push('', table(rows, 2))

@@ -1,14 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Agent } from 'node:https'
 import * as acme from 'acme-client'
-import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios'
+import axios, { AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios'
+import type { NoncePool } from './nonce-pool.js'
 
 /** One answer of the CA, as the response interceptor sees it. */
 export interface AcmeHttpAnswer {
   readonly status: number
   readonly headers: Record<string, unknown>
   readonly data?: unknown
-  readonly config?: { readonly url?: string }
+  readonly config?: { readonly url?: string; readonly method?: string }
 }
 
 /**
@@ -23,6 +24,11 @@ export interface AcmeRequestScope {
   readonly origin: string
   /** Agent that trusts the issuer's extra CA (`ca_file`); the default agent when undefined. */
   readonly agent?: Agent
+  /**
+   * Nonces from earlier answers of `origin`: a HEAD request for a new nonce is
+   * answered from here when it has one, without asking the CA.
+   */
+  readonly nonces?: NoncePool
   /** Every answer (success or HTTP error) received in the scope. */
   onResponse (answer: AcmeHttpAnswer): void
   /** The transport error of a request to `origin` that got no answer (acme-client replaces it with a TypeError). */
@@ -58,6 +64,9 @@ type Patched = AxiosInstance & { [INSTALLED]?: AcmeHttpClient }
  *   retries, turns it into "reading 'config'" of undefined.
  * - Every answer is handed to the scope, so failures are classified by the
  *   CA's status and problem type rather than by acme-client's error text.
+ * - acme-client fetches a new nonce (HEAD newNonce) before every signed
+ *   request and ignores the Replay-Nonce of the other answers: with a
+ *   scope's `nonces`, those are kept and the HEAD is answered from them.
  *
  * `instance` is for tests; the default is acme-client's own.
  */
@@ -76,6 +85,12 @@ function install (instance: AxiosInstance): AcmeHttpClient {
     const scope = scopes.getStore()
     if (scope === undefined || !config.url?.startsWith(scope.origin)) return config
     if (scope.agent) config.httpsAgent = scope.agent
+    const pooled = config.method?.toLowerCase() === 'head' ? scope.nonces?.take() : undefined
+    if (pooled !== undefined) {
+      config.adapter = async (cfg: InternalAxiosRequestConfig): Promise<AxiosResponse> =>
+        ({ data: '', status: 200, statusText: 'OK', headers: new AxiosHeaders({ 'replay-nonce': pooled }), config: cfg })
+      return config
+    }
     config.adapter = async (cfg: InternalAxiosRequestConfig) => {
       try {
         return await http(cfg)
@@ -87,11 +102,27 @@ function install (instance: AxiosInstance): AcmeHttpClient {
     return config
   })
   instance.interceptors.response.use(response => {
-    scopes.getStore()?.onResponse(response as AcmeHttpAnswer)
+    const scope = scopes.getStore()
+    if (scope) answered(scope, response as AcmeHttpAnswer)
     return response
   }, (error: { response?: AcmeHttpAnswer }) => {
-    if (error.response) scopes.getStore()?.onResponse(error.response)
+    const scope = scopes.getStore()
+    if (scope && error.response) answered(scope, error.response)
     return Promise.reject(error)
   })
   return Object.freeze({ run: <T>(scope: AcmeRequestScope, fn: () => Promise<T>): Promise<T> => scopes.run(scope, fn) })
+}
+
+const BAD_NONCE = 'urn:ietf:params:acme:error:badNonce'
+
+/** Hand `answer` to the scope, and keep its nonce unless acme-client uses it itself. */
+function answered (scope: AcmeRequestScope, answer: AcmeHttpAnswer): void {
+  scope.onResponse(answer)
+  const nonce = answer.headers['replay-nonce']
+  if (scope.nonces === undefined || typeof nonce !== 'string' || nonce === '') return
+  if (!String(answer.config?.url).startsWith(scope.origin)) return
+  // acme-client takes the nonce of a HEAD newNonce answer and of a badNonce refusal (for its retry).
+  if (answer.config?.method?.toLowerCase() === 'head') return
+  if ((answer.data as { type?: unknown } | undefined)?.type === BAD_NONCE) return
+  scope.nonces.add(nonce)
 }

@@ -9,9 +9,13 @@ import type { Store } from '../store/store.js'
 import { errors } from '../errors.js'
 import type { CertifiedKey } from '../tls/certified-key.js'
 import type { FailureKind, IssuanceError, IssuedCertificate, Issuer, RenewalWindow } from '../tls/issuer.js'
+import type { AcmeCrypto } from './acme-crypto.js'
 import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeHttpClient, type AcmeRequestScope } from './acme-http-client.js'
 import { ariCertId } from './ari.js'
+import { NoncePool } from './nonce-pool.js'
 import { OrderBudget } from './order-budget.js'
+import { withParsedAccountKey } from './with-parsed-account-key.js'
+import { WorkerAcmeCrypto } from './worker-acme-crypto.js'
 
 /** Options of {@link AcmeIssuer}. */
 export interface AcmeIssuerOptions {
@@ -21,6 +25,8 @@ export interface AcmeIssuerOptions {
   readonly logger: Logger
   /** Called for every new order placed, for metrics. */
   readonly onOrder?: (host: string) => void
+  /** Builds keys, CSRs and challenge certificates; default: a {@link WorkerAcmeCrypto}, closed with the issuer. */
+  readonly crypto?: AcmeCrypto
 }
 
 interface RequestContext {
@@ -49,10 +55,13 @@ export class AcmeIssuer implements Issuer {
   readonly name = 'acme'
   readonly mode = 'queued'
   readonly budget: OrderBudget
+  /** Builds this issuer's keys and CSRs off the serving thread; the TLS-ALPN-01 responder shares it. */
+  readonly crypto: AcmeCrypto
   readonly #opts: AcmeIssuerOptions
   readonly #http: AcmeHttpClient
   readonly #agent: Agent | undefined
   readonly #origin: string
+  readonly #nonces: NoncePool
   #client: Promise<acme.Client> | undefined
   #directory: Promise<Record<string, unknown>> | undefined
 
@@ -66,6 +75,8 @@ export class AcmeIssuer implements Issuer {
       lock: acmeOrdersLockName(settings.directory),
     })
     this.#origin = new URL(settings.directory).origin
+    this.#nonces = new NoncePool(clock)
+    this.crypto = opts.crypto ?? new WorkerAcmeCrypto()
     this.#agent = settings.caFile ? new Agent({ ca: readFileSync(settings.caFile), keepAlive: true }) : undefined
     // Patches acme-client's process-wide axios the first time only; see acme-http-client.ts.
     this.#http = installAcmeHttpClient()
@@ -75,6 +86,7 @@ export class AcmeIssuer implements Issuer {
   #run<T> (ctx: RequestContext, fn: () => Promise<T>): Promise<T> {
     const scope: AcmeRequestScope = {
       origin: this.#origin,
+      nonces: this.#nonces,
       ...(this.#agent ? { agent: this.#agent } : {}),
       onResponse: res => this.#noteResponse(ctx, res),
       onNetworkError: err => { ctx.networkError = err },
@@ -160,11 +172,10 @@ export class AcmeIssuer implements Issuer {
           await store.delete(key)
         }
       }
-      keyPem ??= (settings.keyType === 'rsa-2048' ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey('P-256')).toString()
+      keyPem ??= await this.crypto.privateKey(settings.keyType)
       // The key is kept with the order before the CA binds the certificate to it, so a resumed order can still use it.
       await store.put(pendingKey, JSON.stringify({ url: order.url, keyPem }), { secret: true })
-      const [, csr] = await acme.crypto.createCsr({ altNames: [host] }, keyPem)
-      order = await client.finalizeOrder(order, csr)
+      order = await client.finalizeOrder(order, await this.crypto.certificateRequest(host, keyPem))
     }
     const certPem = await client.getCertificate(order)
     await store.delete(pendingKey)
@@ -229,9 +240,10 @@ export class AcmeIssuer implements Issuer {
     }
   }
 
-  /** Release the CA agent (the shared HTTP client stays installed for other issuers). */
+  /** Release the CA agent and the crypto worker (the shared HTTP client stays installed for other issuers). */
   async close (): Promise<void> {
     this.#agent?.destroy()
+    await this.crypto.close()
   }
 
   #directoryInfo (): Promise<Record<string, unknown>> {
@@ -273,11 +285,11 @@ export class AcmeIssuer implements Issuer {
       const meta = await store.get(keys.meta)
       if (key && meta) {
         const { url: accountUrl } = JSON.parse(meta.toString('utf8')) as { url: string }
-        return new acme.Client({ ...clientOptions, accountKey: key, accountUrl })
+        return withParsedAccountKey(new acme.Client({ ...clientOptions, accountKey: key, accountUrl }))
       }
       const accountKey = key ?? await acme.crypto.createPrivateEcdsaKey('P-256')
       if (!key) await store.put(keys.key, accountKey, { secret: true })
-      const client = new acme.Client({ ...clientOptions, accountKey })
+      const client = withParsedAccountKey(new acme.Client({ ...clientOptions, accountKey }))
       await client.createAccount({
         termsOfServiceAgreed: settings.termsOfServiceAgreed,
         ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),

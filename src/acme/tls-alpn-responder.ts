@@ -1,12 +1,12 @@
 import { createSecureContext, createServer, type SecureContext, type Server } from 'node:tls'
 import type { Socket } from 'node:net'
-import * as acme from 'acme-client'
 import type { Logger } from 'pino'
 import { hostKey } from '../domain/host-name.js'
 import { errors } from '../errors.js'
 import type { Store } from '../store/store.js'
 import type { ClientHello } from '../tls/client-hello.js'
 import { tlsAlpnChallengeKey } from '../store/keys.js'
+import type { AcmeCrypto } from './acme-crypto.js'
 
 /** The ALPN protocol of TLS-ALPN-01 (RFC 8737). */
 export const ACME_TLS_ALPN = 'acme-tls/1'
@@ -17,16 +17,19 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
  * `isChallengeHost`) that has a challenge in the store, presents the
  * self-signed challenge certificate carrying the acmeIdentifier extension, then closes. Challenge certificates
  * are cached per key authorization, since the CA validates from several
- * vantage points.
+ * vantage points. They are built by `crypto` (the issuer's, off the serving
+ * thread); only their SecureContext is made here.
  */
 export class TlsAlpnResponder {
   readonly #server: Server
   readonly #contexts = new Map<string, Promise<SecureContext>>()
   readonly #store: Store
   readonly #answersFor: (host: string) => boolean
+  readonly #crypto: AcmeCrypto
 
-  constructor (store: Store, answersFor: (host: string) => boolean, logger: Logger) {
+  constructor (store: Store, answersFor: (host: string) => boolean, logger: Logger, crypto: AcmeCrypto) {
     this.#store = store
+    this.#crypto = crypto
     this.#answersFor = answersFor
     this.#server = createServer({
       ALPNProtocols: [ACME_TLS_ALPN],
@@ -54,9 +57,8 @@ export class TlsAlpnResponder {
     let context = this.#contexts.get(cacheKey)
     if (!context) {
       context = (async () => {
-        const key = await acme.crypto.createPrivateEcdsaKey('P-256')
-        const [, cert] = await acme.crypto.createAlpnCertificate({ identifier: { type: 'dns', value: host } } as acme.Authorization, keyAuthorization, key)
-        return createSecureContext({ key, cert, ALPNProtocols: [ACME_TLS_ALPN] } as Parameters<typeof createSecureContext>[0])
+        const { keyPem, certPem } = await this.#crypto.alpnCertificate(host, keyAuthorization)
+        return createSecureContext({ key: keyPem, cert: certPem, ALPNProtocols: [ACME_TLS_ALPN] } as Parameters<typeof createSecureContext>[0])
       })()
       // Keep only a handful: challenges are short-lived.
       if (this.#contexts.size > 64) this.#contexts.clear()

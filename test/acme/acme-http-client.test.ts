@@ -3,6 +3,8 @@ import * as acme from 'acme-client'
 import axios from 'axios'
 import t from 'tap'
 import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeRequestScope } from '../../src/acme/acme-http-client.js'
+import { NoncePool } from '../../src/acme/nonce-pool.js'
+import { ManualClock } from '../../src/clock.js'
 import { startFakeAcme } from '../helpers/fake-acme.js'
 
 type AcmeAxios = typeof acme.axios
@@ -89,4 +91,52 @@ t.test('a transport error is handed to the scope before it reaches acme-client',
   await t.rejects(client.run(scope, () => instance.get('https://127.0.0.1:1/dir')))
   t.match(scope.errors, [{ code: 'ECONNREFUSED' }])
   t.same(scope.answers, [])
+})
+
+t.test("with a nonce pool: other answers' nonces are kept and answer acme-client's HEAD newNonce", async t => {
+  const fake = await startFakeAcme(t)
+  const instance = freshInstance()
+  const client = installAcmeHttpClient(instance)
+  const agent = new Agent({ ca: fake.caPem })
+  t.teardown(() => agent.destroy())
+  const nonces = new NoncePool(new ManualClock())
+  const scope = { ...recorder(fake.url, agent), nonces }
+
+  fake.directoryReply = { status: 200, headers: { 'replay-nonce': 'from-dir' }, body: fake.directory() }
+  await client.run(scope, () => instance.get(`${fake.url}/dir`))
+  t.equal(nonces.size, 1, 'the Replay-Nonce of a GET is kept')
+  const head = await client.run(scope, () => instance.head(`${fake.url}/nonce`))
+  t.equal(head.headers['replay-nonce'], 'from-dir', 'HEAD answered from the pool')
+  t.equal(fake.count('/nonce', 'HEAD'), 0, 'without asking the CA')
+  t.equal(scope.answers.at(-1)?.status, 200, 'the scope sees the answer as any other')
+
+  const fresh = await client.run(scope, () => instance.head(`${fake.url}/nonce`))
+  t.equal(fake.count('/nonce', 'HEAD'), 1, 'an empty pool: the CA is asked')
+  t.match(fresh.headers['replay-nonce'], /^[\w-]{20,}$/)
+  t.equal(nonces.size, 0, "the nonce of a HEAD is acme-client's, not kept")
+
+  fake.directoryReply = { status: 400, headers: { 'replay-nonce': 'bad-nonce-retry' }, body: { type: 'urn:ietf:params:acme:error:badNonce' } }
+  await t.rejects(client.run(scope, () => instance.get(`${fake.url}/dir`)))
+  t.equal(nonces.size, 0, "a badNonce refusal's nonce is acme-client's for its retry")
+  fake.directoryReply = { status: 503, headers: { 'replay-nonce': 'from-error' }, body: { type: 'urn:ietf:params:acme:error:serverInternal' } }
+  await t.rejects(client.run(scope, () => instance.get(`${fake.url}/dir`)))
+  t.equal(nonces.take(), 'from-error', 'any other error answer\'s is kept')
+  fake.directoryReply = { status: 200, body: fake.directory() }
+  await client.run(scope, () => instance.get(`${fake.url}/dir`))
+  t.equal(nonces.size, 0, 'an answer without a nonce adds nothing')
+  fake.directoryReply = { status: 200, headers: { 'replay-nonce': '' }, body: fake.directory() }
+  await client.run(scope, () => instance.get(`${fake.url}/dir`))
+  t.equal(nonces.size, 0, 'nor one with an empty nonce')
+
+  const other = await startFakeAcme(t)
+  other.directoryReply = { status: 200, headers: { 'replay-nonce': 'other-ca' }, body: other.directory() }
+  const otherAgent = new Agent({ ca: other.caPem })
+  t.teardown(() => otherAgent.destroy())
+  await client.run(scope, () => instance.get(`${other.url}/dir`, { httpsAgent: otherAgent }))
+  t.equal(nonces.size, 0, "another CA's nonce is not kept")
+  const plain = recorder(fake.url, agent)
+  fake.directoryReply = { status: 200, headers: { 'replay-nonce': 'no-pool' }, body: fake.directory() }
+  await client.run(plain, () => instance.get(`${fake.url}/dir`))
+  t.equal(plain.answers.length, 1, 'a scope without a pool still sees its answers')
+  t.equal(nonces.size, 0)
 })

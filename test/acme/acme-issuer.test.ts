@@ -6,6 +6,8 @@ import * as x509 from '@peculiar/x509'
 import * as acme from 'acme-client'
 import t from 'tap'
 import { AcmeIssuer } from '../../src/acme/acme-issuer.js'
+import { InlineAcmeCrypto } from '../../src/acme/inline-acme-crypto.js'
+import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
 import { ariCertId } from '../../src/acme/ari.js'
 import { acmePendingOrderKey, httpChallengeKey, tlsAlpnChallengeKey } from '../../src/store/keys.js'
 import { ManualClock } from '../../src/clock.js'
@@ -50,7 +52,8 @@ function settingsFor (fake: FakeAcme, extra: Partial<AcmeSettings> = {}): AcmeSe
 function makeIssuer (t: Tap, fake: FakeAcme, opts: { settings?: Partial<AcmeSettings>; store?: SpyStore; clock?: ManualClock; onOrder?: (h: string) => void } = {}) {
   const store = opts.store ?? new SpyStore()
   const clock = opts.clock ?? new ManualClock(new Date('2026-03-01T12:00:00Z'))
-  const issuer = new AcmeIssuer({ settings: settingsFor(fake, opts.settings), store, clock, logger: silent(), ...(opts.onOrder ? { onOrder: opts.onOrder } : {}) })
+  // Keys and CSRs inline: a worker thread under the TypeScript loader takes seconds to start.
+  const issuer = new AcmeIssuer({ settings: settingsFor(fake, opts.settings), store, clock, logger: silent(), crypto: new InlineAcmeCrypto(), ...(opts.onOrder ? { onOrder: opts.onOrder } : {}) })
   t.teardown(() => issuer.close())
   return { issuer, store, clock }
 }
@@ -101,6 +104,18 @@ t.test('obtains a certificate over HTTP-01, the key authorization in the store w
   t.same(order, { identifiers: [{ type: 'dns', value: HOST }] }, 'no replaces without renewalInfo')
   const account = fake.payloads('/new-account')[0]
   t.same(account, { termsOfServiceAgreed: true, contact: ['mailto:ops@example.com'] })
+})
+
+t.test("signed requests use the nonces of earlier answers: one HEAD newNonce per issuer's first request, each nonce once", async t => {
+  const fake = await startFakeAcme(t)
+  const { issuer } = makeIssuer(t, fake)
+  await issuer.obtain(HOST)
+  await issuer.obtain('mta-sts.example.net')
+  const posts = fake.requests.filter(r => r.method === 'POST')
+  const used = posts.map(r => r.protected?.nonce)
+  t.ok(posts.length >= 10, `${posts.length} signed requests`)
+  t.equal(new Set(used).size, used.length, 'no nonce used twice')
+  t.equal(fake.count('/nonce', 'HEAD'), 1, 'only the first signed request had to ask for one')
 })
 
 t.test('TLS-ALPN-01 preferred when configured first; RSA keys; no email', async t => {
@@ -157,7 +172,7 @@ t.test('an order left by a holder that stopped is resumed, not placed again', as
     const logs = new PassThrough()
     const lines: Record<string, unknown>[] = []
     logs.on('data', (c: Buffer) => { for (const l of c.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
-    const second = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(new Date('2026-03-01T12:00:00Z')), logger: createLogger('info', logs) })
+    const second = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(new Date('2026-03-01T12:00:00Z')), logger: createLogger('info', logs), crypto: new InlineAcmeCrypto() })
     t.teardown(() => second.close())
     const issued = await second.obtain(HOST)
     t.ok(inspectCertificate(HOST, issued.certPem, issued.keyPem).notAfter > new Date())
@@ -526,10 +541,14 @@ t.test('acme-client is patched once, not per issuer; close() leaves it working f
   makeIssuer(t, fake)
   const before = activeInterceptors()
   const first = new AcmeIssuer({ settings: settingsFor(fake), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
-  const noCa = new AcmeIssuer({ settings: settingsFor(fake, { caFile: undefined }), store: new MemoryStore(), clock: new ManualClock(), logger: silent() })
+  const noCa = new AcmeIssuer({ settings: settingsFor(fake, { caFile: undefined }), store: new MemoryStore(), clock: new ManualClock(), logger: silent(), crypto: new InlineAcmeCrypto() })
   t.same(activeInterceptors(), before, 'no interceptor added per issuer')
-  await first.obtain(HOST)
+  t.ok(first.crypto instanceof WorkerAcmeCrypto, 'by default, keys and CSRs are built in a worker thread')
+  const issued = await first.obtain(HOST)
+  t.equal(createPrivateKey(issued.keyPem).asymmetricKeyType, 'ec', 'the key made there')
+  t.ok(new X509Certificate(issued.certPem).checkPrivateKey(createPrivateKey(issued.keyPem)), 'certified by the CA from the CSR made there')
   await first.close()
+  await t.rejects(first.crypto.privateKey('ecdsa-p256'), /closed/, 'close() stopped the worker')
   await noCa.close()
   t.same(activeInterceptors(), before, 'and none removed by close()')
   const second = makeIssuer(t, fake).issuer
@@ -549,7 +568,7 @@ t.test('the lost account is recognised by its problem type, not by the text', as
     const lines: string[] = []
     out.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)))
     const logger = createLogger('warn', out)
-    const again = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(), logger })
+    const again = new AcmeIssuer({ settings: settingsFor(fake), store, clock: new ManualClock(), logger, crypto: new InlineAcmeCrypto() })
     t.teardown(() => again.close())
     await again.obtain(HOST)
     await new Promise(resolve => setImmediate(resolve))
@@ -593,7 +612,7 @@ t.test('certificate manager: a Retry-After for one host does not hold up another
   }
   const store = new MemoryStore()
   const clock = new ManualClock(new Date())
-  const issuer = new AcmeIssuer({ settings: settingsFor(fake), store, clock, logger: silent() })
+  const issuer = new AcmeIssuer({ settings: settingsFor(fake), store, clock, logger: silent(), crypto: new InlineAcmeCrypto() })
   t.teardown(() => issuer.close())
   const manager = new CertificateManager({ issuer, store, clock, logger: silent(), metrics: createMetrics(() => undefined), backoffMs: [1000, 2000], concurrency: 2 })
   t.teardown(() => manager.close())

@@ -10,6 +10,7 @@ import * as x509 from '@peculiar/x509'
 import t from 'tap'
 import { tlsAlpnChallengeKey } from '../../src/store/keys.js'
 import { ACME_TLS_ALPN, TlsAlpnResponder } from '../../src/acme/tls-alpn-responder.js'
+import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
 import { ManualClock } from '../../src/clock.js'
 import { createLogger } from '../../src/log.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
@@ -22,6 +23,12 @@ const ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31'
 const OTHER = 'mta-sts.example.org'
 const KEY_AUTH = 'evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI'
 
+// One worker for the file, started before the first handshake: under the TypeScript loader a
+// worker thread takes seconds to start, longer than the handshakes here wait.
+const crypto = new WorkerAcmeCrypto()
+t.before(() => crypto.privateKey('ecdsa-p256'))
+t.teardown(() => crypto.close())
+
 async function setup (t: Tap) {
   const store = new MemoryStore()
   const ca = await InternalCa.open({ store, clock: new ManualClock(), leafLifetime: 86400 })
@@ -29,7 +36,7 @@ async function setup (t: Tap) {
   const lines: Record<string, unknown>[] = []
   const stream = new PassThrough()
   stream.on('data', (c: Buffer) => { for (const l of c.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>) })
-  const responder = new TlsAlpnResponder(store, host => host === HOST || host === OTHER, createLogger('info', stream))
+  const responder = new TlsAlpnResponder(store, host => host === HOST || host === OTHER, createLogger('info', stream), crypto)
   const server = createHttpsServer({ cert: main.certPem, key: main.keyPem }, (_req, res) => res.end('policy'))
   const sockets = new Set<Socket>()
   server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
