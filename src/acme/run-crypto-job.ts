@@ -4,7 +4,9 @@ import type { AcmeCryptoJob, AlpnCertificate } from './acme-crypto.js'
 /**
  * Do one {@link AcmeCryptoJob} with acme-client's crypto helpers (node:crypto
  * keys, @peculiar/x509 for the CSR and the challenge certificate): a PEM
- * string, or the key and certificate of a TLS-ALPN-01 answer.
+ * string, or the key and certificate of a TLS-ALPN-01 answer. The worker
+ * thread's program (`crypto-worker-source.ts`) does the same in plain
+ * JavaScript; keep the two alike.
  */
 export async function runCryptoJob (job: AcmeCryptoJob): Promise<string | AlpnCertificate> {
   switch (job.kind) {

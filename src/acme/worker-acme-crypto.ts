@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import type { AcmeCrypto, AcmeCryptoJob, AcmeKeyType, AlpnCertificate } from './acme-crypto.js'
+import { CRYPTO_WORKER_SOURCE } from './crypto-worker-source.js'
 
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
 
@@ -20,16 +22,15 @@ interface Reply {
  * starts a new one.
  */
 export class WorkerAcmeCrypto implements AcmeCrypto {
-  readonly #url: URL
+  readonly #source: string
   readonly #pending = new Map<number, Pending>()
   #worker: Worker | undefined
   #next = 1
   #closed = false
 
-  /** `workerUrl` is for tests; the default is `crypto-worker` beside this module. */
-  constructor (workerUrl?: URL) {
-    // Beside this module, from source (tests, .ts) or built (dist, .js).
-    this.#url = workerUrl ?? new URL(import.meta.url.replace(/worker-acme-crypto\.([jt]s)$/, 'crypto-worker.$1'))
+  /** `source` (the worker's JavaScript) is for tests; the default is {@link CRYPTO_WORKER_SOURCE}. */
+  constructor (source: string = CRYPTO_WORKER_SOURCE) {
+    this.#source = source
   }
 
   async privateKey (keyType: AcmeKeyType): Promise<string> {
@@ -65,7 +66,8 @@ export class WorkerAcmeCrypto implements AcmeCrypto {
   }
 
   #start (): Worker {
-    const worker = new Worker(this.#url)
+    const acmeClient = createRequire(import.meta.url).resolve('acme-client')
+    const worker = new Worker(this.#source, { eval: true, workerData: { acmeClient } })
     this.#worker = worker
     worker.on('message', (reply: Reply) => {
       const pending = this.#pending.get(reply.id)

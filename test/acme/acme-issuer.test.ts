@@ -52,7 +52,7 @@ function settingsFor (fake: FakeAcme, extra: Partial<AcmeSettings> = {}): AcmeSe
 function makeIssuer (t: Tap, fake: FakeAcme, opts: { settings?: Partial<AcmeSettings>; store?: SpyStore; clock?: ManualClock; onOrder?: (h: string) => void } = {}) {
   const store = opts.store ?? new SpyStore()
   const clock = opts.clock ?? new ManualClock(new Date('2026-03-01T12:00:00Z'))
-  // Keys and CSRs inline: a worker thread under the TypeScript loader takes seconds to start.
+  // Keys and CSRs inline here; the default (a worker thread) is tested below and in worker-acme-crypto.test.ts.
   const issuer = new AcmeIssuer({ settings: settingsFor(fake, opts.settings), store, clock, logger: silent(), crypto: new InlineAcmeCrypto(), ...(opts.onOrder ? { onOrder: opts.onOrder } : {}) })
   t.teardown(() => issuer.close())
   return { issuer, store, clock }

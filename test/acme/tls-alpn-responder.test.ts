@@ -23,10 +23,8 @@ const ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31'
 const OTHER = 'mta-sts.example.org'
 const KEY_AUTH = 'evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI'
 
-// One worker for the file, started before the first handshake: under the TypeScript loader a
-// worker thread takes seconds to start, longer than the handshakes here wait.
+// The challenge certificates are made by a real worker thread, one for the file.
 const crypto = new WorkerAcmeCrypto()
-t.before(() => crypto.privateKey('ecdsa-p256'))
 t.teardown(() => crypto.close())
 
 async function setup (t: Tap) {

@@ -5,6 +5,9 @@ import t from 'tap'
 import type { AcmeCrypto } from '../../src/acme/acme-crypto.js'
 import { InlineAcmeCrypto } from '../../src/acme/inline-acme-crypto.js'
 import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
+import { CRYPTO_WORKER_SOURCE } from '../../src/acme/crypto-worker-source.js'
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
 
 const HOST = 'mta-sts.example.com'
 const KEY_AUTH = 'evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI'
@@ -76,20 +79,29 @@ for (const [name, make] of implementations) {
 }
 
 t.test('a worker that exits rejects the calls in flight; the next call starts a new one', async t => {
-  const crypto = new WorkerAcmeCrypto(new URL('data:text/javascript,process.exit(3)'))
+  const crypto = new WorkerAcmeCrypto('process.exit(3)')
   t.teardown(() => crypto.close())
   await t.rejects(crypto.privateKey('ecdsa-p256'), /the ACME crypto worker stopped: exit code 3/)
   await t.rejects(crypto.alpnCertificate(HOST, KEY_AUTH), /the ACME crypto worker stopped: exit code 3/, 'again')
 })
 
 t.test('a worker that throws rejects the calls in flight with its error', async t => {
-  const crypto = new WorkerAcmeCrypto(new URL('data:text/javascript,throw new Error("no crypto here")'))
+  const crypto = new WorkerAcmeCrypto('throw new Error("no crypto here")')
   t.teardown(() => crypto.close())
   await t.rejects(crypto.privateKey('ecdsa-p256'), /the ACME crypto worker stopped: no crypto here/)
 })
 
+t.test("the worker's program refuses a job it does not know, by message", async t => {
+  // WorkerAcmeCrypto posts only known jobs: post one by hand, as it does.
+  const worker = new Worker(CRYPTO_WORKER_SOURCE, { eval: true, workerData: { acmeClient: createRequire(import.meta.url).resolve('acme-client') } })
+  t.teardown(() => worker.terminate())
+  const reply = new Promise(resolve => worker.once('message', resolve))
+  worker.postMessage({ id: 7, job: { kind: 'mine' } })
+  t.same(await reply, { id: 7, error: 'unknown job mine' })
+})
+
 t.test('close() rejects the calls in flight', async t => {
-  const crypto = new WorkerAcmeCrypto(new URL('data:text/javascript,setInterval(() => {}, 1000)'))
+  const crypto = new WorkerAcmeCrypto('setInterval(() => {}, 1000)')
   const call = t.rejects(crypto.privateKey('ecdsa-p256'), /the ACME crypto worker stopped: closed/)
   await crypto.close()
   await call
