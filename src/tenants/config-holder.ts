@@ -207,6 +207,8 @@ export class ConfigHolder {
       duration_ms: Math.round(durationMs * 100) / 100,
       loop_delay_max_ms: Math.round(delay.max / 1e4) / 100,
     }, `configuration reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed`)
+    // Out of the log buffer now rather than at the next periodic flush: operators and tools wait for this line.
+    logger.flush()
     return this.#status
   }
 
