@@ -64,7 +64,8 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     if (s === undefined) served.set(tenant, s = { headers: policyHeaders(tenant.body.length), counter: metrics.policyFetches.labels(tenant.domain, '200') })
     return s
   }
-  const unknownHost = metrics.policyFetches.labels('', '404')
+  // Answers without a tenant (404, or 400 from strict-host) by status: a handful of children, bound once each.
+  const unknownHost = new Map<number, { inc (): void }>()
 
   app.route({
     method: 'GET',
@@ -86,13 +87,14 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
       const tenant = request.tenant
       const status = reply.statusCode
       const userAgent = request.headers['user-agent']
-      if (tenant !== null && status === 200) {
+      if (tenant !== null) {
+        // Set only where the handler writes the policy: always a 200.
         servedOf(tenant).counter.inc()
         stats?.record(tenant, request.ip, userAgent)
-      } else if (tenant === null && status === 404) {
-        unknownHost.inc()
       } else {
-        metrics.policyFetches.inc({ tenant: tenant?.domain ?? '', status })
+        let counter = unknownHost.get(status)
+        if (counter === undefined) unknownHost.set(status, counter = metrics.policyFetches.labels('', String(status)))
+        counter.inc()
       }
       logger.info({
         event: 'policy_fetch',
