@@ -136,9 +136,9 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const retirements = new Retirements(store, logger)
   await retirements.load()
   const first = buildSnapshot(config, clock.now())
-  const initial = retirements.apply(first, { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }, emptySnapshot(first), clock.now()).snapshot
+  const initial = (await retirements.apply(first, { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }, emptySnapshot(first), clock.now())).snapshot
   await retirements.persist()
-  const holder = new ConfigHolder(initial, { logger, metrics, clock, overlay: (next, diff, previous) => retirements.apply(next, diff, previous, clock.now()) })
+  const holder = new ConfigHolder(initial, { logger, metrics, clock, overlay: async (next, diff, previous) => await retirements.apply(next, diff, previous, clock.now()) })
   holder.onChange(async () => {
     await retirements.persist().catch((error: unknown) => {
       logger.error({ event: 'retirement_store_failed', err: error }, 'cannot record retirements in the store: a restart would forget them')

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { createLogger } from '../src/log.js'
+import { createLogger, LOG_FLUSH_MS, LOG_MAX_WRITE, LOG_MIN_LENGTH } from '../src/log.js'
 
 t.test('JSON lines with level names, ISO time and secrets redacted', async t => {
   const stream = new PassThrough()
@@ -39,4 +39,51 @@ t.test('writes to stdout when no destination is given', async t => {
   const lines = stdout.split('\n').filter(l => l !== '')
   t.equal(lines.length, 1, 'one line on stdout')
   t.match(JSON.parse(lines[0] ?? '{}') as unknown, { level: 'info', service: 'mta-sts-host', event: 'started', tenant: 'example.com', keyPem: '[redacted]', msg: 'to stdout', time: /^\d{4}-\d\d-\d\dT/ })
+})
+
+t.test('buffered stdout: a quiet process still writes its lines to a pipe within the flush interval', async t => {
+  t.ok(LOG_MIN_LENGTH < LOG_MAX_WRITE && LOG_MAX_WRITE <= 4096, 'writes of at most PIPE_BUF bytes: processes sharing a pipe never interleave mid-line')
+  // The child logs two short lines (far below the buffer size) and then stays alive, idle, until
+  // told to go (or 20 s pass): the lines must come while it lives, not only when it exits.
+  const script = [
+    `import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`,
+    "const logger = createLogger('info')",
+    "logger.info({ event: 'one' }, 'first')",
+    "logger.info({ event: 'two' }, 'second')",
+    // Exit status 9 if never told to go: lines that only came with the exit flush fail the test.
+    'const keep = setTimeout(() => { process.exit(9) }, 20_000)',
+    "process.on('SIGUSR2', () => { clearTimeout(keep) })",
+  ].join('\n')
+  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stdout = ''
+  await new Promise<void>(resolve => {
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+      if (stdout.split('\n').length > 2) resolve()
+    })
+  })
+  t.equal(child.exitCode, null, 'the child is still running')
+  t.same(stdout.trim().split('\n').map(l => (JSON.parse(l) as { event: string }).event), ['one', 'two'])
+  child.kill('SIGUSR2')
+  t.same(await once(child, 'close'), [0, null])
+  t.ok(LOG_FLUSH_MS <= 1000, 'lines of a quiet service are written within a second')
+})
+
+t.test('buffered stdout: a burst of lines all reaches the pipe, whole, when the process exits right after', async t => {
+  // More lines than one write takes, logged in one go, then process.exit: pino flushes synchronously on exit.
+  const script = [
+    `import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`,
+    "const logger = createLogger('info')",
+    "for (let i = 0; i < 2000; i++) logger.info({ event: 'policy_fetch', i, tenant: 'example.com' }, 'policy fetch')",
+    'process.exit(3)',
+  ].join('\n')
+  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let stdout = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  const [code] = await once(child, 'close') as [number]
+  t.equal(code, 3)
+  const lines = stdout.split('\n').filter(l => l !== '')
+  t.equal(lines.length, 2000, 'every line')
+  t.same(lines.map(l => (JSON.parse(l) as { i: number }).i), Array.from({ length: 2000 }, (_, i) => i), 'whole and in order')
 })

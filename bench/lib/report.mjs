@@ -31,6 +31,16 @@ export function formatReport (results) {
       if (mode.stats_ratio) rows.push([mode.label, 'stats on/off', x(mode.stats_ratio.rps), `goal >= ${mode.stats_ratio.target_rps}: ${mode.stats_ratio.pass ? 'PASS' : 'FAIL'}`, x(mode.stats_ratio.p50), '', '', x(mode.stats_ratio.p99), '', '', '', ''])
     }
     out.push('', table(rows, 2))
+    if (tp.half_peak) {
+      const hp = tp.half_peak
+      out.push('', `Latency at half each server's keep-alive peak (wrk with a random 0-${2 * 10} ms wait per connection after each answer, bench/lib/rate.mjs; median of ${m.wrk.rounds} rounds)`)
+      const hpRows = [['server', 'target req/s', 'achieved req/s', 'connections', 'p50 ms', 'p90 ms', 'p99 ms', 'errors']]
+      for (const [name, r] of Object.entries(hp.results)) {
+        hpRows.push([name, int(r.target_rps), int(r.rps), int(r.connections), fmt(r.p50_ms, 3), fmt(r.p90_ms, 3), fmt(r.p99_ms, 3), r.problems.length ? r.problems.join('; ') : '0'])
+      }
+      hpRows.push(['service p99', `goal < ${hp.goal_p99_ms} ms: ${hp.pass ? 'PASS' : 'FAIL'}`, '', '', '', '', '', ''])
+      out.push('', table(hpRows, 1))
+    }
     if (tp.tls) out.push('', 'TLS negotiated by a default client: ' + Object.entries(tp.tls).map(([k, v]) => `${k} ${v.protocol} ${v.cipher} ${v.key_exchange} ${v.certificate_key} ${v.alpn ?? ''}`).join('; '))
     out.push('', `service RSS: ${mib(tp.service_rss_kib.before_load)} MiB before load, ${mib(tp.service_rss_kib.after_load)} MiB after load`)
     if (tp.stats_flushed) out.push(`fetch statistics written by the service (statistics on) at shutdown: ${JSON.stringify(tp.stats_flushed)}`)

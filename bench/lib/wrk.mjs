@@ -14,11 +14,13 @@ export function runInHostsNamespace (hostsFile, cmd, args, opts = {}) {
 
 /**
  * One wrk run. `close: true` sends `Connection: close`, so every request
- * pays a new TCP connection and a full TLS handshake.
+ * pays a new TCP connection and a full TLS handshake; `script` is a wrk Lua
+ * script (the fixed-rate run of rate.mjs).
  */
-export async function runWrk ({ hostsFile, url, durationS, connections, threads, close = false, timeoutS = 2 }) {
+export async function runWrk ({ hostsFile, url, durationS, connections, threads, close = false, timeoutS = 2, script }) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', `${timeoutS}s`, '--latency']
   if (close) args.push('-H', 'Connection: close')
+  if (script !== undefined) args.push('-s', script)
   args.push(url)
   // /usr/bin/time reports wrk's own CPU use: near 100% of a thread means the client, not the server, is the limit.
   const timed = have('/usr/bin/time')

@@ -26,7 +26,7 @@ export async function dnsCommand (file: string, format: DnsFormat, io: CommandIo
   await retirements.load().catch(() => undefined)
   await opened?.close()
   const noChange = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
-  const served = retirements.apply(configured, noChange, emptySnapshot(configured), new Date()).snapshot.tenants
+  const served = (await retirements.apply(configured, noChange, emptySnapshot(configured), new Date())).snapshot.tenants
   const tenants = served.map(t => ({
     domain: t.domain,
     mode: t.mode,

@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises'
 import type { Config, ConfigProblem } from '../config/types.js'
+import { HostIndexBuilder } from './host-index.js'
 import { decodeChunk, type ConfigBase, type PreparedTenant } from './prepared-config.js'
 import { tenantEntry, type SnapshotDiff, type TenantEntry, type TenantSnapshot } from './tenant-snapshot.js'
 
@@ -32,8 +33,7 @@ export async function buildSnapshotInTurns (
   opts: BuildInTurnsOptions = {},
 ): Promise<{ snapshot: TenantSnapshot; diff: SnapshotDiff }> {
   const yieldTurn = opts.yieldTurn ?? nextTurn
-  const byHost = new Map<string, TenantEntry>()
-  const tenants: TenantEntry[] = []
+  const index = new HostIndexBuilder(previous.byHost)
   const diff: SnapshotDiff = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
   for (const chunk of chunks) {
     await yieldTurn()
@@ -46,22 +46,26 @@ export async function buildSnapshotInTurns (
       } else if (prev.id !== entry.id) {
         diff.changed.push({ domain: entry.domain, id: [prev.id, entry.id], ...(prev.mode !== entry.mode ? { mode: [prev.mode, entry.mode] as [string, string] } : {}) })
       }
-      byHost.set(entry.host, entry)
-      tenants.push(entry)
+      index.add(entry)
     }
   }
-  const perTurn = opts.removedPerTurn ?? 20_000
-  let seen = 0
-  for (const [host, prev] of previous.byHost) {
-    if (++seen % perTurn === 0) await yieldTurn()
-    if (!byHost.has(host)) {
-      diff.removed.push(prev.domain)
-      diff.hosts.removed.push(host)
+  await yieldTurn()
+  const byHost = await index.build(yieldTurn)
+  // Hosts are unique: every previous host is still there unless fewer were found than it had.
+  if (previous.byHost.size > byHost.size - diff.added.length) {
+    const perTurn = opts.removedPerTurn ?? 20_000
+    let seen = 0
+    for (const [host, prev] of previous.byHost) {
+      if (++seen % perTurn === 0) await yieldTurn()
+      if (!byHost.has(host)) {
+        diff.removed.push(prev.domain)
+        diff.hosts.removed.push(host)
+      }
     }
   }
-  const frozenTenants = Object.freeze(tenants)
-  const config: Config = Object.freeze({ ...deepFreeze(base), tenants: frozenTenants, warnings: Object.freeze([...warnings]) })
-  return { snapshot: Object.freeze({ config, byHost, tenants: frozenTenants, loadedAt: opts.now ?? new Date() }), diff }
+  const tenants = index.entries
+  const config: Config = Object.freeze({ ...deepFreeze(base), tenants, warnings: Object.freeze([...warnings]) })
+  return { snapshot: Object.freeze({ config, byHost, tenants, loadedAt: opts.now ?? new Date() }), diff }
 }
 
 function sameTenant (prev: TenantEntry, next: PreparedTenant): boolean {

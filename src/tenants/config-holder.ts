@@ -41,7 +41,7 @@ export interface ConfigHolderOptions {
    * Adjusts each loaded snapshot (and its diff) before it is swapped in: the service serves
    * retiring tenants through it ({@link Retirements.apply}).
    */
-  readonly overlay?: (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot) => { snapshot: TenantSnapshot, diff: SnapshotDiff }
+  readonly overlay?: (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot) => Promise<{ snapshot: TenantSnapshot, diff: SnapshotDiff }>
 }
 
 /**
@@ -178,7 +178,7 @@ export class ConfigHolder {
 
   async #apply (loaded: TenantSnapshot, loadedDiff: SnapshotDiff, reason: string, durationMs: number, delay: { max: number }): Promise<ReloadStatus> {
     const { logger, metrics } = this.#opts
-    const { snapshot: next, diff } = this.#opts.overlay?.(loaded, loadedDiff, this.#snapshot) ?? { snapshot: loaded, diff: loadedDiff }
+    const { snapshot: next, diff } = await this.#opts.overlay?.(loaded, loadedDiff, this.#snapshot) ?? { snapshot: loaded, diff: loadedDiff }
     await inTurns(next.config.warnings, w => logWarnings(logger, [w]))
     const previous = this.#snapshot
     const restartOnly = (['listen', 'certificates'] as const).filter(k => JSON.stringify(previous.config[k]) !== JSON.stringify(next.config[k]))
@@ -207,6 +207,8 @@ export class ConfigHolder {
       duration_ms: Math.round(durationMs * 100) / 100,
       loop_delay_max_ms: Math.round(delay.max / 1e4) / 100,
     }, `configuration reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed`)
+    // Out of the log buffer now rather than at the next periodic flush: operators and tools wait for this line.
+    logger.flush()
     return this.#status
   }
 

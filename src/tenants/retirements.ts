@@ -1,7 +1,12 @@
 import type { Logger } from 'pino'
 import { RETIREMENTS_PREFIX, retirementKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
+import { nextTurn } from './build-snapshot-in-turns.js'
+import { HostIndex, HostIndexBuilder } from './host-index.js'
 import { tenantEntry, type SnapshotDiff, type TenantEntry, type TenantSnapshot } from './tenant-snapshot.js'
+
+/** Tenants looked at per event-loop turn when applying retirements to a snapshot. */
+const TENANTS_PER_TURN = 10_000
 
 /** A tenant served as `mode: none` until senders' cached copies of its policy have expired. */
 export interface RetirementRecord {
@@ -29,7 +34,7 @@ export interface RetiredSnapshot {
 
 /** An empty snapshot of `config`'s kind, the "previous" of the first one. */
 export function emptySnapshot (like: TenantSnapshot): TenantSnapshot {
-  return Object.freeze({ config: like.config, byHost: new Map(), tenants: Object.freeze([]), loadedAt: like.loadedAt })
+  return Object.freeze({ config: like.config, byHost: HostIndex.of([]), tenants: Object.freeze([]), loadedAt: like.loadedAt })
 }
 
 /**
@@ -83,28 +88,28 @@ export class Retirements {
    * Decides retirements for `next` (as built from the configuration) against `previous` (as served),
    * and returns `next` with each retiring tenant served as `mode: none`, and its diff against
    * `previous` corrected accordingly. Ended retirements are dropped; a tenant back in the
-   * configuration (without `retire: true`) ends its retirement at once.
+   * configuration (without `retire: true`) ends its retirement at once. Walks the tenants a few
+   * thousand per `yieldTurn()`, so 100,000 tenants never block the event loop for long.
    */
-  apply (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot, now: Date): RetiredSnapshot {
+  async apply (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot, now: Date, yieldTurn: () => Promise<void> = nextTurn): Promise<RetiredSnapshot> {
     const at = now.toISOString()
-    const flagged = new Set<string>()
-    for (const t of next.tenants) if (t.retire === true) flagged.add(t.domain)
     let touched = false
     for (const record of [...this.#records.values()]) {
       if (record.ended === undefined && Date.parse(record.until) <= now.getTime()) {
         touched = true
-        if (flagged.has(record.domain)) this.#keep({ ...record, ended: true })
+        if (next.byHost.get(`mta-sts.${record.domain}`)?.retire === true) this.#keep({ ...record, ended: true })
         else this.#drop(record.domain)
         this.#logger.info({ event: 'retirement_ended', tenant: record.domain, since: record.since, until: record.until }, `retirement of ${record.domain} ended: no longer served, its certificate no longer renewed`)
       } else if (record.ended === true && !next.byHost.has(`mta-sts.${record.domain}`)) {
         this.#drop(record.domain)
       }
     }
-    for (const t of next.tenants) {
-      const record = this.#records.get(t.domain)
+    for (let i = 0; i < next.tenants.length; i++) {
+      if (i > 0 && i % TENANTS_PER_TURN === 0) await yieldTurn()
+      const t = next.tenants[i]!
       if (t.retire === true) {
-        if (record === undefined) this.#start(previous.byHost.get(t.host) ?? t, t, at)
-      } else if (record !== undefined) {
+        if (!this.#records.has(t.domain)) this.#start(previous.byHost.get(t.host) ?? t, t, at)
+      } else if (this.#records.size > 0 && this.#records.has(t.domain)) {
         this.#drop(t.domain)
         touched = true
         this.#logger.info({ event: 'retirement_cancelled', tenant: t.domain, mode: t.mode, policy_id: t.id }, `${t.domain} is a tenant again: its retirement ended, serving mode ${t.mode}`)
@@ -115,7 +120,7 @@ export class Retirements {
       if (prev !== undefined && prev.retiring === undefined && prev.mode !== 'none' && !this.#records.has(domain)) this.#start(prev, prev, at)
     }
     if (this.#records.size === 0 && !touched) return { snapshot: next, diff }
-    return this.#serve(next, diff, previous)
+    return await this.#serve(next, diff, previous, yieldTurn)
   }
 
   /** Writes the decisions of {@link Retirements.apply} to the store, in order. */
@@ -158,26 +163,35 @@ export class Retirements {
     this.#writes.push({ domain, record: undefined })
   }
 
-  #serve (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot): RetiredSnapshot {
-    const byHost = new Map(next.byHost)
-    const replaced = new Map<string, TenantEntry>()
-    const served = new Set<string>()
-    const dropped = new Set<string>()
-    const added: TenantEntry[] = []
+  async #serve (next: TenantSnapshot, diff: SnapshotDiff, previous: TenantSnapshot, yieldTurn: () => Promise<void>): Promise<RetiredSnapshot> {
+    // What each record makes of its host: served as its retired entry, or (ended) not served at all.
+    const overrides = new Map<string, TenantEntry | null>()
     for (const record of this.#records.values()) {
       const host = `mta-sts.${record.domain}`
-      if (record.ended === true) {
-        if (byHost.delete(host)) dropped.add(record.domain)
-        continue
-      }
       const prev = previous.byHost.get(host)
-      const entry = prev?.retiring?.until === record.until && prev.retiring.previousId === record.previousId ? prev : retiredEntry(record)
-      if (byHost.has(host)) replaced.set(host, entry)
-      else added.push(entry)
-      byHost.set(host, entry)
-      served.add(record.domain)
+      overrides.set(host, record.ended === true ? null : prev?.retiring?.until === record.until && prev.retiring.previousId === record.previousId ? prev : retiredEntry(record))
     }
-    const tenants = [...next.tenants.filter(t => !dropped.has(t.domain)).map(t => replaced.get(t.host) ?? t), ...added]
+    const served = new Set<string>()
+    const dropped = new Set<string>()
+    const index = new HostIndexBuilder(previous.byHost)
+    for (let i = 0; i < next.tenants.length; i++) {
+      if (i > 0 && i % TENANTS_PER_TURN === 0) await yieldTurn()
+      const t = next.tenants[i]!
+      const override = overrides.get(t.host)
+      if (override === null) {
+        dropped.add(t.domain)
+      } else {
+        index.add(override ?? t)
+        if (override !== undefined) served.add(t.domain)
+      }
+    }
+    for (const [host, override] of overrides) {
+      if (override !== null && !next.byHost.has(host)) {
+        index.add(override)
+        served.add(override.domain)
+      }
+    }
+    const byHost = await index.build(yieldTurn)
     const affected = (domain: string): boolean => served.has(domain) || dropped.has(domain)
     const fixed: SnapshotDiff = {
       added: diff.added.filter(d => !affected(d)),
@@ -204,7 +218,7 @@ export class Retirements {
         fixed.changed.push({ domain, id: [prev.id, entry.id], ...(prev.mode !== entry.mode ? { mode: [prev.mode, entry.mode] as [string, string] } : {}) })
       }
     }
-    return { snapshot: Object.freeze({ ...next, byHost, tenants: Object.freeze(tenants) }), diff: fixed }
+    return { snapshot: Object.freeze({ ...next, byHost, tenants: index.entries }), diff: fixed }
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config, Tenant } from '../config/types.js'
 import { policyId } from '../policy/policy-id.js'
 import { renderPolicy } from '../policy/render-policy.js'
+import { HostIndex } from './host-index.js'
 
 /** A tenant with its policy prepared once, so requests only look it up and write it. */
 export interface TenantEntry extends Tenant {
@@ -59,13 +60,8 @@ export function tenantEntry (t: Tenant & { readonly retiring?: RetiringState }, 
 
 /** Render every tenant's policy and index the tenants by policy host name. */
 export function buildSnapshot (config: Config, now: Date = new Date()): TenantSnapshot {
-  const byHost = new Map<string, TenantEntry>()
-  const tenants = config.tenants.map(tenant => {
-    const entry = tenantEntry(tenant)
-    byHost.set(entry.host, entry)
-    return entry
-  })
-  return Object.freeze({ config, byHost, tenants: Object.freeze(tenants), loadedAt: now })
+  const tenants = Object.freeze(config.tenants.map(tenant => tenantEntry(tenant)))
+  return Object.freeze({ config, byHost: HostIndex.of(tenants), tenants, loadedAt: now })
 }
 
 /** What a reload changed, for the reload log line. */

@@ -100,7 +100,28 @@ t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exi
   t.ok(answered >= 1, `${answered} requests answered`)
   t.ok(cli.lines.some(l => l.event === 'shutdown' && l.signal === 'SIGTERM'))
   t.ok(cli.lines.some(l => l.event === 'stopped'))
+  // The log is buffered: what was still in the buffer at SIGTERM reached the pipe before the exit.
+  t.equal(cli.lines.filter(l => l.event === 'policy_fetch' && l.status === 200).length, answered + 2, 'a fetch line for every policy answered (the burst, the first and the half-sent one)')
+  t.equal(cli.lines.at(-1)?.event, 'stopped', 'the last line')
   await t.rejects(httpsFetch(port, 'mta-sts.example.com', { ca }), 'listener closed')
+})
+
+t.test('serve: a fatal error still writes every buffered line, the fatal one last but one, and exits 1', async t => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'config.yaml')
+  await writeFile(file, preamble(dir) + TENANTS)
+  // A preload that throws from a signal listener: an uncaught exception at a moment the test picks.
+  const fault = 'data:text/javascript,process.on("SIGUSR2",()=>{throw new Error("injected fault")})'
+  const cli = runCli(t, ['serve', '--config', file], [`--import=${fault}`])
+  const start = await cli.waitFor(l => l.event === 'start')
+  const port = (start.https as { port: number }).port
+  const ca = await readFile(join(dir, 'store', 'internal-ca', 'ca.crt'), 'utf8')
+  for (let i = 0; i < 5; i++) t.equal((await httpsFetch(port, 'mta-sts.example.com', { ca })).status, 200)
+  cli.child.kill('SIGUSR2')
+  t.same(await cli.exit, { code: 1, signal: null }, 'exit status 1')
+  t.equal(cli.lines.filter(l => l.event === 'policy_fetch' && l.status === 200).length, 5, 'every fetch logged')
+  t.match(cli.lines.find(l => l.event === 'fatal'), { level: 'error', err: { message: 'injected fault' } })
+  t.same(cli.lines.slice(-2).map(l => l.event), ['fatal', 'stopped'])
 })
 
 t.test('serve: SIGTERM exits 0 within 2 s despite idle, half-sent and silent connections', async t => {

@@ -14,10 +14,10 @@ export interface Cli {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Run the real CLI (`src/main.ts` through tsx) as a child process. */
-export function runCli (t: { teardown (fn: () => unknown): void }, args: string[]): Cli {
+/** Run the real CLI (`src/main.ts` through tsx) as a child process, with `nodeArgs` (such as a preload) added to node's. */
+export function runCli (t: { teardown (fn: () => unknown): void }, args: string[], nodeArgs: readonly string[] = []): Cli {
   // The same loader and coverage hooks tap gave this process, so the child's coverage is counted like ours.
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...process.execArgv, ...nodeArgs, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = []
   let stderr = ''

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { parseConfig } from '../../src/config/load-config.js'
 import { buildApp } from '../../src/http/build-app.js'
-import { POLICY_HEADERS } from '../../src/http/policy-headers.js'
+import { POLICY_HEADERS, policyHeaders } from '../../src/http/policy-headers.js'
 import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
 import { buildSnapshot } from '../../src/tenants/tenant-snapshot.js'
@@ -29,6 +29,12 @@ t.test('policy answers carry exactly the headers helmet gives the other answers 
     const res = await app.inject({ method, url: '/.well-known/mta-sts.txt', headers: { host } })
     t.equal(res.statusCode, status)
     t.same(pick(res.headers), POLICY_HEADERS, `${method} ${host}`)
+    if (status === 200) {
+      const body = snapshot.byHost.get(host)?.body
+      t.equal(res.headers['content-length'], String(body?.length), `${method}: the length of the policy`)
+      t.equal(res.rawPayload.length, method === 'HEAD' ? 0 : body?.length, `${method}: the body ${method === 'HEAD' ? 'left out' : 'written'}`)
+      t.same(res.rawPayload, method === 'HEAD' ? Buffer.alloc(0) : body)
+    }
   }
   await app.inject({ url: '/.well-known/mta-sts.txt', headers: { host: 'mta-sts.example.com' } })
   const counted = (await metrics.registry.getSingleMetricAsString('mta_sts_policy_fetches_total')).split('\n').filter(l => !l.startsWith('#'))
@@ -36,4 +42,11 @@ t.test('policy answers carry exactly the headers helmet gives the other answers 
     'mta_sts_policy_fetches_total{tenant="",status="404"} 1',
     'mta_sts_policy_fetches_total{tenant="example.com",status="200"} 3',
   ], 'counted through the bound child and the labelled counter alike')
+})
+
+t.test('policyHeaders: the shared set plus the length, frozen, leaving the shared set as it was', async t => {
+  const headers = policyHeaders(123)
+  t.same(headers, { ...POLICY_HEADERS, 'content-length': '123' })
+  t.ok(Object.isFrozen(headers))
+  t.equal(POLICY_HEADERS['content-length'], undefined)
 })

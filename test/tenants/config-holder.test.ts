@@ -8,6 +8,8 @@ import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
 import { ConfigHolder, LOGGED_CHANGES_MAX, type ConfigHolderOptions } from '../../src/tenants/config-holder.js'
 import { buildSnapshot, type SnapshotDiff, type TenantSnapshot } from '../../src/tenants/tenant-snapshot.js'
+import { Retirements } from '../../src/tenants/retirements.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
 import { tempDir } from '../helpers/service-harness.js'
 
 const yaml = (tenants: string[], defaults = 'mx: [mx.example.net]'): string =>
@@ -62,6 +64,53 @@ t.test('a large reload is built over many event-loop turns beside the old snapsh
   t.same(swaps[0]?.changed.map(c => c.domain), [`t${n - 1}.example`])
   t.equal(holder.snapshot.tenants.length, n + 1)
   t.equal(holder.snapshot.byHost.get('mta-sts.t0.example'), old.byHost.get('mta-sts.t0.example'), 'unchanged tenants keep their entry')
+})
+
+t.test('a fetch at any turn of a chunked reload sees the whole old or the whole new snapshot, retirements included', async t => {
+  const n = 12_000
+  const lines = (mode: string): string[] => names(n, 0, ` {mode: ${mode}}`)
+  // A holder of its own on the file holderOn wrote, with the service's retirement overlay.
+  const { holder, file } = await holderOn(t, yaml([...lines('testing'), '  gone.example: {mode: enforce}']))
+  const retirements = new Retirements(new MemoryStore(), createLogger('silent', { write: () => {} }))
+  const withOverlay = new ConfigHolder(holder.snapshot, {
+    logger: createLogger('silent', { write: () => {} }),
+    metrics: createMetrics(() => undefined),
+    settleMs: 20,
+    load: { chunkSize: 250, offThreadMinBytes: 0 },
+    overlay: async (next, diff, previous) => await retirements.apply(next, diff, previous, new Date()),
+  })
+  t.teardown(() => withOverlay.close())
+  const hosts = Array.from({ length: n }, (_, i) => `mta-sts.t${i}.example`).filter((_, i) => i % 37 === 0)
+  // What a fetch between two turns would be answered from: one mode for every tenant, and the
+  // retired tenant present exactly when the new modes are.
+  const look = (): string => {
+    const { byHost, tenants } = withOverlay.snapshot
+    const modes = new Set(hosts.map(h => byHost.get(h)?.mode))
+    const gone = byHost.get('mta-sts.gone.example')?.mode
+    const listed = tenants.length === byHost.size && tenants.every((e, i) => i % 101 !== 0 || byHost.get(e.host) === e)
+    return `${[...modes].join('+')} gone:${gone ?? '-'} listed:${listed}`
+  }
+  const before = look()
+  await writeFile(file, yaml(lines('enforce')))
+  const seen = new Set<string>()
+  let turns = 0
+  let running = true
+  const sampler = (async () => {
+    while (running) {
+      seen.add(look())
+      turns++
+      await new Promise(resolve => setImmediate(resolve))
+    }
+  })()
+  const status = await withOverlay.reload('SIGHUP')
+  running = false
+  await sampler
+  t.ok(status.ok)
+  t.equal(before, 'testing gone:enforce listed:true')
+  t.equal(look(), 'enforce gone:none listed:true', 'the removed enforce tenant is served retired, as mode none')
+  t.ok(turns > n / 250, `${turns} turns looked at`)
+  t.same([...seen].filter(x => x !== before && x !== look()), [], 'never a mix: only the old or the new snapshot')
+  t.ok(seen.has(before), 'the old one while the new one was built')
 })
 
 t.test('the reload log lists at most LOGGED_CHANGES_MAX names per kind, with complete counts', async t => {

@@ -22,9 +22,9 @@ function logs (): { logger: ReturnType<typeof createLogger>, lines: Record<strin
 }
 
 /** What a reload from `previous` to a file with `tenants` serves. */
-function reload (r: Retirements, previous: TenantSnapshot, tenants: string, now: Date): RetiredSnapshot {
+async function reload (r: Retirements, previous: TenantSnapshot, tenants: string, now: Date): Promise<RetiredSnapshot> {
   const next = snapshot(tenants)
-  return r.apply(next, diffSnapshots(previous, next), previous, now)
+  return await r.apply(next, diffSnapshots(previous, next), previous, now)
 }
 
 const A = '  a.example: { mode: enforce, mx: [mx.a.example], max_age: 604800 }\n'
@@ -37,10 +37,10 @@ t.test('a removed enforce tenant is served as mode none with its mx and max_age 
   const r = new Retirements(store, logger)
   const t0 = new Date('2026-11-30T10:00:00Z')
   const first = snapshot(A + B + NONE)
-  t.equal(r.apply(first, diffSnapshots(emptySnapshot(first), first), emptySnapshot(first), t0).snapshot, first, 'nothing to do: the same snapshot')
+  t.equal((await r.apply(first, diffSnapshots(emptySnapshot(first), first), emptySnapshot(first), t0)).snapshot, first, 'nothing to do: the same snapshot')
   const prevA = first.byHost.get('mta-sts.a.example')
 
-  const second = reload(r, first, B, t0)
+  const second = await reload(r, first, B, t0)
   await r.persist()
   const served = second.snapshot.byHost.get('mta-sts.a.example')
   t.equal(served?.mode, 'none')
@@ -56,11 +56,11 @@ t.test('a removed enforce tenant is served as mode none with its mx and max_age 
   t.match(lines.find(l => l.event === 'retirement_started'), { tenant: 'a.example', previous_mode: 'enforce', policy_id: served?.id, msg: /publish _mta-sts\.a\.example TXT "v=STSv1; id=/ })
   t.equal(r.nextEnd(), t0.getTime() + 7 * DAY)
 
-  const same = reload(r, second.snapshot, B, new Date(t0.getTime() + DAY))
+  const same = await reload(r, second.snapshot, B, new Date(t0.getTime() + DAY))
   t.equal(same.snapshot.byHost.get('mta-sts.a.example'), served, 'the same entry object on the next reload')
   t.same([same.diff.added, same.diff.removed, same.diff.changed], [[], [], []])
 
-  const later = reload(r, same.snapshot, B, new Date(t0.getTime() + 7 * DAY))
+  const later = await reload(r, same.snapshot, B, new Date(t0.getTime() + 7 * DAY))
   await r.persist()
   t.notOk(later.snapshot.byHost.has('mta-sts.a.example'), 'dropped once max_age has passed')
   t.same(later.diff.removed, ['a.example'])
@@ -75,8 +75,8 @@ t.test('the store keeps retirements across restarts; a re-added tenant ends its 
   const t0 = new Date('2026-11-30T10:00:00Z')
   const one = new Retirements(store, logs().logger)
   const first = snapshot(A + B)
-  one.apply(first, diffSnapshots(emptySnapshot(first), first), emptySnapshot(first), t0)
-  reload(one, first, A, t0)
+  await one.apply(first, diffSnapshots(emptySnapshot(first), first), emptySnapshot(first), t0)
+  await reload(one, first, A, t0)
   await one.persist()
 
   const { logger, lines } = logs()
@@ -84,18 +84,18 @@ t.test('the store keeps retirements across restarts; a re-added tenant ends its 
   await two.load()
   t.same(two.list().map(x => x.domain), ['b.example'])
   const boot = snapshot(A)
-  const started = two.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date(t0.getTime() + DAY))
+  const started = await two.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date(t0.getTime() + DAY))
   t.equal(started.snapshot.byHost.get('mta-sts.b.example')?.mode, 'none', 'served after a restart')
   t.ok(started.diff.added.includes('b.example'))
 
-  const back = reload(two, started.snapshot, A + B, new Date(t0.getTime() + 2 * DAY))
+  const back = await reload(two, started.snapshot, A + B, new Date(t0.getTime() + 2 * DAY))
   await two.persist()
   t.equal(back.snapshot.byHost.get('mta-sts.b.example')?.mode, 'testing', 'its configured policy again')
   t.same(back.diff.changed.map(c => c.domain), ['b.example'])
   t.same(await store.list('retirements'), [])
   t.ok(lines.some(l => l.event === 'retirement_cancelled' && l.tenant === 'b.example'))
 
-  const removedAgain = reload(two, back.snapshot, A, new Date(t0.getTime() + 3 * DAY))
+  const removedAgain = await reload(two, back.snapshot, A, new Date(t0.getTime() + 3 * DAY))
   t.equal(removedAgain.snapshot.byHost.get('mta-sts.b.example')?.retiring?.since, new Date(t0.getTime() + 3 * DAY).toISOString(), 'a new window from the second removal')
 })
 
@@ -104,14 +104,14 @@ t.test('retire: true serves mode none for max_age, then drops the tenant while t
   const r = new Retirements(store, logs().logger)
   const t0 = new Date('2026-11-30T10:00:00Z')
   const first = snapshot(A + B)
-  const flagged = reload(r, first, A.replace('max_age: 604800', 'max_age: 604800, retire: true') + B, t0)
+  const flagged = await reload(r, first, A.replace('max_age: 604800', 'max_age: 604800, retire: true') + B, t0)
   const a = flagged.snapshot.byHost.get('mta-sts.a.example')
   t.equal(a?.mode, 'none')
   t.equal(a?.retiring?.previousMode, 'enforce')
   t.same(flagged.snapshot.tenants.map(x => [x.domain, x.mode]), [['a.example', 'none'], ['b.example', 'testing']], 'in place')
   t.same(flagged.diff.changed.map(c => [c.domain, c.mode]), [['a.example', ['enforce', 'none']]])
 
-  const over = reload(r, flagged.snapshot, A.replace('max_age: 604800', 'max_age: 604800, retire: true') + B, new Date(t0.getTime() + 8 * DAY))
+  const over = await reload(r, flagged.snapshot, A.replace('max_age: 604800', 'max_age: 604800, retire: true') + B, new Date(t0.getTime() + 8 * DAY))
   t.notOk(over.snapshot.byHost.has('mta-sts.a.example'), 'dropped after the window')
   t.same(over.diff.removed, ['a.example'])
   t.same(over.snapshot.tenants.map(x => x.domain), ['b.example'])
@@ -119,19 +119,19 @@ t.test('retire: true serves mode none for max_age, then drops the tenant while t
   const restarted = new Retirements(store, logs().logger)
   await restarted.load()
   const boot = snapshot(A.replace('max_age: 604800', 'max_age: 604800, retire: true') + B)
-  const after = restarted.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date(t0.getTime() + 9 * DAY))
+  const after = await restarted.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date(t0.getTime() + 9 * DAY))
   t.notOk(after.snapshot.byHost.has('mta-sts.a.example'), 'stays dropped after a restart')
   t.same(after.diff.added, ['b.example'])
   t.equal(restarted.nextEnd(), undefined, 'nothing left to end')
 
-  const unflagged = reload(restarted, after.snapshot, A + B, new Date(t0.getTime() + 10 * DAY))
+  const unflagged = await reload(restarted, after.snapshot, A + B, new Date(t0.getTime() + 10 * DAY))
   t.equal(unflagged.snapshot.byHost.get('mta-sts.a.example')?.mode, 'enforce', 'without the flag it is a tenant again')
-  const gone = reload(restarted, unflagged.snapshot, B, new Date(t0.getTime() + 10 * DAY))
+  const gone = await reload(restarted, unflagged.snapshot, B, new Date(t0.getTime() + 10 * DAY))
   t.equal(gone.snapshot.byHost.get('mta-sts.a.example')?.mode, 'none', 'and removing it retires it anew')
 
   const flaggedFromStart = new Retirements(new MemoryStore(), logs().logger)
   const boot2 = snapshot(B.replace('mx: [mx.b.example]', 'mx: [mx.b.example], retire: true'))
-  const fresh = flaggedFromStart.apply(boot2, diffSnapshots(emptySnapshot(boot2), boot2), emptySnapshot(boot2), t0)
+  const fresh = await flaggedFromStart.apply(boot2, diffSnapshots(emptySnapshot(boot2), boot2), emptySnapshot(boot2), t0)
   t.equal(fresh.snapshot.byHost.get('mta-sts.b.example')?.retiring?.previousMode, 'testing', 'flagged before it was ever served: retires its configured policy')
 })
 
@@ -145,7 +145,7 @@ t.test('an ended record of a tenant no longer in the file is forgotten; an unrea
   await r.load()
   t.equal(lines.filter(l => l.event === 'retirement_unreadable').length, 2)
   const boot = snapshot(B)
-  const out = r.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date('2026-11-30T00:00:00Z'))
+  const out = await r.apply(boot, diffSnapshots(emptySnapshot(boot), boot), emptySnapshot(boot), new Date('2026-11-30T00:00:00Z'))
   t.equal(out.snapshot, boot)
   await r.persist()
   t.same(await store.list('retirements'), ['retirements/bad.example.json', 'retirements/half.example.json'], 'the ended record of a removed entry is deleted; broken files are left for the operator')
