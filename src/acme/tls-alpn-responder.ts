@@ -22,10 +22,10 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
 export class TlsAlpnResponder {
   readonly #server: Server
   readonly #contexts = new Map<string, Promise<SecureContext>>()
-  readonly #store: Store
+  readonly #store: Pick<Store, 'get'>
   readonly #answersFor: (host: string) => boolean
 
-  constructor (store: Store, answersFor: (host: string) => boolean, logger: Logger) {
+  constructor (store: Pick<Store, 'get'>, answersFor: (host: string) => boolean, logger: Logger) {
     this.#store = store
     this.#answersFor = answersFor
     this.#server = createServer({

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { createLogger } from '../log.js'
+import { forkClusterWorker, isClusterWorker, runClusterWorker, WORKER_LOG_LEVEL_ENV } from '../cluster/cluster-process.js'
+import { WorkerPool } from '../cluster/worker-pool.js'
 import { createService } from '../service.js'
 import { INTERNAL_CA_CERT_KEY } from '../store/keys.js'
 import type { Store } from '../store/store.js'
@@ -15,6 +17,8 @@ export interface ServeOptions {
   readonly logLevel?: string
   /** Milliseconds SIGTERM may take before the process is killed (default 10 s). */
   readonly shutdownTimeoutMs?: number
+  /** `--workers`: serve https and http from this many worker processes (absent: one process serves everything). */
+  readonly workers?: number
 }
 
 /**
@@ -24,6 +28,11 @@ export interface ServeOptions {
  * to start; afterwards the process lives until a signal.
  */
 export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
+  if (opts.workers !== undefined && isClusterWorker()) {
+    // A worker reads no configuration: the primary sends what it serves.
+    await runClusterWorker(createLogger(process.env[WORKER_LOG_LEVEL_ENV] ?? opts.logLevel ?? 'info').child({ pid: process.pid, worker: true }))
+    return undefined
+  }
   const result = await loadConfig(opts.config)
   if (!result.ok) {
     for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
@@ -39,16 +48,25 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     io.stderr.write(`not starting: ${err.message}\n`)
     return 1
   }
+  const level = opts.logLevel ?? config.log.level
+  // With --workers the primary keeps the configuration, certificates, monitor and reports and listens on
+  // ops; the workers serve https and http (cluster shares the ports between them).
+  const pool = opts.workers === undefined ? undefined : new WorkerPool({ size: opts.workers, fork: () => forkClusterWorker(level), logger })
   let service: Awaited<ReturnType<typeof createService>>
   try {
-    service = await createService(config, { logger })
+    service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }) }) })
   } catch (err) {
     return refuse(err as Error)
   }
   let addresses: Awaited<ReturnType<typeof service.listen>>
   try {
-    addresses = await service.listen()
+    if (pool === undefined) addresses = await service.listen()
+    else {
+      const { ops } = await service.listen(['ops'])
+      addresses = { ...await pool.start(service), ops }
+    }
   } catch (err) {
+    await pool?.close()
     await service.close()
     return refuse(err as Error)
   }
@@ -57,6 +75,8 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, skip: ['SIGHUP'], logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
     if (err) logger.error({ event: 'fatal', err }, 'shutting down after an unexpected error')
     else logger.info({ event: 'shutdown', signal }, `${signal ?? 'shutdown'}: finishing requests in flight`)
+    // Workers first: they finish their requests and send their last statistics to this process.
+    await pool?.close()
     await service.close()
     logger.info({ event: 'stopped' }, 'stopped')
     logger.flush()
@@ -68,6 +88,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     config: config.file,
     tenants: config.tenants.length,
     issuer: config.certificates.issuer,
+    ...(opts.workers === undefined ? {} : { workers: opts.workers }),
     https: addresses.https,
     http: addresses.http,
     ops: addresses.ops,

@@ -62,6 +62,8 @@ export class CertificateManager {
   readonly #contexts: ContextCache
   /** Re-tries of hosts another instance is obtaining (see {@link IssuingElsewhere}); cleared on close. */
   readonly #recheck = new Set<NodeJS.Timeout>()
+  /** Told the host whose served certificate was replaced (see {@link onCertificateChange}). */
+  readonly #changeListeners: ((host: string) => void)[] = []
 
   constructor (opts: CertificateManagerOptions) {
     this.#opts = opts
@@ -125,6 +127,26 @@ export class CertificateManager {
       this.#enqueue(host)
       throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
     })
+  }
+
+  /**
+   * The certificate and key `host` is served with, loaded or obtained as for
+   * {@link context} but without building a SecureContext here: for the
+   * workers of `serve --workers`, which build their own.
+   */
+  async material (host: string): Promise<CertifiedKey> {
+    const state = this.#cache.get(host)
+    const loaded = state?.loaded
+    if (loaded && loaded.cert.notAfter.getTime() > this.#now()) return loaded.cert
+    await this.context(host)
+    const now = this.#cache.get(host)?.loaded
+    if (now === undefined) throw new errors.CERT_UNAVAILABLE(host, 'not obtained yet')
+    return now.cert
+  }
+
+  /** Call `listener` with the host whenever the certificate served for it is replaced (renewal, new files). */
+  onCertificateChange (listener: (host: string) => void): void {
+    this.#changeListeners.push(listener)
   }
 
   /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
@@ -250,7 +272,9 @@ export class CertificateManager {
       return Promise.reject(new errors.CERT_UNAVAILABLE(host, state.lastError))
     }
     const work = this.#load(host, refresh, state).then(loaded => {
+      const replaced = state.loaded !== undefined && state.loaded.cert.fingerprint !== loaded.cert.fingerprint
       state.loaded = loaded
+      if (replaced) for (const listener of this.#changeListeners) listener(host)
       state.failures = 0
       delete state.lastError
       delete state.retryAt
