@@ -59,7 +59,7 @@ export class IpcChannel {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
         reject(new errors.IPC_TIMEOUT(type, timeoutMs))
-      }, timeoutMs).unref()
+      }, timeoutMs)
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer })
       this.#send({ ipc: 'request', id, type, payload })
     })

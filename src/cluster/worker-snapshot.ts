@@ -47,14 +47,14 @@ function wireEntry (entry: TenantEntry): WireEntry {
 
 /**
  * The messages that bring a worker from `previous` (or from nothing) to
- * `next`: entries whose policy id changed or that are new, and the hosts
+ * `next`: entries whose policy id changed (a retirement changes it too) or that are new, and the hosts
  * removed, {@link ENTRIES_PER_CHUNK} to a message. Walks `next` once.
  */
 export function snapshotChunks (seq: number, next: TenantSnapshot, previous?: TenantSnapshot): SnapshotChunk[] {
   const changed: WireEntry[] = []
   for (const [host, entry] of next.byHost) {
     const before = previous?.byHost.get(host)
-    if (before === undefined || before.id !== entry.id || before.retiring?.until !== entry.retiring?.until) changed.push(wireEntry(entry))
+    if (before === undefined || before.id !== entry.id) changed.push(wireEntry(entry))
   }
   const removed: string[] = []
   if (previous !== undefined) for (const host of previous.byHost.keys()) if (!next.byHost.has(host)) removed.push(host)
@@ -138,7 +138,7 @@ export class SnapshotReceiver {
       this.#building = {
         byHost: new Map(base?.byHost),
         config: chunk.config,
-        loadedAt: new Date(chunk.loadedAt ?? 0),
+        loadedAt: new Date(chunk.loadedAt as string),
         removed: [],
       }
     }
