@@ -39,8 +39,15 @@ t.test('a handler that throws, or no handler, rejects the caller with MTA_STS_IP
 t.test('no answer within the timeout rejects with MTA_STS_IPC_TIMEOUT; a late answer is ignored', async t => {
   const [a, b] = pair()
   let release!: () => void
-  b.handle('slow', () => new Promise<string>(resolve => { release = () => resolve('late') }))
-  await t.rejects(a.request('slow', null, 20), { code: 'MTA_STS_IPC_TIMEOUT', message: /slow within 20 ms/ })
+  const called = new Promise<void>(resolve => {
+    b.handle('slow', () => {
+      resolve()
+      return new Promise<string>(resolve => { release = () => resolve('late') })
+    })
+  })
+  const slow = a.request('slow', null, 20)
+  await called
+  await t.rejects(slow, { code: 'MTA_STS_IPC_TIMEOUT', message: /slow within 20 ms/ })
   release()
   // The late answer arrives and finds nobody waiting.
   await new Promise(resolve => setTimeout(resolve, 10))

@@ -85,7 +85,7 @@ t.test('the SNICallback over real TLS: a tenant gets its certificate, an unknown
     socket.once('secureConnect', () => {
       const names = socket.getPeerCertificate().subjectaltname
       socket.destroy()
-      resolve(names)
+      resolve(String(names))
     })
     socket.once('error', reject)
   })
