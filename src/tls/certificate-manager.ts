@@ -130,9 +130,10 @@ export class CertificateManager {
   }
 
   /**
-   * The certificate and key `host` is served with, loaded or obtained as for
-   * {@link context} but without building a SecureContext here: for the
-   * workers of `serve --workers`, which build their own.
+   * The certificate and key `host` is served with, for the workers of
+   * `serve --workers`, which build their own SecureContexts: at once when
+   * loaded, else loaded or obtained through {@link context} (the one path
+   * that issues, single-flight per host). Rejects for a host not served.
    */
   async material (host: string): Promise<CertifiedKey> {
     const state = this.#cache.get(host)
