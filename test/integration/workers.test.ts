@@ -67,7 +67,7 @@ t.test('serve --workers 2: every worker serves, reloads and new tenants reach al
   t.test('ops /metrics counts the fetches the workers served', async t => {
     const text = (await get(ops, '/metrics')).body
     const count = Number(/mta_sts_policy_fetches_total\{tenant="a.example",status="200"\} (\d+)/.exec(text)?.[1])
-    t.equal(count, cli.lines.filter(l => l.event === 'policy_fetch' && l.host === 'mta-sts.a.example' && l.status === 200).length)
+    t.equal(count, 20, 'the 20 fetches of a.example above, whichever worker served them')
   })
 
   t.test('an edit (testing to enforce, a new tenant) reaches every worker', async t => {
