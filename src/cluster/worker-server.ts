@@ -14,13 +14,16 @@ import type { IngestOutcome, ReportSink } from '../reports/types.js'
 import { FetchStats } from '../stats/fetch-stats.js'
 import { SenderClassifier } from '../stats/sender-classifier.js'
 import type { FetchBatch } from '../stats/types.js'
-import { buildSnapshot, type TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { routeByClientHello } from '../tls/client-hello-router.js'
 import { TLS_VERSIONS } from '../tls/context-cache.js'
 import type { IpcChannel } from './ipc-channel.js'
 import { REQUESTS, type UploadOutcome } from './primary-requests.js'
 import { SnapshotReceiver, type SnapshotChunk } from './worker-snapshot.js'
 import { WorkerContexts, type CertificateMaterial } from './worker-contexts.js'
+
+/** What a worker's stand-ins answer for what only the primary does (statistics queries, setting mails aside). */
+export const notInWorker = (): Promise<never> => Promise.reject(new Error('only the primary process does this'))
 
 /** What the primary sends workers unasked. */
 export const NOTICES = Object.freeze({
@@ -106,7 +109,8 @@ export class WorkerServer {
 
   async #build (config: Config): Promise<void> {
     const { channel, logger } = this.#opts
-    const tenants = (): TenantSnapshot => this.#receiver.current ?? buildSnapshot(config)
+    // Built once the first snapshot arrived (start()), so there always is one.
+    const tenants = (): TenantSnapshot => this.#receiver.current as TenantSnapshot
     const isTenantHost = (host: string): boolean => tenants().byHost.has(host)
     const contexts = new WorkerContexts(config.certificates.contextCache, async host => await channel.request<CertificateMaterial>(REQUESTS.certificate, host))
     this.#contexts = contexts
@@ -115,9 +119,9 @@ export class WorkerServer {
       ? new FetchStats({
         store: {
           addFetches: async (batch: FetchBatch) => { await channel.request(REQUESTS.fetchStats, batch) },
-          // Only the primary answers statistics queries (ops, dashboard).
-          fetchesFor: () => Promise.reject(new Error('not in a worker')),
-          lastFetches: () => Promise.reject(new Error('not in a worker')),
+          // Only the primary answers statistics queries (ops, dashboard); the https app never asks.
+          fetchesFor: notInWorker,
+          lastFetches: notInWorker,
         },
         classifier: new SenderClassifier(config.stats.senders),
         clock: systemClock,
@@ -131,7 +135,8 @@ export class WorkerServer {
         const outcome = await channel.request<UploadOutcome>(REQUESTS.report, { bytes: input.bytes, source: input.source, label: input.label ?? '' }, 60_000)
         return { ...outcome, rawId: 0 } satisfies IngestOutcome
       },
-      setAside: () => Promise.reject(new Error('not in a worker')),
+      // Only mail intake sets reports aside, and it runs in the primary.
+      setAside: notInWorker,
     }
     const { acme } = config.certificates
     const acmeIssuer = config.certificates.issuer === 'acme'

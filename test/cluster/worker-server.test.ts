@@ -94,3 +94,10 @@ t.test('listen() before start() is a mistake', async t => {
   t.equal(server.snapshot, undefined)
   await server.close()
 })
+
+t.test('what only the primary does is refused in a worker', async t => {
+  const { server } = await acmeWorker(t)
+  t.ok(server.snapshot)
+  const { notInWorker } = await import('../../src/cluster/worker-server.js')
+  await t.rejects(notInWorker(), /only the primary process does this/)
+})
