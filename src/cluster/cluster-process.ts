@@ -65,6 +65,8 @@ export async function runClusterWorker (logger: Logger): Promise<void> {
   process.on('disconnect', () => { void stop('primary gone') })
   process.on('SIGTERM', () => { void stop('SIGTERM') })
   process.on('SIGINT', () => { void stop('SIGINT') })
+  // A SIGHUP to the process group is for the primary, which reloads and sends the diff; by default it would end the worker.
+  process.on('SIGHUP', () => {})
   try {
     await server.start()
     const listen = (server.snapshot as NonNullable<typeof server.snapshot>).config.listen
