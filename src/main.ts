@@ -6,7 +6,7 @@ import { proposeCommand } from './cli/propose.js'
 import { reportsImportCommand } from './cli/reports-import.js'
 import { MAX_SUMMARY_DAYS, reportsSummaryCommand } from './cli/reports.js'
 import { serveCommand } from './cli/serve.js'
-import { MAX_WORKERS, parseWorkers } from './cluster/cluster-process.js'
+import { MAX_WORKERS, parseWorkers } from './cluster/parse-workers.js'
 import { validateCommand } from './cli/validate.js'
 
 const io = { stdout: process.stdout, stderr: process.stderr }

@@ -4,8 +4,6 @@ import { join } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { formatProblem, loadConfig } from '../config/load-config.js'
 import { createLogger } from '../log.js'
-import { forkClusterWorker, isClusterWorker, runClusterWorker, WORKER_LOG_LEVEL_ENV } from '../cluster/cluster-process.js'
-import { WorkerPool } from '../cluster/worker-pool.js'
 import { createService } from '../service.js'
 import { INTERNAL_CA_CERT_KEY } from '../store/keys.js'
 import type { Store } from '../store/store.js'
@@ -28,7 +26,11 @@ export interface ServeOptions {
  * to start; afterwards the process lives until a signal.
  */
 export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
-  if (opts.workers !== undefined && isClusterWorker()) {
+  // Loaded only with --workers: one process serving alone starts as fast as before.
+  const { workers } = opts
+  const cluster = workers === undefined ? undefined : { workers, ...await import('../cluster/cluster-process.js'), ...await import('../cluster/worker-pool.js') }
+  if (cluster?.isClusterWorker() === true) {
+    const { runClusterWorker, WORKER_LOG_LEVEL_ENV } = cluster
     // A worker reads no configuration: the primary sends what it serves.
     await runClusterWorker(createLogger(process.env[WORKER_LOG_LEVEL_ENV] ?? opts.logLevel ?? 'info').child({ pid: process.pid, worker: true }))
     return undefined
@@ -51,7 +53,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   const level = opts.logLevel ?? config.log.level
   // With --workers the primary keeps the configuration, certificates, monitor and reports and listens on
   // ops; the workers serve https and http (cluster shares the ports between them).
-  const pool = opts.workers === undefined ? undefined : new WorkerPool({ size: opts.workers, fork: () => forkClusterWorker(level), logger })
+  const pool = cluster === undefined ? undefined : new cluster.WorkerPool({ size: cluster.workers, fork: () => cluster.forkClusterWorker(level), logger })
   let service: Awaited<ReturnType<typeof createService>>
   try {
     service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }) }) })

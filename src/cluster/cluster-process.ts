@@ -1,22 +1,11 @@
 import cluster from 'node:cluster'
-import { availableParallelism } from 'node:os'
 import type { Logger } from 'pino'
 import { IpcChannel, type IpcPort } from './ipc-channel.js'
 import type { WorkerHandle } from './worker-pool.js'
 import { NOTICES, WorkerServer } from './worker-server.js'
 
-/** Most workers `--workers` accepts. */
-export const MAX_WORKERS = 64
-
 /** The environment variable that carries the log level to workers (they read no configuration file). */
 export const WORKER_LOG_LEVEL_ENV = 'MTA_STS_WORKER_LOG_LEVEL'
-
-/** `--workers N|auto`: a whole number 1..{@link MAX_WORKERS}, or `auto` (one per available CPU); undefined when not valid. */
-export function parseWorkers (value: string, cpus = availableParallelism()): number | undefined {
-  if (value === 'auto') return Math.min(MAX_WORKERS, Math.max(1, cpus))
-  const n = Number(value)
-  return /^\d+$/.test(value) && n >= 1 && n <= MAX_WORKERS ? n : undefined
-}
 
 /** Fork a worker process running this same command (cluster shares the listening ports). */
 export function forkClusterWorker (logLevel: string): WorkerHandle {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAX_WORKERS, parseWorkers } from '../../src/cluster/cluster-process.js'
+import { MAX_WORKERS, parseWorkers } from '../../src/cluster/parse-workers.js'
 
 t.test('--workers: 1 to 64, or auto (one per CPU, at least 1, at most 64)', async t => {
   t.equal(parseWorkers('1'), 1)
