@@ -20,6 +20,7 @@
 //
 // Results: a table on stdout and bench/results/latest.json. Exit status 1 when
 // any check or measurement failed.
+import { availableParallelism } from 'node:os'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -236,13 +237,18 @@ function checkPolicyResponse (what, res, body) {
 
 async function throughputPhase () {
   log(`throughput: starting the service with ${THROUGHPUT_TENANTS} tenants`)
-  const svc = await startService({ dir: join(root, 'throughput-service'), n: THROUGHPUT_TENANTS })
+  // Worker processes on every core, as nginx's `worker_processes auto` (issue 13, point 1).
+  const svc = await startService({ dir: join(root, 'throughput-service'), n: THROUGHPUT_TENANTS, args: ['--workers', 'auto'] })
   // The same service with fetch statistics off: the reference for what counting costs (issue 10: >= 0.95x).
-  const bare = await startService({ dir: join(root, 'throughput-service-no-stats'), n: THROUGHPUT_TENANTS, extra: ['stats:', '  enabled: false'] })
+  const bare = await startService({ dir: join(root, 'throughput-service-no-stats'), n: THROUGHPUT_TENANTS, extra: ['stats:', '  enabled: false'], args: ['--workers', 'auto'] })
+  // One process, no workers (the default): what --workers gains.
+  const single = await startService({ dir: join(root, 'throughput-service-one-process'), n: THROUGHPUT_TENANTS })
   let nginx
   try {
     await waitReady(svc, MAX_WAIT_MS)
     await waitReady(bare, MAX_WAIT_MS)
+    await waitReady(single, MAX_WAIT_MS)
+    const singleCa = readFileSync(single.caFile)
     const bareCa = readFileSync(bare.caFile)
     const ca = readFileSync(svc.caFile)
     const body = expectedPolicy('testing')
@@ -253,6 +259,7 @@ async function throughputPhase () {
       const host = tenantHost(i)
       checkPolicyResponse(`service ${host} (node https)`, await fetchPolicy({ port: svc.ports.https, host, ca }), body)
       checkPolicyResponse(`service without stats ${host} (node https)`, await fetchPolicy({ port: bare.ports.https, host, ca: bareCa }), body)
+      checkPolicyResponse(`service in one process ${host} (node https)`, await fetchPolicy({ port: single.ports.https, host, ca: singleCa }), body)
       const { keyPem, chainPem } = splitBundle(readFileSync(svc.bundleFile(host), 'utf8'))
       const key = createPrivateKey(keyPem)
       if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
@@ -275,6 +282,7 @@ async function throughputPhase () {
     const targets = [
       { name: 'service', port: svc.ports.https, pid: () => svc.child.pid, caFile: svc.caFile },
       { name: 'service_no_stats', port: bare.ports.https, pid: () => bare.child.pid, caFile: bare.caFile },
+      { name: 'service_one_process', port: single.ports.https, pid: () => single.child.pid, caFile: single.caFile },
       { name: 'nginx', port: nginxPort, pid: () => nginx.pid, caFile: svc.caFile },
     ]
     // The path wrk takes (hosts file in a mount namespace, SNI from the URL): 200 and the exact bytes.
@@ -295,7 +303,7 @@ async function throughputPhase () {
 
     const host = sites[0].host
     const tlsParams = {}
-    for (const t of targets) tlsParams[t.name] = await tlsParameters({ port: t.port, host, ca: t.name === 'service_no_stats' ? bareCa : ca })
+    for (const t of targets) tlsParams[t.name] = await tlsParameters({ port: t.port, host, ca: t.name === 'service_no_stats' ? bareCa : t.name === 'service_one_process' ? singleCa : ca })
     const tlsKeys = Object.keys(tlsParams.service)
     const tlsDiff = tlsKeys.filter(k => tlsParams.service[k] !== tlsParams.nginx[k])
     if (tlsDiff.length > 0) log(`WARNING: TLS parameters differ between the servers (${tlsDiff.join(', ')}): ${JSON.stringify(tlsParams)}`)
@@ -308,7 +316,8 @@ async function throughputPhase () {
       host,
       body_bytes: body.length,
       certificate: { key: 'EC P-256 (from the service store)', chain: sites[0].chainPem.match(/BEGIN CERTIFICATE/g).length, leaf_signature: leaf.publicKey.asymmetricKeyDetails?.namedCurve },
-      nginx_workers: 1,
+      nginx_workers: `auto (${availableParallelism()})`,
+      service_workers: `auto (${availableParallelism()})`,
       tls: tlsParams,
       modes: {},
       service_rss_kib: {},
@@ -348,6 +357,8 @@ async function throughputPhase () {
       const s = m.results.service
       const n = m.results.nginx
       m.ratio = { rps: s.rps / n.rps, p50: s.p50_ms / n.p50_ms, p99: s.p99_ms / n.p99_ms }
+      const one = m.results.service_one_process
+      m.one_process_ratio = { rps: one.rps / n.rps, workers_gain: s.rps / one.rps }
       const b = m.results.service_no_stats
       m.stats_ratio = { rps: s.rps / b.rps, p50: s.p50_ms / b.p50_ms, p99: s.p99_ms / b.p99_ms, target_rps: 0.95, pass: s.rps / b.rps >= 0.95 }
       if (!m.stats_ratio.pass) fail(`${mode.name} statistics`, `throughput with fetch statistics is ${m.stats_ratio.rps.toFixed(2)}x that without (goal >= 0.95x)`)
@@ -366,8 +377,10 @@ async function throughputPhase () {
     if (nginx) await stopChild(nginx)
     await stopChild(svc.child, 15_000)
     await stopChild(bare.child, 15_000)
+    await stopChild(single.child, 15_000)
     svc.logs.close()
     bare.logs.close()
+    single.logs.close()
   }
 }
 

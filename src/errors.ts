@@ -54,4 +54,8 @@ export const errors = {
   REPORT_DATABASE_STOPPED: createError('MTA_STS_REPORT_DATABASE_STOPPED', 'the report database worker stopped: %s'),
   /** `database` is configured, but there is no PostgreSQL URL to connect with. */
   DATABASE_URL_MISSING: createError('MTA_STS_DATABASE_URL_MISSING', 'no PostgreSQL URL: %s'),
+  /** A worker asked the primary process (or the primary a worker) and got no answer in time: the request type, the limit in ms. */
+  IPC_TIMEOUT: createError('MTA_STS_IPC_TIMEOUT', 'no answer to %s within %d ms from the other process'),
+  /** A request between the primary and a worker failed on the other side: the request type, the reason. */
+  IPC_FAILED: createError('MTA_STS_IPC_FAILED', 'request %s failed in the other process: %s'),
 } as const

@@ -6,6 +6,7 @@ import { proposeCommand } from './cli/propose.js'
 import { reportsImportCommand } from './cli/reports-import.js'
 import { MAX_SUMMARY_DAYS, reportsSummaryCommand } from './cli/reports.js'
 import { serveCommand } from './cli/serve.js'
+import { MAX_WORKERS, parseWorkers } from './cluster/parse-workers.js'
 import { validateCommand } from './cli/validate.js'
 
 const io = { stdout: process.stdout, stderr: process.stderr }
@@ -21,7 +22,8 @@ program.command('serve')
   .description('serve the policies of every tenant in the configuration file')
   .requiredOption('-c, --config <file>', 'YAML configuration file')
   .addOption(new Option('--log-level <level>', 'override log.level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-  .action(async (opts: { config: string; logLevel?: string }) => exit(await serveCommand(opts, io)))
+  .option('--workers <n|auto>', `serve https and http from N worker processes (1 to ${MAX_WORKERS}, auto: one per CPU); this process keeps the configuration, certificates, monitor, reports and ops`, parseWorkersOption)
+  .action(async (opts: { config: string; logLevel?: string; workers?: number }) => exit(await serveCommand(opts, io)))
 
 program.command('validate')
   .description('check a configuration file and list every problem with file:line:column')
@@ -60,6 +62,13 @@ program.command('propose')
     domains,
     ...(opts.resolver ? { resolvers: opts.resolver } : {}),
   }, io)))
+
+/** `--workers`: a whole number of worker processes, or `auto`. */
+function parseWorkersOption (value: string): number {
+  const workers = parseWorkers(value)
+  if (workers === undefined) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_WORKERS}, or auto.`)
+  return workers
+}
 
 /** `--days`: a whole number of days a summary may cover. */
 const parseDays = (value: string): number => {

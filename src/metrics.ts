@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { systemClock, type Clock } from './clock.js'
 
 /** The Prometheus metrics of one service instance, on a registry of its own. */
@@ -118,4 +118,17 @@ export function createMetrics (certificates: () => CertificateView | undefined, 
     },
   })
   return metrics
+}
+
+/** Other processes' metrics (the workers of `serve --workers`), each as its registry's `getMetricsAsJSON()`. */
+export type WorkerMetrics = () => Promise<readonly object[][]>
+
+/**
+ * The Prometheus text of `registry`, with the counters of `workers` added in
+ * (prom-client's aggregation: sums, except where a metric says otherwise).
+ */
+export async function renderMetrics (registry: Registry, workers?: WorkerMetrics): Promise<string> {
+  const others = workers === undefined ? [] : await workers()
+  if (others.length === 0) return await registry.metrics()
+  return await AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...others]).metrics()
 }

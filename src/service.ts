@@ -6,7 +6,7 @@ import type { Config } from './config/types.js'
 import { errors } from './errors.js'
 import { buildApp, type AppRole } from './http/build-app.js'
 import type { Readiness } from './http/health-routes.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createMetrics, type Metrics, type WorkerMetrics } from './metrics.js'
 import { FileStore } from './store/file-store.js'
 import { PostgresStore } from './store/postgres-store.js'
 import { openPostgresPool } from './postgres-pool.js'
@@ -32,6 +32,7 @@ import { CheckMonitor } from './check/monitor.js'
 import type { ReportStore } from './db/report-store.js'
 import { WorkerReportStore } from './db/worker-report-store.js'
 import { countedReportSink } from './reports/counted-report-sink.js'
+import type { ReportSink } from './reports/types.js'
 import { ImapIntake } from './reports/imap-intake.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
@@ -75,6 +76,10 @@ export interface ServiceDeps {
   readonly reportStore?: ReportStore
   /** How often the service looks for retirements that ended (default 60 s). */
   readonly retirementCheckMs?: number
+  /** `serve --workers`: the workers' metrics, added into the ops listener's `/metrics`. */
+  readonly workerMetrics?: WorkerMetrics
+  /** `serve --workers`: more readiness details (the workers), shown on ops. */
+  readonly readinessDetails?: () => Record<string, unknown>
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -101,8 +106,14 @@ export interface Service {
   readonly retirements: Retirements
   /** Policy fetch statistics, when `stats.enabled` and `reports.enabled`. */
   readonly stats: FetchStats | undefined
+  /** Where TLS report uploads go (counted and logged), when `reports.enabled`. */
+  readonly reportSink: ReportSink | undefined
   readiness (): Readiness
-  listen (): Promise<ListenAddresses>
+  /**
+   * Start watching, certificate maintenance, the monitor and report intake, and listen on
+   * `roles` (default all three; `serve --workers` listens on `ops` only, its workers serve the others).
+   */
+  listen<R extends AppRole = AppRole> (roles?: readonly R[]): Promise<Record<R, AddressInfo>>
   /** Stop accepting, finish requests in flight, stop timers and watchers. */
   close (): Promise<void>
 }
@@ -209,6 +220,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
           last_reload: { ok: status.ok, at: status.at.toISOString(), errors: status.errors },
         },
         certificates: { issuer: issuer.name, unavailable: unavailable.slice(0, 20), unavailable_count: unavailable.length },
+        ...deps.readinessDetails?.(),
       },
     }
   }
@@ -287,6 +299,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const appDeps = {
     logger,
     metrics,
+    ...(deps.workerMetrics === undefined ? {} : { workerMetrics: deps.workerMetrics }),
     tenants: () => holder.snapshot,
     readiness,
     certificates: () => manager.status(),
@@ -332,13 +345,14 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     reports: reportStore,
     retirements,
     stats,
+    reportSink,
     readiness,
-    async listen () {
+    async listen<R extends AppRole = AppRole> (roles: readonly R[] = ['https', 'http', 'ops'] as R[]) {
       if (deps.watch ?? true) await holder.watch()
       manager.start()
-      const out: Partial<ListenAddresses> = {}
+      const out: Partial<Record<R, AddressInfo>> = {}
       // HTTPS first: once /readyz answers (http, ops), policies are being served.
-      for (const role of ['https', 'http', 'ops'] as const) {
+      for (const role of (['https', 'http', 'ops'] as const).filter((r): r is R & AppRole => (roles as readonly AppRole[]).includes(r))) {
         const { host, port } = config.listen[role]
         await apps[role].listen({ host, port, listenTextResolver: address => `${role} listener on ${address}` })
         out[role] = apps[role].server.address() as AddressInfo
@@ -360,7 +374,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       }
       mailbox?.start()
       stats?.start()
-      return out as ListenAddresses
+      return out as Record<R, AddressInfo>
     },
     async close () {
       closing = true

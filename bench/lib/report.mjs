@@ -20,14 +20,16 @@ export function formatReport (results) {
   const tp = results.throughput
   if (tp) {
     out.push('', `Policy fetch over HTTPS: wrk -t${m.wrk.threads} -c${m.wrk.connections} -d${m.wrk.duration_s}s --latency (after ${m.wrk.warmup_s}s warm-up), median of ${m.wrk.rounds} rounds, host ${tp.host}, ${tp.body_bytes}-byte body,`,
-      `${tp.tenants} tenants configured, EC P-256 leaf + internal CA chain on both servers, nginx worker_processes ${tp.nginx_workers}`)
+      `${tp.tenants} tenants configured, EC P-256 leaf + internal CA chain on both servers, nginx worker_processes ${tp.nginx_workers}, service --workers ${tp.service_workers ?? '(none)'}`)
     const rows = [['mode', 'server', 'req/s', 'req/s range', 'p50 ms', 'p75 ms', 'p90 ms', 'p99 ms', 'requests', 'server CPU', 'wrk CPU', 'errors']]
     for (const mode of Object.values(tp.modes)) {
       for (const [name, r] of Object.entries(mode.results)) {
         rows.push([mode.label, name, int(r.rps), `${int(r.rps_min)}-${int(r.rps_max)}`, fmt(r.p50_ms, 3), fmt(r.p75_ms, 3), fmt(r.p90_ms, 3), fmt(r.p99_ms, 3), int(r.requests),
           `${fmt(r.server_cpu_pct, 0)}%`, `${fmt(r.client_cpu_pct, 0)}%`, r.problems.length ? r.problems.join('; ') : '0'])
       }
-      rows.push([mode.label, 'service/nginx', x(mode.ratio.rps), '', x(mode.ratio.p50), '', '', x(mode.ratio.p99), '', '', '', ''])
+      const goal = { keepalive: 0.75, new_tls_conn: 0.9 }[Object.keys(tp.modes).find(k => tp.modes[k] === mode)]
+      rows.push([mode.label, 'service/nginx', x(mode.ratio.rps), goal === undefined ? '' : `goal >= ${goal}: ${mode.ratio.rps >= goal ? 'PASS' : 'FAIL'}`, x(mode.ratio.p50), '', '', x(mode.ratio.p99), '', '', '', ''])
+      if (mode.one_process_ratio) rows.push([mode.label, 'workers/one process', x(mode.one_process_ratio.workers_gain), `one process/nginx ${x(mode.one_process_ratio.rps)}`, '', '', '', '', '', '', '', ''])
       if (mode.stats_ratio) rows.push([mode.label, 'stats on/off', x(mode.stats_ratio.rps), `goal >= ${mode.stats_ratio.target_rps}: ${mode.stats_ratio.pass ? 'PASS' : 'FAIL'}`, x(mode.stats_ratio.p50), '', '', x(mode.stats_ratio.p99), '', '', '', ''])
     }
     out.push('', table(rows, 2))

@@ -117,20 +117,20 @@ export class LogFollower {
  * Write the configuration for `n` tenants in `dir` and spawn the service.
  * Returns handles and `spawnedAt` (performance.now()).
  */
-export async function startService ({ dir, n, modes, extra }) {
+export async function startService ({ dir, n, modes, extra, args = [] }) {
   mkdirSync(dir, { recursive: true })
   const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
   const storage = join(dir, 'storage')
   const configFile = join(dir, 'config.yaml')
   writeFileSync(configFile, configYaml({ n, ports, storage, modes, extra }))
-  return { ...spawnService({ dir, configFile, storage }), n, ports }
+  return { ...spawnService({ dir, configFile, storage, args }), n, ports }
 }
 
 /**
  * Spawn the service on an existing `configFile` (whose certificate store is
  * `storage`), stdout/stderr to files in `dir`. Returns handles and `spawnedAt` (performance.now()).
  */
-export function spawnService ({ dir, configFile, storage }) {
+export function spawnService ({ dir, configFile, storage, args = [] }) {
   mkdirSync(dir, { recursive: true })
   const stdoutFile = join(dir, 'service.stdout.jsonl')
   const stderrFile = join(dir, 'service.stderr.log')
@@ -139,7 +139,7 @@ export function spawnService ({ dir, configFile, storage }) {
   const spawnedAt = performance.now()
   // BENCH_SERVICE_NODE_ARGS adds node flags to the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
-  const child = spawnChild(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile], { stdout: out, stderr: err })
+  const child = spawnChild(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile, ...args], { stdout: out, stderr: err })
   closeSync(out)
   closeSync(err)
   const logs = new LogFollower(stdoutFile)

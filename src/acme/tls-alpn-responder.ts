@@ -23,11 +23,11 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
 export class TlsAlpnResponder {
   readonly #server: Server
   readonly #contexts = new Map<string, Promise<SecureContext>>()
-  readonly #store: Store
+  readonly #store: Pick<Store, 'get'>
   readonly #answersFor: (host: string) => boolean
   readonly #crypto: AcmeCrypto
 
-  constructor (store: Store, answersFor: (host: string) => boolean, logger: Logger, crypto: AcmeCrypto) {
+  constructor (store: Pick<Store, 'get'>, answersFor: (host: string) => boolean, logger: Logger, crypto: AcmeCrypto) {
     this.#store = store
     this.#crypto = crypto
     this.#answersFor = answersFor

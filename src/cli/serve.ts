@@ -15,6 +15,8 @@ export interface ServeOptions {
   readonly logLevel?: string
   /** Milliseconds SIGTERM may take before the process is killed (default 10 s). */
   readonly shutdownTimeoutMs?: number
+  /** `--workers`: serve https and http from this many worker processes (absent: one process serves everything). */
+  readonly workers?: number
 }
 
 /**
@@ -24,6 +26,15 @@ export interface ServeOptions {
  * to start; afterwards the process lives until a signal.
  */
 export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
+  // Loaded only with --workers: one process serving alone starts as fast as before.
+  const { workers } = opts
+  const cluster = workers === undefined ? undefined : { workers, ...await import('../cluster/cluster-process.js'), ...await import('../cluster/worker-pool.js') }
+  if (cluster?.isClusterWorker() === true) {
+    const { runClusterWorker, WORKER_LOG_LEVEL_ENV } = cluster
+    // A worker reads no configuration: the primary sends what it serves.
+    await runClusterWorker(createLogger(process.env[WORKER_LOG_LEVEL_ENV] ?? opts.logLevel ?? 'info').child({ pid: process.pid, worker: true }))
+    return undefined
+  }
   const result = await loadConfig(opts.config)
   if (!result.ok) {
     for (const e of result.errors) io.stderr.write(`error: ${formatProblem(e)}\n`)
@@ -39,16 +50,25 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     io.stderr.write(`not starting: ${err.message}\n`)
     return 1
   }
+  const level = opts.logLevel ?? config.log.level
+  // With --workers the primary keeps the configuration, certificates, monitor and reports and listens on
+  // ops; the workers serve https and http (cluster shares the ports between them).
+  const pool = cluster === undefined ? undefined : new cluster.WorkerPool({ size: cluster.workers, fork: () => cluster.forkClusterWorker(level), logger })
   let service: Awaited<ReturnType<typeof createService>>
   try {
-    service = await createService(config, { logger })
+    service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }) }) })
   } catch (err) {
     return refuse(err as Error)
   }
   let addresses: Awaited<ReturnType<typeof service.listen>>
   try {
-    addresses = await service.listen()
+    if (pool === undefined) addresses = await service.listen()
+    else {
+      const { ops } = await service.listen(['ops'])
+      addresses = { ...await pool.start(service), ops }
+    }
   } catch (err) {
+    await pool?.close()
     await service.close()
     return refuse(err as Error)
   }
@@ -57,6 +77,8 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   closeWithGrace({ delay: opts.shutdownTimeoutMs ?? 10_000, skip: ['SIGHUP'], logger: { error: (m: string) => logger.error({ event: 'shutdown_timeout' }, m) } }, async ({ signal, err }) => {
     if (err) logger.error({ event: 'fatal', err }, 'shutting down after an unexpected error')
     else logger.info({ event: 'shutdown', signal }, `${signal ?? 'shutdown'}: finishing requests in flight`)
+    // Workers first: they finish their requests and send their last statistics to this process.
+    await pool?.close()
     await service.close()
     logger.info({ event: 'stopped' }, 'stopped')
     logger.flush()
@@ -68,6 +90,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     config: config.file,
     tenants: config.tenants.length,
     issuer: config.certificates.issuer,
+    ...(opts.workers === undefined ? {} : { workers: opts.workers }),
     https: addresses.https,
     http: addresses.http,
     ops: addresses.ops,

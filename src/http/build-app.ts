@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { DomainReport } from '../check/types.js'
-import type { Metrics } from '../metrics.js'
+import type { Metrics, WorkerMetrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import type { ReportSettings } from '../config/types.js'
@@ -41,8 +41,11 @@ export interface AppOptions {
 export interface AppDeps {
   readonly logger: Logger
   readonly metrics: Metrics
+  /** `serve --workers`: the workers' metrics, added into the ops listener's `/metrics`. */
+  readonly workerMetrics?: WorkerMetrics
   readonly tenants: () => TenantSnapshot
-  readonly readiness: () => Readiness
+  /** The readiness verdict; a promise in a worker of `serve --workers`, which asks the primary. */
+  readonly readiness: () => Readiness | Promise<Readiness>
   readonly certificates: () => readonly CertificateStatus[]
   /** Latest set-up check reports, for the ops listener. */
   readonly checks?: () => readonly DomainReport[]

@@ -12,15 +12,17 @@ export interface Readiness {
 /**
  * `/healthz` (liveness: 200 while the process answers) and `/readyz`
  * (readiness: 200 when it should get traffic, 503 with reasons otherwise).
+ * `readiness` may answer asynchronously (a worker asks the primary process).
  * `/readyz` adds the readiness details only where `showDetails` says so: never on the
  * public `http` listener, and on `ops` only to authorized callers when it has a token.
  */
-export function healthRoutes (app: FastifyInstance, readiness: () => Readiness, showDetails: (request: FastifyRequest) => boolean): void {
+export function healthRoutes (app: FastifyInstance, readiness: () => Readiness | Promise<Readiness>, showDetails: (request: FastifyRequest) => boolean): void {
   app.get('/healthz', (_request, reply) => {
     return reply.header('cache-control', 'no-store').send({ status: 'ok' })
   })
-  app.get('/readyz', (request, reply) => {
-    const state = readiness()
+  app.get('/readyz', async (request, reply) => {
+    // A worker of `serve --workers` asks the primary: a promise there.
+    const state = await readiness()
     return reply.code(state.ready ? 200 : 503).header('cache-control', 'no-store').send({
       status: state.ready ? 'ready' : 'not ready',
       reasons: state.reasons,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { DomainReport } from '../check/types.js'
 import type { ReportSettings } from '../config/types.js'
 import type { ReportStore } from '../db/report-store.js'
-import type { Metrics } from '../metrics.js'
+import { renderMetrics, type Metrics, type WorkerMetrics } from '../metrics.js'
 import type { CertificateStatus } from '../tls/certificate-types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { reportQueryRoutes } from './report-query-routes.js'
@@ -10,6 +10,8 @@ import { reportQueryRoutes } from './report-query-routes.js'
 /** What the ops routes need. */
 export interface OpsRouteDeps {
   readonly metrics: Metrics
+  /** `serve --workers`: the workers' metrics, added into `/metrics`. */
+  readonly workerMetrics?: WorkerMetrics
   readonly tenants: () => TenantSnapshot
   readonly certificates: () => readonly CertificateStatus[]
   /** Latest set-up check reports (empty when the monitor is off). */
@@ -25,7 +27,7 @@ export interface OpsRouteDeps {
  */
 export function opsRoutes (app: FastifyInstance, deps: OpsRouteDeps): void {
   app.get('/metrics', async (_request, reply) => {
-    const body = await deps.metrics.registry.metrics()
+    const body = await renderMetrics(deps.metrics.registry, deps.workerMetrics)
     return reply.header('content-type', deps.metrics.registry.contentType).send(body)
   })
   app.get('/checks', (_request, reply) => {

@@ -80,6 +80,14 @@ export class FetchStats implements FetchStatsReader {
     if (bucket.networks.size < MAX_NETWORKS_PER_FLUSH) bucket.networks.add(clientNetwork(ip))
   }
 
+  /**
+   * Adds fetches counted elsewhere (a worker of `serve --workers`) to the next flush, so the
+   * store is written by one process and the latest fetches seen here include them.
+   */
+  merge (batch: FetchBatch): void {
+    this.#retry.push(batch)
+  }
+
   /** Starts flushing every interval (the timer does not hold the process open). */
   start (): void {
     this.#timer ??= setInterval(() => { void this.flush() }, this.#options.flushIntervalMs).unref()

@@ -71,6 +71,8 @@ export class CertificateManager {
   readonly #reading = new Map<string, Promise<CertifiedKey>>()
   /** Re-tries of hosts another instance is obtaining (see {@link IssuingElsewhere}); cleared on close. */
   readonly #recheck = new Set<NodeJS.Timeout>()
+  /** Told the host whose served certificate was replaced (see {@link onCertificateChange}). */
+  readonly #changeListeners: ((host: string) => void)[] = []
 
   constructor (opts: CertificateManagerOptions) {
     this.#opts = opts
@@ -163,7 +165,9 @@ export class CertificateManager {
     if (issuer.mode !== 'queued') return this.#ensure(host, issuer.mode === 'files' && loaded !== undefined)
     const stored = await this.#fromStore(host)
     if (stored) {
+      const replaced = loaded !== undefined && loaded.fingerprint !== stored.fingerprint
       state.loaded = prepareCertificate(stored)
+      if (replaced) this.#changed(host)
       return stored
     }
     this.#enqueue(host)
@@ -180,6 +184,22 @@ export class CertificateManager {
     // A file that cannot be read is loaded again through #ensure, which logs and counts the failure.
     const pems = await issuer.obtain(host).catch(() => undefined)
     return pems && knownCertificate(pems, fingerprint)
+  }
+
+  /**
+   * The certificate and key `host` is served with, for the workers of
+   * `serve --workers`, which build their own SecureContexts: as
+   * {@link certificate}, but only for a host this manager serves (rejects
+   * with `MTA_STS_CERT_UNAVAILABLE` for any other, without loading anything).
+   */
+  async material (host: string): Promise<CertifiedKey> {
+    if (this.#cache.get(host) === undefined) throw new errors.CERT_UNAVAILABLE(host, 'not a served host')
+    return await this.certificate(host)
+  }
+
+  /** Call `listener` with the host whenever the certificate served for it is replaced (renewal, new files). */
+  onCertificateChange (listener: (host: string) => void): void {
+    this.#changeListeners.push(listener)
   }
 
   /** Load (or obtain) the certificates of `hosts`, `concurrency` at a time. Failures are logged, not thrown. */
@@ -305,6 +325,10 @@ export class CertificateManager {
     }
   }
 
+  #changed (host: string): void {
+    for (const listener of this.#changeListeners) listener(host)
+  }
+
   #now (): number {
     return this.#opts.clock.now().getTime()
   }
@@ -324,7 +348,9 @@ export class CertificateManager {
       return Promise.reject(new errors.CERT_UNAVAILABLE(host, state.lastError))
     }
     const work = this.#load(host, refresh, state).then(fresh => {
+      const replaced = state.loaded !== undefined && state.loaded.fingerprint !== fresh.loaded.fingerprint
       state.loaded = fresh.loaded
+      if (replaced) this.#changed(host)
       state.failures = 0
       delete state.lastError
       delete state.retryAt

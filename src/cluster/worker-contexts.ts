@@ -1,0 +1,97 @@
+import { createSecureContext, type SecureContext } from 'node:tls'
+import type { Logger } from 'pino'
+import { hostKey } from '../domain/host-name.js'
+import { errors } from '../errors.js'
+import { TLS_VERSIONS } from '../tls/context-cache.js'
+
+/** A host's certificate chain and key as the primary hands them to a worker (the key is a secret: never logged). */
+export interface CertificateMaterial {
+  readonly certPem: string
+  readonly keyPem: string
+  /** ISO time the certificate expires: past it, the worker asks again. */
+  readonly notAfter: string
+}
+
+/** Where a worker gets a host's certificate: the primary, over IPC. */
+export type MaterialSource = (host: string) => Promise<CertificateMaterial>
+
+type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void
+
+/**
+ * A worker's SecureContexts: at most `max` (least recently used out first),
+ * each built from what `source` (the primary) answers for its host. Several
+ * handshakes for a cold host share one request. {@link drop} forgets a host
+ * whose certificate changed, also one asked for at that moment, so an answer
+ * that left the primary before the change is not kept.
+ */
+export class WorkerContexts {
+  readonly #max: number
+  readonly #source: MaterialSource
+  readonly #entries = new Map<string, { context: SecureContext, notAfter: number }>()
+  readonly #loading = new Map<string, Promise<SecureContext>>()
+  /** Bumped by every drop of a host, so a request started before it does not fill the cache. */
+  readonly #generation = new Map<string, number>()
+
+  constructor (max: number, source: MaterialSource) {
+    this.#max = max
+    this.#source = source
+  }
+
+  /** Contexts held now. */
+  get size (): number {
+    return this.#entries.size
+  }
+
+  /** The context for `host`: at once when held and unexpired, else asked for. */
+  context (host: string, now = Date.now()): SecureContext | Promise<SecureContext> {
+    const entry = this.#entries.get(host)
+    if (entry !== undefined && entry.notAfter > now) {
+      this.#entries.delete(host)
+      this.#entries.set(host, entry)
+      return entry.context
+    }
+    let loading = this.#loading.get(host)
+    if (loading === undefined) {
+      const generation = this.#generation.get(host) ?? 0
+      loading = this.#source(host).then(material => {
+        const context = createSecureContext({ cert: material.certPem, key: material.keyPem, ...TLS_VERSIONS })
+        if ((this.#generation.get(host) ?? 0) === generation) {
+          this.#entries.delete(host)
+          this.#entries.set(host, { context, notAfter: Date.parse(material.notAfter) })
+          if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
+        }
+        return context
+      }).finally(() => { this.#loading.delete(host) })
+      this.#loading.set(host, loading)
+    }
+    return loading
+  }
+
+  /** Forget `host`'s context: its certificate changed, or it is no longer served. */
+  drop (host: string): void {
+    this.#entries.delete(host)
+    this.#loading.delete(host)
+    this.#generation.set(host, (this.#generation.get(host) ?? 0) + 1)
+  }
+
+  /**
+   * The TLS server's SNICallback: an unknown name (by `isTenantHost`, the
+   * worker's snapshot) is refused at once, without asking the primary.
+   */
+  sniCallback (isTenantHost: (host: string) => boolean, logger: Logger): SniCallback {
+    return (servername, cb) => {
+      const host = hostKey(servername)
+      if (!isTenantHost(host)) {
+        logger.debug({ event: 'tls_unknown_servername', servername }, 'handshake for an unknown server name refused')
+        cb(new errors.UNKNOWN_SERVERNAME())
+        return
+      }
+      const context = this.context(host)
+      if (!(context instanceof Promise)) {
+        cb(null, context)
+        return
+      }
+      context.then(ctx => { cb(null, ctx) }, (err: Error) => { cb(err) })
+    }
+  }
+}
