@@ -299,12 +299,13 @@ export class CertificateManager {
     const { issuer, logger } = this.#opts
     const cert = await this.#fromStore(host).catch(() => undefined)
     if (!cert) return loaded
-    if (cert.fingerprint !== loaded.fingerprint) {
-      state.loaded = prepareCertificate(cert)
+    const current = cert.fingerprint === loaded.fingerprint ? loaded : prepareCertificate(cert)
+    if (current !== loaded) {
+      state.loaded = current
       delete state.ari
     }
     await pollRenewalInfo(issuer, logger, host, state, cert, this.#now())
-    return state.loaded ?? loaded
+    return current
   }
 
   /** Stop the timer and queue, and wait for work in flight. */

@@ -432,6 +432,9 @@ t.test('lazy: a removed host forgets its state and its context; a handshake for 
   t.equal(issuer.calls, 2, 'from the store')
   t.same(m.status().map(s => s.host), [HOST], 'and not kept')
   t.ok(m.context(HOST) instanceof Promise, 'nor did it take the one cached context')
+  await resolveContext(m.context(HOST))
+  t.ok(await resolveContext(m.context(OTHER)), 'a context for a host not served is built for the caller')
+  t.notOk(m.context(HOST) instanceof Promise, 'without taking the cached one')
 })
 
 t.test('lazy, queued: a stored certificate gone is not served from memory; the host is queued and the handshake refused', async t => {
