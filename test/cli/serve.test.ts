@@ -52,6 +52,8 @@ t.test('serve: start, SIGHUP reload, SIGTERM finishes requests in flight and exi
   await writeFile(file, preamble(dir) + TENANTS)
   const cli = runCli(t, ['serve', '--config', file])
   const start = await cli.waitFor(l => l.event === 'start')
+  // The report database opens in the background; shut down before it did, its failure to open is logged too.
+  await cli.waitFor(l => l.event === 'report_database_open')
   const port = (start.https as { port: number }).port
   const ca = await readFile(join(dir, 'store', 'internal-ca', 'ca.crt'), 'utf8')
   t.match(cli.stderr(), /curl --cacert .*ca\.crt --resolve mta-sts\.example\.com:\d+:127\.0\.0\.1 https:\/\/mta-sts\.example\.com:\d+\/\.well-known\/mta-sts\.txt/, 'prints how to fetch a policy')
@@ -111,9 +113,12 @@ t.test('serve: a fatal error still writes every buffered line, the fatal one las
   const file = join(dir, 'config.yaml')
   await writeFile(file, preamble(dir) + TENANTS)
   // A preload that throws from a signal listener: an uncaught exception at a moment the test picks.
-  const fault = 'data:text/javascript,process.on("SIGUSR2",()=>{throw new Error("injected fault")})'
+  // Only in the main thread: `--import` runs in worker threads too (the report database's).
+  const fault = 'data:text/javascript,import{isMainThread}from"node:worker_threads";if(isMainThread)process.on("SIGUSR2",()=>{throw new Error("injected fault")})'
   const cli = runCli(t, ['serve', '--config', file], [`--import=${fault}`])
   const start = await cli.waitFor(l => l.event === 'start')
+  // The report database opens in the background; shut down before it did, its failure to open is logged too.
+  await cli.waitFor(l => l.event === 'report_database_open')
   const port = (start.https as { port: number }).port
   const ca = await readFile(join(dir, 'store', 'internal-ca', 'ca.crt'), 'utf8')
   for (let i = 0; i < 5; i++) t.equal((await httpsFetch(port, 'mta-sts.example.com', { ca })).status, 200)
