@@ -71,6 +71,7 @@ export function formatReport (results) {
   if (results.reports) out.push(formatReports(results.reports))
   if (results.cluster) out.push(formatCluster(results.cluster, results.meta.wrk))
   if (results.sweep?.goals) out.push(formatSweep(results.sweep))
+  out.push(formatGoals(results))
   if (results.failures.length > 0) {
     out.push('', `FAILURES (${results.failures.length}):`, ...results.failures.map(f => `  - ${f.split('\n')[0]}`))
   } else {
@@ -232,4 +233,34 @@ export function formatSweep (s) {
   lines.push(`RSS when ready ${mb(s.rss_ready_kib)}, after the sweep ${mb(s.rss_after_kib)}; load average before ${s.loadavg_before}, after ${s.loadavg_after}` +
     (s.generated_ms === undefined ? `; store generated ${s.kept_since}, reused` : `; store generated now in ${ms(s.generated_ms / 1000)} s`))
   return lines.join('\n')
+}
+
+/**
+ * Issue 13's goals in one table: each measurement of this run beside its goal
+ * (a part that was skipped or failed shows `-` and "not measured").
+ */
+export function formatGoals (results) {
+  const tp = results.throughput
+  const ratio = mode => tp?.modes?.[mode]?.ratio?.rps
+  const acme8 = results.acme?.runs?.find(r => r.concurrency === 8 && r.ratio_during_vs_idle)
+  const sizes = results.scale?.sizes ?? []
+  const largest = sizes.length > 1 ? sizes.reduce((a, b) => (b.tenants > a.tenants ? b : a)) : undefined
+  const sw = results.sweep
+  const ms = v => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-')
+  const rows = [
+    ['keep-alive req/s, service (--workers auto) / nginx (worker_processes auto)', x(ratio('keepalive')), '>= 0.75x', ratio('keepalive'), v => v >= 0.75],
+    ['new TLS connection per request, service / nginx', x(ratio('new_tls_conn')), '>= 0.9x', ratio('new_tls_conn'), v => v >= 0.9],
+    ['p99 latency at half the service\'s keep-alive peak', ms(tp?.half_peak?.results?.service?.p99_ms), '< 5 ms', tp?.half_peak?.results?.service?.p99_ms, v => v < 5],
+    [`ready with ${sw?.tenants?.toLocaleString('en-US') ?? '-'} tenants, each with its own certificate`, ms(sw?.ready_ms), '< 5000 ms', sw?.ready_ms, v => v < 5000],
+    ['RSS max through the sweep of every tenant', typeof sw?.rss_max_kib === 'number' ? `${(sw.rss_max_kib * 1024 / 1e6).toFixed(0)} MB` : '-', '< 600 MB', sw?.rss_max_kib, v => v * 1024 / 1e6 < 600],
+    ['cold-context handshake p99', ms(sw?.handshake_ms?.p99), '< 10 ms', sw?.handshake_ms?.p99, v => v < 10],
+    ['policy req/s while 100 certificates are issued at concurrency 8 / idle', x(acme8?.ratio_during_vs_idle?.rps), '>= 0.8x', acme8?.ratio_during_vs_idle?.rps, v => v >= 0.8],
+    [`longest event-loop delay during a reload of ${largest?.tenants?.toLocaleString('en-US') ?? '-'} tenants`, ms(largest?.reload_loop_delay_max_ms), '<= 50 ms', largest?.reload_loop_delay_max_ms, v => v <= 50],
+    [`slowest /healthz answer during that reload`, ms(largest?.max_probe_ms_during_reload), '<= 50 ms', largest?.max_probe_ms_during_reload, v => v <= 50],
+  ]
+  const m = results.meta
+  return ['', `Issue 13 goals (this run; load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'})`, table([
+    ['measure', 'value', 'goal', 'verdict'],
+    ...rows.map(([label, shown, goal, value, pass]) => [label, shown, goal, typeof value === 'number' && Number.isFinite(value) ? (pass(value) ? 'PASS' : 'FAIL') : 'not measured']),
+  ], 1)].join('\n')
 }
