@@ -81,7 +81,8 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     await pool?.close()
     await service.close()
     logger.info({ event: 'stopped' }, 'stopped')
-    logger.flush()
+    // Wait for the write in flight too: the synchronous flush at exit writes only what is still buffered.
+    await new Promise<void>(resolve => { logger.flush(() => { resolve() }) })
   })
   process.on('SIGHUP', () => { void service.holder.reload('SIGHUP') })
 

@@ -79,39 +79,44 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
       // Straight to Node: one writeHead of the entry's frozen headers and its body (none for HEAD,
       // which Node knows from the request). Fastify still runs onResponse on 'finish'.
       reply.hijack()
-      reply.raw.writeHead(200, servedOf(tenant).headers)
+      const { headers, counter } = servedOf(tenant)
+      reply.raw.writeHead(200, headers)
       reply.raw.end(tenant.body)
+      // Counted and logged once handed to Node, not on 'finish': a response written while the
+      // service shuts down can reach the sender after its socket was cut, without a 'finish'.
+      counter.inc()
+      stats?.record(tenant, request.ip, request.headers['user-agent'])
+      logFetch(request, reply, tenant, 200)
       return reply
     },
     onResponse (request, reply, done) {
-      const tenant = request.tenant
+      // Answers without a tenant (404, 400); the policy's 200s are counted and logged by the handler.
+      if (request.tenant !== null) return done()
       const status = reply.statusCode
-      const userAgent = request.headers['user-agent']
-      if (tenant !== null) {
-        // Set only where the handler writes the policy: always a 200.
-        servedOf(tenant).counter.inc()
-        stats?.record(tenant, request.ip, userAgent)
-      } else {
-        let counter = unknownHost.get(status)
-        if (counter === undefined) unknownHost.set(status, counter = metrics.policyFetches.labels('', String(status)))
-        counter.inc()
-      }
-      logger.info({
-        event: 'policy_fetch',
-        tenant: tenant?.domain ?? null,
-        host: request.headers.host ?? null,
-        policy_id: tenant?.id ?? null,
-        mode: tenant?.mode ?? null,
-        method: request.method,
-        status,
-        client: request.ip,
-        user_agent: userAgent ?? null,
-        tls: (request.raw.socket as TLSSocket).getProtocol?.() ?? null,
-        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-      }, 'policy fetch')
+      let counter = unknownHost.get(status)
+      if (counter === undefined) unknownHost.set(status, counter = metrics.policyFetches.labels('', String(status)))
+      counter.inc()
+      logFetch(request, reply, null, status)
       done()
     },
   })
+
+  const logFetch = (request: FastifyRequest, reply: FastifyReply, tenant: TenantEntry | null, status: number): void => {
+    const userAgent = request.headers['user-agent']
+    logger.info({
+      event: 'policy_fetch',
+      tenant: tenant?.domain ?? null,
+      host: request.headers.host ?? null,
+      policy_id: tenant?.id ?? null,
+      mode: tenant?.mode ?? null,
+      method: request.method,
+      status,
+      client: request.ip,
+      user_agent: userAgent ?? null,
+      tls: (request.raw.socket as TLSSocket).getProtocol?.() ?? null,
+      duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+    }, 'policy fetch')
+  }
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0]
