@@ -53,7 +53,13 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   const level = opts.logLevel ?? config.log.level
   // With --workers the primary keeps the configuration, certificates, monitor and reports and listens on
   // ops; the workers serve https and http (cluster shares the ports between them).
-  const pool = cluster === undefined ? undefined : new cluster.WorkerPool({ size: cluster.workers, fork: () => cluster.forkClusterWorker(level), logger })
+  const pool = cluster === undefined ? undefined : new cluster.WorkerPool({
+    size: cluster.workers,
+    fork: () => cluster.forkClusterWorker(level),
+    logger,
+    // A worker late to stop is killed early enough for this process to finish its own shutdown in time.
+    stopTimeoutMs: Math.max(1000, (opts.shutdownTimeoutMs ?? 10_000) - 4000),
+  })
   let service: Awaited<ReturnType<typeof createService>>
   try {
     service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }) }) })

@@ -44,7 +44,8 @@ export async function runClusterWorker (logger: Logger): Promise<void> {
       // Statistics go to the primary first, while it still listens; a gone primary fails them quickly.
       await server.close().catch(() => {})
       channel.close()
-      await new Promise<void>(resolve => { logger.flush(() => { resolve() }) })
+      // Bounded: a stdout nobody reads must not keep the worker from exiting (what is still buffered is written at exit).
+      await Promise.race([new Promise<void>(resolve => { logger.flush(() => { resolve() }) }), new Promise<void>(resolve => setTimeout(resolve, 1000).unref())])
       process.disconnect?.()
       process.exit(0)
     })()
