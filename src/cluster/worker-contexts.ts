@@ -1,8 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
-import { hostKey } from '../domain/host-name.js'
-import { errors } from '../errors.js'
 import { TLS_VERSIONS } from '../tls/context-cache.js'
+import { createSniCallback, type SniCallback } from '../tls/sni-callback.js'
 
 /** A host's certificate chain and key as the primary hands them to a worker (the key is a secret: never logged). */
 export interface CertificateMaterial {
@@ -14,8 +13,6 @@ export interface CertificateMaterial {
 
 /** Where a worker gets a host's certificate: the primary, over IPC. */
 export type MaterialSource = (host: string) => Promise<CertificateMaterial>
-
-type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void
 
 /**
  * A worker's SecureContexts: at most `max` (least recently used out first),
@@ -79,19 +76,7 @@ export class WorkerContexts {
    * worker's snapshot) is refused at once, without asking the primary.
    */
   sniCallback (isTenantHost: (host: string) => boolean, logger: Logger): SniCallback {
-    return (servername, cb) => {
-      const host = hostKey(servername)
-      if (!isTenantHost(host)) {
-        logger.debug({ event: 'tls_unknown_servername', servername }, 'handshake for an unknown server name refused')
-        cb(new errors.UNKNOWN_SERVERNAME())
-        return
-      }
-      const context = this.context(host)
-      if (!(context instanceof Promise)) {
-        cb(null, context)
-        return
-      }
-      context.then(ctx => { cb(null, ctx) }, (err: Error) => { cb(err) })
-    }
+    return createSniCallback(isTenantHost, this, logger)
   }
+
 }
