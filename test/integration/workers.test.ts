@@ -111,11 +111,11 @@ t.test('serve --workers 2: every worker serves, reloads and new tenants reach al
   })
 
   t.test('SIGTERM stops the workers and the primary, exit code 0 within the shutdown timeout', async t => {
-    const begin = Date.now()
     cli.child.kill('SIGTERM')
     const { code } = await cli.exit
     t.equal(code, 0, cli.lines.filter(l => l.time !== undefined && (l.event !== 'policy_fetch')).slice(-12).map(l => `${String(l.time)} ${String(l.pid ?? '')} ${String(l.event)} ${String(l.msg)}`).join('\n'))
-    t.ok(Date.now() - begin < 10_000, 'within the 10 s shutdown timeout')
+    // Exit code 0 is the bound: past the shutdown timeout (10 s) close-with-grace exits 1. A wall clock here would time the machine.
+    t.ok(cli.lines.some(l => l.event === 'shutdown_timeout') === false, 'not cut off by the shutdown timeout')
     t.ok(cli.lines.some(l => l.event === 'stopped'))
     t.equal(cli.lines.filter(l => l.event === 'worker_stopping').length, 2)
   })
