@@ -7,8 +7,19 @@ import { NOTICES, WorkerServer } from './worker-server.js'
 /** The environment variable that carries the log level to workers (they read no configuration file). */
 export const WORKER_LOG_LEVEL_ENV = 'MTA_STS_WORKER_LOG_LEVEL'
 
+/**
+ * node:cluster's scheduling for this process: `none` (the workers accept connections
+ * themselves) unless `NODE_CLUSTER_SCHED_POLICY` says otherwise (`rr`: the primary accepts
+ * and hands each connection to a worker over IPC, which halved new-connection throughput).
+ */
+export function clusterSchedulingPolicy (env: NodeJS.ProcessEnv): number {
+  return env.NODE_CLUSTER_SCHED_POLICY === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
+}
+
 /** Fork a worker process running this same command (cluster shares the listening ports). */
 export function forkClusterWorker (logLevel: string): WorkerHandle {
+  // Frozen by node:cluster at the first setupPrimary/fork; later calls change nothing.
+  cluster.schedulingPolicy = clusterSchedulingPolicy(process.env)
   // Snapshot entries and fetch batches are plain data; `advanced` also carries report bytes as they are.
   cluster.setupPrimary({ serialization: 'advanced' })
   const worker = cluster.fork({ [WORKER_LOG_LEVEL_ENV]: logLevel })
