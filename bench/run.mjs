@@ -35,6 +35,7 @@ import { reportsPhase } from './lib/reports.mjs'
 import { sweepPhase } from './lib/sweep.mjs'
 import { formatReport } from './lib/report.mjs'
 import { nginxVersion, startNginx, writeNginxPrefix } from './lib/nginx.mjs'
+import { startNodeMinimal } from './lib/node-minimal.mjs'
 import { cleanupSync, cpuSeconds, freePort, loadAverage, have, installCleanup, makeTempDir, run, runLog, runMeta, stopChild } from './lib/proc.mjs'
 import {
   configYaml, expectedPolicy, fetchPolicy, POLICY_PATH, splitBundle, startService, tenantDomain, tenantHost, tlsParameters, waitReady,
@@ -244,6 +245,7 @@ async function throughputPhase () {
   // One process, no workers (the default): what --workers gains.
   const single = await startService({ dir: join(root, 'throughput-service-one-process'), n: THROUGHPUT_TENANTS })
   let nginx
+  let nodeMinimal
   try {
     await waitReady(svc, MAX_WAIT_MS)
     await waitReady(bare, MAX_WAIT_MS)
@@ -274,6 +276,9 @@ async function throughputPhase () {
     const conf = writeNginxPrefix({ prefix, port: nginxPort, sites })
     log(`throughput: starting nginx on 127.0.0.1:${nginxPort}`)
     nginx = await startNginx({ prefix, conf, port: nginxPort })
+    const nodePort = await freePort()
+    log(`throughput: starting the minimal Node https server on 127.0.0.1:${nodePort}`)
+    nodeMinimal = await startNodeMinimal({ dir: join(root, 'node-minimal'), port: nodePort, sites })
 
     const unknownHost = 'mta-sts.unknown.bench.example'
     const hostsFile = join(root, 'hosts')
@@ -284,6 +289,8 @@ async function throughputPhase () {
       { name: 'service_no_stats', port: bare.ports.https, pid: () => bare.child.pid, caFile: bare.caFile },
       { name: 'service_one_process', port: single.ports.https, pid: () => single.child.pid, caFile: single.caFile },
       { name: 'nginx', port: nginxPort, pid: () => nginx.pid, caFile: svc.caFile },
+      // Node's own ceiling: the same answers from a minimal node:https server (bench/lib/node-minimal-server.mjs).
+      { name: 'node_minimal', port: nodePort, pid: () => nodeMinimal.pid, caFile: svc.caFile },
     ]
     // The path wrk takes (hosts file in a mount namespace, SNI from the URL): 200 and the exact bytes.
     for (const t of targets) {
@@ -359,6 +366,8 @@ async function throughputPhase () {
       m.ratio = { rps: s.rps / n.rps, p50: s.p50_ms / n.p50_ms, p99: s.p99_ms / n.p99_ms }
       const one = m.results.service_one_process
       m.one_process_ratio = { rps: one.rps / n.rps, workers_gain: s.rps / one.rps }
+      const nm = m.results.node_minimal
+      m.node_ratio = { rps: s.rps / nm.rps, node_vs_nginx: nm.rps / n.rps }
       const b = m.results.service_no_stats
       m.stats_ratio = { rps: s.rps / b.rps, p50: s.p50_ms / b.p50_ms, p99: s.p99_ms / b.p99_ms, target_rps: 0.95, pass: s.rps / b.rps >= 0.95 }
       if (!m.stats_ratio.pass) fail(`${mode.name} statistics`, `throughput with fetch statistics is ${m.stats_ratio.rps.toFixed(2)}x that without (goal >= 0.95x)`)
@@ -375,6 +384,7 @@ async function throughputPhase () {
     return out
   } finally {
     if (nginx) await stopChild(nginx)
+    if (nodeMinimal) await stopChild(nodeMinimal)
     await stopChild(svc.child, 15_000)
     await stopChild(bare.child, 15_000)
     await stopChild(single.child, 15_000)

@@ -8,7 +8,7 @@ import { run, spawnChild } from './proc.mjs'
 import { POLICY_PATH } from './service.mjs'
 
 /** The headers the service adds (helmet), so both responses are about the same size. */
-const SERVICE_HEADERS = [
+export const SERVICE_HEADERS = [
   ['Content-Security-Policy', "default-src 'none';frame-ancestors 'none'"],
   ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Cross-Origin-Resource-Policy', 'same-origin'],

@@ -30,6 +30,7 @@ export function formatReport (results) {
       const goal = { keepalive: 0.75, new_tls_conn: 0.9 }[Object.keys(tp.modes).find(k => tp.modes[k] === mode)]
       rows.push([mode.label, 'service/nginx', x(mode.ratio.rps), goal === undefined ? '' : `goal >= ${goal}: ${mode.ratio.rps >= goal ? 'PASS' : 'FAIL'}`, x(mode.ratio.p50), '', '', x(mode.ratio.p99), '', '', '', ''])
       if (mode.one_process_ratio) rows.push([mode.label, 'workers/one process', x(mode.one_process_ratio.workers_gain), `one process/nginx ${x(mode.one_process_ratio.rps)}`, '', '', '', '', '', '', '', ''])
+      if (mode.node_ratio) rows.push([mode.label, 'service/node_minimal', x(mode.node_ratio.rps), `node_minimal/nginx ${x(mode.node_ratio.node_vs_nginx)}`, '', '', '', '', '', '', '', ''])
       if (mode.stats_ratio) rows.push([mode.label, 'stats on/off', x(mode.stats_ratio.rps), `goal >= ${mode.stats_ratio.target_rps}: ${mode.stats_ratio.pass ? 'PASS' : 'FAIL'}`, x(mode.stats_ratio.p50), '', '', x(mode.stats_ratio.p99), '', '', '', ''])
     }
     out.push('', table(rows, 2))
@@ -262,5 +263,13 @@ export function formatGoals (results) {
   return ['', `Issue 13 goals (this run; load average at start ${m.loadavg_start ?? '?'}, at end ${m.loadavg_end ?? '?'})`, table([
     ['measure', 'value', 'goal', 'verdict'],
     ...rows.map(([label, shown, goal, value, pass]) => [label, shown, goal, typeof value === 'number' && Number.isFinite(value) ? (pass(value) ? 'PASS' : 'FAIL') : 'not measured']),
-  ], 1)].join('\n')
+  ], 1), ...nodeCeiling(tp)].join('\n')
+}
+
+/** The minimal Node server's ratios: how much of the gap to nginx is Node's own. */
+function nodeCeiling (tp) {
+  const modes = Object.entries(tp?.modes ?? {}).filter(([, m]) => m.node_ratio)
+  if (modes.length === 0) return []
+  return ['The same answers from a minimal node:https server (same workers, certificates, headers; no logging, metrics or routing):',
+    ...modes.map(([, m]) => `  ${m.label}: minimal Node / nginx ${x(m.node_ratio.node_vs_nginx)}, service / minimal Node ${x(m.node_ratio.rps)}`)]
 }
