@@ -94,7 +94,8 @@ export async function buildApp (options: AppOptions, deps: AppDeps): Promise<Fas
   if (options.role !== 'ops') strictHost(app)
   if (options.role === 'https') {
     if (deps.reports !== undefined) await reportRoutes(app, { ...deps.reports, metrics: deps.metrics, tenants: deps.tenants })
-    policyRoutes(app, deps)
+    // The fast path logs the socket's address, which is what Fastify logs without trustProxy.
+    policyRoutes(app, { ...deps, fastPath: options.trustProxy !== true })
   } else {
     const dashboard = options.role === 'ops' && deps.dashboard?.settings.enabled === true ? deps.dashboard : undefined
     // Public listeners never show details: reload errors and paths name tenants not yet live.

@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { TLSSocket } from 'node:tls'
@@ -6,6 +7,7 @@ import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { hostKey } from '../domain/host-name.js'
 import type { FetchedPolicy } from '../stats/fetch-stats.js'
 import { POLICY_HEADERS, policyHeaders } from './policy-headers.js'
+import { ambiguousHost } from './strict-host.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -21,6 +23,12 @@ export interface PolicyRouteDeps {
   readonly logger: Logger
   /** Fetch statistics, counted for every policy served (absent when `stats.enabled` is off). */
   readonly stats?: { record (policy: FetchedPolicy, ip: string, userAgent: string | undefined): void }
+  /**
+   * Answer the plain policy fetches on the listener's server before Fastify (see
+   * {@link policyRoutes}); only where the client address Fastify logs is the socket's
+   * (no `trustProxy`). `inject()` never reaches it: the route gives the same answers.
+   */
+  readonly fastPath?: boolean
 }
 
 /** What a tenant entry's 200 answers are written and counted with. */
@@ -40,6 +48,11 @@ declare module 'fastify' {
  * GET/HEAD of the policy for a configured `mta-sts.<tenant>` host: 200 with
  * the precomputed body; any other host or path 404, other methods 405. Each
  * fetch is logged as one line and counted.
+ *
+ * With `fastPath`, what senders send (a GET or HEAD of exactly the policy path, no body, one
+ * Host naming a configured tenant) is answered from the server's `request` event, before
+ * Fastify's routing, hooks and request objects: the same bytes, line, counters and statistics
+ * as the route, at about half the cost per request. Everything else goes to Fastify.
  */
 export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void {
   const { metrics, stats } = deps
@@ -48,12 +61,12 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
   const logger = deps.logger.child({}, { redact: { paths: [], censor: '' } })
   app.decorateRequest('tenant', null)
 
-  const lookup = (request: FastifyRequest): TenantEntry | undefined => {
+  const lookupHost = (raw: string | undefined): TenantEntry | undefined => {
     const byHost = deps.tenants().byHost
-    const raw = request.headers.host
     // Senders send the bare lower-case name: one Map lookup; normalise only when that misses.
     return (raw === undefined ? undefined : byHost.get(raw)) ?? byHost.get(hostKey(raw))
   }
+  const lookup = (request: FastifyRequest): TenantEntry | undefined => lookupHost(request.headers.host)
 
   // What a tenant entry's 200s need, made at its first fetch and kept as long as the entry (a reload
   // that leaves a tenant unchanged keeps its entry): the full header set with its length, and the
@@ -76,17 +89,9 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
       const tenant = lookup(request)
       if (tenant === undefined) return notFound(reply.headers(POLICY_HEADERS))
       request.tenant = tenant
-      // Straight to Node: one writeHead of the entry's frozen headers and its body (none for HEAD,
-      // which Node knows from the request). Fastify still runs onResponse on 'finish'.
+      // Fastify still runs onResponse on 'finish', which leaves answers with a tenant alone.
       reply.hijack()
-      const { headers, counter } = servedOf(tenant)
-      reply.raw.writeHead(200, headers)
-      reply.raw.end(tenant.body)
-      // Counted and logged once handed to Node, not on 'finish': a response written while the
-      // service shuts down can reach the sender after its socket was cut, without a 'finish'.
-      counter.inc()
-      stats?.record(tenant, request.ip, request.headers['user-agent'])
-      logFetch(request, reply, tenant, 200)
+      answer(request.raw, reply.raw, tenant, request.ip, reply.elapsedTime)
       return reply
     },
     onResponse (request, reply, done) {
@@ -101,21 +106,53 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     },
   })
 
+  /** One policy 200: the entry's frozen headers and its body (none for HEAD, which Node knows from the request). */
+  const answer = (req: IncomingMessage, res: ServerResponse, tenant: TenantEntry, ip: string, elapsedMs: number): void => {
+    const { headers, counter } = servedOf(tenant)
+    res.writeHead(200, headers)
+    res.end(tenant.body)
+    // Counted and logged once handed to Node, not on 'finish': a response written while the
+    // service shuts down can reach the sender after its socket was cut, without a 'finish'.
+    counter.inc()
+    stats?.record(tenant, ip, req.headers['user-agent'])
+    logLine(req, tenant, 200, ip, elapsedMs)
+  }
+
   const logFetch = (request: FastifyRequest, reply: FastifyReply, tenant: TenantEntry | null, status: number): void => {
-    const userAgent = request.headers['user-agent']
+    logLine(request.raw, tenant, status, request.ip, reply.elapsedTime)
+  }
+
+  const logLine = (req: IncomingMessage, tenant: TenantEntry | null, status: number, ip: string, elapsedMs: number): void => {
     logger.info({
       event: 'policy_fetch',
       tenant: tenant?.domain ?? null,
-      host: request.headers.host ?? null,
+      host: req.headers.host ?? null,
       policy_id: tenant?.id ?? null,
       mode: tenant?.mode ?? null,
-      method: request.method,
+      method: req.method,
       status,
-      client: request.ip,
-      user_agent: userAgent ?? null,
-      tls: (request.raw.socket as TLSSocket).getProtocol?.() ?? null,
-      duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      client: ip,
+      user_agent: req.headers['user-agent'] ?? null,
+      tls: (req.socket as TLSSocket).getProtocol?.() ?? null,
+      duration_ms: Math.round(elapsedMs * 1000) / 1000,
     }, 'policy fetch')
+  }
+
+  if (deps.fastPath === true) {
+    // Set where Fastify sets its own `closing`: from then on it tells every client the connection closes.
+    let closing = false
+    app.addHook('preClose', done => { closing = true; done() })
+    beforeFastify(app.server, (req, res) => {
+      const started = performance.now()
+      if (req.url !== POLICY_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || ambiguousHost(req) !== undefined) return false
+      const tenant = lookupHost(req.headers.host)
+      if (tenant === undefined) return false
+      if (closing) res.setHeader('connection', 'close')
+      // Fastify's request.ip without trustProxy.
+      answer(req, res, tenant, req.socket.remoteAddress ?? '', performance.now() - started)
+      return true
+    })
   }
 
   app.setNotFoundHandler((request, reply) => {
@@ -124,6 +161,18 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
       return reply.code(405).header('allow', 'GET, HEAD').header('content-type', TEXT).send(NOT_ALLOWED)
     }
     return notFound(reply)
+  })
+}
+
+/**
+ * Run `handle` on each request of `server` before Fastify's own `request` listener, which
+ * gets only the requests `handle` did not answer (returned false for).
+ */
+export function beforeFastify (server: Server, handle: (req: IncomingMessage, res: ServerResponse) => boolean): void {
+  const fastify = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+  server.removeAllListeners('request')
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!handle(req, res)) for (const listener of fastify) listener.call(server, req, res)
   })
 }
 
