@@ -72,7 +72,7 @@ t.test('least recently used out first; an expired context is asked for again', a
 })
 
 t.test('the SNICallback over real TLS: a tenant gets its certificate, an unknown name or a failed lookup is refused', async t => {
-  const { ca, source } = await setup()
+  const { ca, asked, source } = await setup()
   const contexts = new WorkerContexts(10, source)
   const tenants = new Set([HOST, 'mta-sts.broken.example'])
   const server = createServer({ SNICallback: contexts.sniCallback(h => tenants.has(h), createLogger('silent')) }, socket => { socket.end('hello') })
@@ -93,5 +93,7 @@ t.test('the SNICallback over real TLS: a tenant gets its certificate, an unknown
   // Twice: cold (the promise), then warm (at once).
   t.equal(await handshake('MTA-STS.A.example'), `DNS:${HOST}`)
   await t.rejects(handshake('mta-sts.unknown.example'))
+  t.notOk(asked.includes('mta-sts.unknown.example'), 'an unknown name is refused without asking the primary (which would issue for any name here)')
   await t.rejects(handshake('mta-sts.broken.example'))
+  t.ok(asked.includes('mta-sts.broken.example'), 'a tenant whose lookup fails was asked for')
 })
