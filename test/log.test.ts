@@ -1,8 +1,18 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
-import { PassThrough } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 import t from 'tap'
 import { createLogger, LOG_FLUSH_MS, LOG_MAX_WRITE, LOG_MIN_LENGTH } from '../src/log.js'
+
+/**
+ * Run `lines` as an ES module in a child process with this run's loaders (TypeScript and
+ * coverage work), after `createLogger` is imported; stdout piped, stderr as `stderr`.
+ */
+function logChild (lines: string[], stderr: 'pipe' | 'inherit' = 'inherit'): ChildProcessByStdio<null, Readable, Readable> {
+  const script = [`import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`, ...lines].join('\n')
+  // With stderr 'inherit', `stderr` is null: only the tests that pipe it read it.
+  return spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', stderr] }) as ChildProcessByStdio<null, Readable, Readable>
+}
 
 t.test('JSON lines with level names, ISO time and secrets redacted', async t => {
   const stream = new PassThrough()
@@ -20,15 +30,12 @@ t.test('JSON lines with level names, ISO time and secrets redacted', async t => 
 
 t.test('writes to stdout when no destination is given', async t => {
   t.equal(createLogger('silent').level, 'silent')
-  // A child process (with this run's loaders, so TypeScript and coverage work) logs with the default
-  // destination; what it wrote to fd 1 and fd 2 is read back separately.
-  const script = [
-    `import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`,
+  // A child process logs with the default destination; what it wrote to fd 1 and fd 2 is read back separately.
+  const child = logChild([
     "const logger = createLogger('info')",
     "logger.info({ event: 'started', tenant: 'example.com', keyPem: 'secret' }, 'to stdout')",
     "logger.debug('below the level')",
-  ].join('\n')
-  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+  ], 'pipe')
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -45,16 +52,14 @@ t.test('buffered stdout: a quiet process still writes its lines to a pipe within
   t.ok(LOG_MIN_LENGTH < LOG_MAX_WRITE && LOG_MAX_WRITE <= 4096, 'writes of at most PIPE_BUF bytes: processes sharing a pipe never interleave mid-line')
   // The child logs two short lines (far below the buffer size) and then stays alive, idle, until
   // told to go (or 20 s pass): the lines must come while it lives, not only when it exits.
-  const script = [
-    `import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`,
+  const child = logChild([
     "const logger = createLogger('info')",
     "logger.info({ event: 'one' }, 'first')",
     "logger.info({ event: 'two' }, 'second')",
     // Exit status 9 if never told to go: lines that only came with the exit flush fail the test.
     'const keep = setTimeout(() => { process.exit(9) }, 20_000)',
     "process.on('SIGUSR2', () => { clearTimeout(keep) })",
-  ].join('\n')
-  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  ])
   t.teardown(() => { child.kill('SIGKILL') })
   let stdout = ''
   await new Promise<void>(resolve => {
@@ -72,13 +77,11 @@ t.test('buffered stdout: a quiet process still writes its lines to a pipe within
 
 t.test('buffered stdout: a burst of lines all reaches the pipe, whole, when the process exits right after', async t => {
   // More lines than one write takes, logged in one go, then process.exit: pino flushes synchronously on exit.
-  const script = [
-    `import { createLogger } from ${JSON.stringify(new URL('../src/log.ts', import.meta.url).href)}`,
+  const child = logChild([
     "const logger = createLogger('info')",
     "for (let i = 0; i < 2000; i++) logger.info({ event: 'policy_fetch', i, tenant: 'example.com' }, 'policy fetch')",
     'process.exit(3)',
-  ].join('\n')
-  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  ])
   let stdout = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
   const [code] = await once(child, 'close') as [number]
