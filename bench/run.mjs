@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { acmePhase, acmeRuns } from './lib/acme.mjs'
+import { acmePhase, acmeRuns, parseWorkersList } from './lib/acme.mjs'
 import { clusterPhase } from './lib/cluster.mjs'
 import { reportsPhase } from './lib/reports.mjs'
 import { sweepPhase } from './lib/sweep.mjs'
@@ -59,6 +59,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --acme-tenants N     tenants ordered in the ACME part (default 100)
   --acme-concurrency LIST  certificates.acme.concurrency values (default 2,8)
   --acme-max-wait S    limit for one ACME issuance run (default 300)
+  --acme-workers LIST  serve --workers values in the ACME part, none = one process (default auto,none)
   --skip-reports       skip the TLS report part (node bench/reports.mjs --help lists its own options)
   --reports N          reports uploaded over HTTPS and imported in the report part (default 10000)
   --skip-cluster       skip the replica part (PostgreSQL, haproxy; node bench/cluster.mjs --help lists its own options)
@@ -81,6 +82,7 @@ const { values: opts } = parseArgs({
     'acme-tenants': { type: 'string', default: '100' },
     'acme-concurrency': { type: 'string', default: '2,8' },
     'acme-max-wait': { type: 'string', default: '300' },
+    'acme-workers': { type: 'string', default: 'auto,none' },
     'skip-reports': { type: 'boolean', default: false },
     reports: { type: 'string', default: '10000' },
     'skip-cluster': { type: 'boolean', default: false },
@@ -151,7 +153,7 @@ try {
       results.acme = await acmePhase({
         root,
         tenants: ACME_TENANTS,
-        runs: acmeRuns(ACME_CONCURRENCY),
+        runs: acmeRuns(ACME_CONCURRENCY, true, parseWorkersList(opts['acme-workers'])),
         wrk: { threads: THREADS, connections: CONNECTIONS, duration_s: DURATION },
         maxWaitMs: ACME_MAX_WAIT_MS,
         log,

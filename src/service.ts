@@ -112,8 +112,11 @@ export interface Service {
   /**
    * Start watching, certificate maintenance, the monitor and report intake, and listen on
    * `roles` (default all three; `serve --workers` listens on `ops` only, its workers serve the others).
+   * With `certificates: false` certificate maintenance (and so ACME issuance) is left to the caller,
+   * `certificates.start()`: `serve --workers` starts it once its workers listen, so the CA's first
+   * validations find the https and http ports open.
    */
-  listen<R extends AppRole = AppRole> (roles?: readonly R[]): Promise<Record<R, AddressInfo>>
+  listen<R extends AppRole = AppRole> (roles?: readonly R[], opts?: { readonly certificates?: boolean }): Promise<Record<R, AddressInfo>>
   /** Stop accepting, finish requests in flight, stop timers and watchers. */
   close (): Promise<void>
 }
@@ -347,9 +350,9 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     stats,
     reportSink,
     readiness,
-    async listen<R extends AppRole = AppRole> (roles: readonly R[] = ['https', 'http', 'ops'] as R[]) {
+    async listen<R extends AppRole = AppRole> (roles: readonly R[] = ['https', 'http', 'ops'] as R[], opts: { readonly certificates?: boolean } = {}) {
       if (deps.watch ?? true) await holder.watch()
-      manager.start()
+      if (opts.certificates ?? true) manager.start()
       const out: Partial<Record<R, AddressInfo>> = {}
       // HTTPS first: once /readyz answers (http, ops), policies are being served.
       for (const role of (['https', 'http', 'ops'] as const).filter((r): r is R & AppRole => (roles as readonly AppRole[]).includes(r))) {

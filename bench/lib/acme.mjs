@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cpuSeconds, freePort, have, run, stopChild } from './proc.mjs'
+import { cpuSeconds, freePort, have, ownCpuSeconds, run, stopChild } from './proc.mjs'
 import { pebbleVersion, startPebble } from './pebble.mjs'
 import { expectedPolicy, fetchPolicy, POLICY_PATH, serviceYaml, spawnService, tenantDomain, tenantHost, waitReady } from './service.mjs'
 import { curlFetch, runWrk, wrkProblems } from './wrk.mjs'
@@ -21,6 +21,8 @@ export const LOAD_HOST = `mta-sts.${LOAD_DOMAIN}`
 const PRE_ISSUE_TIMEOUT_MS = 60_000
 const CLK_TCK = 100
 const IDLE_SETTLE_MS = 1000
+/** wrk on the load target before Pebble is let go (runs with load): the service's code warm, as in the idle run. */
+const WARMUP_S = 2
 
 /** The service configuration: ACME issuer against Pebble, `domains` as tenants inheriting the defaults. */
 export function acmeConfigYaml ({ ports, storage, directoryUrl, caFile, concurrency, challenges, domains }) {
@@ -128,10 +130,27 @@ const percentile = (values, p) => {
   return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]
 }
 
-/** The runs for `concurrencies`: per value, one without load (if `quiet`) and one with wrk. */
-export function acmeRuns (concurrencies, quiet = true) {
-  return concurrencies.flatMap(c => [...(quiet ? [{ concurrency: c, load: false }] : []), { concurrency: c, load: true }])
+/**
+ * `serve --workers` values the measured instance runs with: `auto` is how the product is deployed
+ * (the Dockerfile), `null` is one process serving and issuing alone (informational).
+ */
+export const ACME_WORKERS = Object.freeze(['auto', null])
+
+/** Parse a `--workers` list of the bench (`auto`, a number, `none`) into {@link ACME_WORKERS}' form. */
+export function parseWorkersList (text) {
+  return text.split(',').map(s => s.trim()).map(s => (s === 'none' ? null : s))
 }
+
+/**
+ * The runs for `concurrencies`: per value and per `workers` value, one without load (if `quiet`)
+ * and one with wrk. The first `workers` value is the one the goal is measured on.
+ */
+export function acmeRuns (concurrencies, quiet = true, workers = ACME_WORKERS) {
+  return concurrencies.flatMap(c => workers.flatMap(w => [...(quiet ? [{ concurrency: c, workers: w, load: false }] : []), { concurrency: c, workers: w, load: true }]))
+}
+
+/** How a run's service was started, for tables and logs. */
+export const workersLabel = w => (w === null || w === undefined ? 'one process' : `--workers ${w}`)
 
 /**
  * The ACME benchmark. `runs`: [{concurrency, load}] — `load: true` runs wrk
@@ -150,17 +169,20 @@ export async function acmePhase ({ root, tenants = 100, runs, challenges, wrk, m
     runs: [],
   }
   for (const spec of runs) {
-    const name = `c${spec.concurrency ?? 'default'}-${spec.load ? 'load' : 'quiet'}`
-    const entry = { concurrency: spec.concurrency, load: spec.load }
+    const workers = spec.workers ?? null
+    const name = `c${spec.concurrency ?? 'default'}-w${workers ?? 'none'}-${spec.load ? 'load' : 'quiet'}`
+    const entry = { concurrency: spec.concurrency, workers, load: spec.load }
     out.runs.push(entry)
     try {
-      await oneRun({ dir: join(root, `acme-${name}`), entry, tenants, concurrency: spec.concurrency, load: spec.load, challenges, wrk, maxWaitMs, log })
+      await oneRun({ dir: join(root, `acme-${name}`), entry, tenants, concurrency: spec.concurrency, workers, load: spec.load, challenges, wrk, maxWaitMs, log })
     } catch (err) {
       entry.error = err.message.split('\n')[0]
       fail(`acme ${name}`, err)
     }
   }
-  const find = (c, load) => out.runs.find(r => r.concurrency === c && r.load === load && !r.error)
+  // Issuance-time ratios between concurrencies: on the first `workers` value of the runs.
+  const deployed = runs[0]?.workers ?? null
+  const find = (c, load) => out.runs.find(r => r.concurrency === c && r.workers === deployed && r.load === load && !r.error)
   const concs = [...new Set(runs.map(r => r.concurrency))]
   out.ratios = {}
   if (concs.length > 1) {
@@ -176,11 +198,11 @@ export async function acmePhase ({ root, tenants = 100, runs, challenges, wrk, m
   return out
 }
 
-async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk, maxWaitMs, log }) {
+async function oneRun ({ dir, entry, tenants, concurrency, workers, load, challenges, wrk, maxWaitMs, log }) {
   mkdirSync(dir, { recursive: true })
   const ports = { https: await freePort(), http: await freePort(), ops: await freePort() }
   const storage = join(dir, 'store')
-  const label = `acme c=${concurrency ?? 'default'}${load ? ' +wrk' : ''}`
+  const label = `acme c=${concurrency ?? 'default'} ${workersLabel(workers)}${load ? ' +wrk' : ''}`
   log(`${label}: starting pebble (VA on ${ports.http}/${ports.https})`)
   mkdirSync(join(dir, 'pebble'), { recursive: true })
   const pebble = await startPebble({ dir: join(dir, 'pebble'), httpPort: ports.http, tlsPort: ports.https })
@@ -207,6 +229,13 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
       pre.logs.close()
     }
     const ordersBefore = pebble.orders()
+    // With load, Pebble is frozen until the service is ready and warmed up (orders wait for it):
+    // the during/idle ratio then compares the same warm service with and without issuance,
+    // not a process just started (JIT, start-up work) with one that has run for a while.
+    const rootPem = await pebble.rootPem() // its management API is frozen too
+    let frozen = false
+    const thaw = () => { if (frozen) { frozen = false; process.kill(pebble.pid(), 'SIGCONT') } }
+    if (load) { process.kill(pebble.pid(), 'SIGSTOP'); frozen = true }
 
     // 2. The measured instance: load target (from the store) + `tenants` to order.
     const configFile = join(dir, 'config.yaml')
@@ -215,7 +244,7 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
     writeFileSync(configFile, acmeConfigYaml({ ...common, domains: [LOAD_DOMAIN, ...domains] }))
     log(`${label}: spawning the service with ${tenants + 1} tenants`)
     const spawnWallMs = Date.now()
-    const svc = { ...spawnService({ dir: join(dir, 'main'), configFile, storage }), ports }
+    const svc = { ...spawnService({ dir: join(dir, 'main'), configFile, storage, args: workers === null ? [] : ['--workers', workers] }), ports }
     services.push(svc)
     const track = trackIssuance(svc, hosts, spawnWallMs)
     const deadline = svc.spawnedAt + maxWaitMs
@@ -236,12 +265,14 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
     try {
       const readyAt = await waitReady(svc, maxWaitMs)
       entry.ready_ms = readyAt - svc.spawnedAt
-      const mainAtReady = mainThreadCpuSeconds(svc.child.pid)
-      const processAtReady = cpuSeconds(svc.child.pid)
-      const rootPem = await pebble.rootPem()
+      let mainAtReady = mainThreadCpuSeconds(svc.child.pid)
+      let processAtReady = ownCpuSeconds(svc.child.pid)
+      let allAtReady = cpuSeconds(svc.child.pid)
+      let issuanceFrom = svc.spawnedAt
       const rootFile = join(dir, 'pebble-root.pem')
       writeFileSync(rootFile, rootPem)
       const body = expectedPolicy('testing')
+      const probed = new Set()
       const hostsFile = join(dir, 'hosts')
       writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${LOAD_HOST}\n`)
 
@@ -251,18 +282,35 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
         if (!res.ok) throw new Error(`curl ${LOAD_HOST}: ${res.curlExit} ${res.error}`)
         if (res.status !== 200 || !res.body.equals(body)) throw new Error(`curl ${LOAD_HOST}: status ${res.status}, body ${JSON.stringify(res.body.toString('latin1'))}`)
         const url = `https://${LOAD_HOST}:${ports.https}${POLICY_PATH}`
+        log(`${label}: wrk warm-up (${WARMUP_S}s, Pebble frozen)`)
+        const warm = await runWrk({ hostsFile, url, durationS: WARMUP_S, connections: wrk.connections, threads: wrk.threads })
+        entry.wrk_warmup = { rps: warm.rps, problems: wrkProblems(warm) }
+        if (entry.wrk_warmup.problems.length) throw new Error(`wrk warm-up: ${entry.wrk_warmup.problems.join('; ')}`)
+        entry.obtained_before_release = track.count()
+        thaw()
+        issuanceFrom = performance.now()
+        entry.pebble_released_ms = issuanceFrom - svc.spawnedAt
+        // CPU per certificate from here: the warm-up's serving is not issuance.
+        mainAtReady = mainThreadCpuSeconds(svc.child.pid)
+        processAtReady = ownCpuSeconds(svc.child.pid)
+        allAtReady = cpuSeconds(svc.child.pid)
         log(`${label}: wrk during issuance (${wrk.duration_s}s; ${track.count()}/${tenants} obtained so far)`)
-        entry.wrk_during = await measuredWrk({ hostsFile, url, wrk, svc, pebble, track })
+        entry.wrk_during = await measuredWrk({ hostsFile, url, wrk, svc, pebble, track, probe: { port: ports.https, ca: rootPem, body, probed } })
         if (entry.wrk_during.obtained_at_end >= tenants) entry.wrk_during.note = 'issuance finished before wrk did: the run overlaps only partly'
       }
       const at = await waitDone()
-      entry.issuance_ms = at - svc.spawnedAt
+      // Without load from spawn; with load from Pebble's release (the service was ready and warm then).
+      entry.issuance_ms = at - issuanceFrom
       const cpuDone = cpu()
+      const ownDone = ownCpuSeconds(svc.child.pid)
       entry.cpu_s_until_done = { service: cpuDone.service, pebble: cpuDone.pebble, service_main_thread: mainThreadCpuSeconds(svc.child.pid) }
-      // From readiness to the last certificate: on a run without wrk, all of it is issuance.
+      // From readiness to the last certificate: on a run without wrk, all of it is issuance. With
+      // --workers, the service's process is the primary (it issues) and the worker processes serve.
+      const mainMs = (entry.cpu_s_until_done.service_main_thread - mainAtReady) * 1000
       entry.cpu_ms_per_cert_after_ready = {
-        main_thread: ((entry.cpu_s_until_done.service_main_thread - mainAtReady) * 1000) / tenants,
-        other_threads: (((cpuDone.service - processAtReady) - (entry.cpu_s_until_done.service_main_thread - mainAtReady)) * 1000) / tenants,
+        main_thread: mainMs / tenants,
+        other_threads: ((ownDone - processAtReady) * 1000 - mainMs) / tenants,
+        worker_processes: (((cpuDone.service - ownDone) - (allAtReady - processAtReady)) * 1000) / tenants,
       }
       entry.rss_done_kib = svc.rss()
 
@@ -291,10 +339,12 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
       for (const c of status.json.certificates ?? []) states[c.state] = (states[c.state] ?? 0) + 1
       entry.certificate_states = states
       if (states.valid !== tenants + 1) problems.push(`GET /certificates: ${JSON.stringify(states)}, expected ${tenants + 1} valid`)
-      for (const h of [LOAD_HOST, tenantHost(1), tenantHost(tenants)]) {
-        const res = await fetchPolicy({ port: ports.https, host: h, ca: rootPem })
-        if (res.status !== 200 || !res.body.equals(body)) problems.push(`${h}: status ${res.status} or wrong body`)
-      }
+      const res = await fetchPolicy({ port: ports.https, host: LOAD_HOST, ca: rootPem })
+      if (res.status !== 200 || !res.body.equals(body)) problems.push(`${LOAD_HOST}: status ${res.status} or wrong body`)
+      // Every tenant not fetched during wrk, one at a time over a new connection: its first
+      // handshake (a cold context; with --workers asked from the primary), now that issuance is over.
+      const idleFetches = await coldFetches({ hosts: hosts.filter(h => !probed.has(h)), port: ports.https, ca: rootPem, body, problems })
+      entry.cold_fetch_after_ms = summarize(idleFetches)
       if (problems.length) throw new Error(problems.join('; '))
 
       if (load) {
@@ -310,6 +360,7 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
       }
       log(`${label}: ${tenants} certificates in ${(entry.issuance_ms / 1000).toFixed(1)} s (${entry.orders_per_s.toFixed(1)} orders/s)`)
     } finally {
+      thaw()
       await track.stop()
     }
   } finally {
@@ -317,16 +368,58 @@ async function oneRun ({ dir, entry, tenants, concurrency, load, challenges, wrk
       await stopChild(s.child, 15_000)
       try { s.logs.close() } catch { /* closed */ }
     }
+    try { process.kill(pebble.pid(), 'SIGCONT') } catch { /* gone */ }
     await pebble.close()
   }
 }
 
-/** One wrk run with server/Pebble CPU and issuance progress around it. */
-async function measuredWrk ({ hostsFile, url, wrk, svc, pebble, track }) {
+const summarize = times => ({ n: times.length, p50: percentile(times, 50), p90: percentile(times, 90), max: percentile(times, 100) })
+
+/**
+ * Fetch each of `hosts` once over a new TLS connection, one at a time (while `until()` is true),
+ * checking status and body; returns the wall times in ms.
+ */
+async function coldFetches ({ hosts, port, ca, body, problems, until = () => true, onFetch = () => {} }) {
+  const times = []
+  for (const h of hosts) {
+    if (!until()) break
+    onFetch(h)
+    const t0 = performance.now()
+    try {
+      const res = await fetchPolicy({ port, host: h, ca })
+      times.push(performance.now() - t0)
+      if (res.status !== 200 || !res.body.equals(body)) problems.push(`${h}: status ${res.status} or wrong body`)
+    } catch (err) {
+      problems.push(`${h}: ${err.message}`)
+    }
+  }
+  return times
+}
+
+/**
+ * One wrk run with server/Pebble CPU and issuance progress around it. With `probe`, while wrk
+ * runs, each host whose certificate_obtained was logged is fetched once over a new connection
+ * (one at a time, 100 ms apart): the first handshake for a freshly issued certificate while
+ * issuance goes on (with --workers, the worker asks the primary for it over IPC).
+ */
+async function measuredWrk ({ hostsFile, url, wrk, svc, pebble, track, probe }) {
   const cpu0 = { service: cpuSeconds(svc.child.pid), pebble: cpuSeconds(pebble.pid()) }
   const obtainedAtStart = track.count()
   const wall0 = performance.now()
-  const r = await runWrk({ hostsFile, url, durationS: wrk.duration_s, connections: wrk.connections, threads: wrk.threads })
+  let running = true
+  const probeProblems = []
+  const probeTimes = []
+  const probing = probe === undefined
+    ? Promise.resolve()
+    : (async () => {
+        while (running) {
+          const next = [...track.obtained.keys()].filter(h => !probe.probed.has(h)).slice(0, 1)
+          probeTimes.push(...await coldFetches({ ...probe, hosts: next, problems: probeProblems, until: () => running, onFetch: h => probe.probed.add(h) }))
+          await sleep(100)
+        }
+      })()
+  const r = await runWrk({ hostsFile, url, durationS: wrk.duration_s, connections: wrk.connections, threads: wrk.threads }).finally(() => { running = false })
+  await probing
   const wall = (performance.now() - wall0) / 1000
   const { raw, client_cpu_s: clientCpu, client_wall_s: clientWall, ...parsed } = r
   return {
@@ -336,6 +429,7 @@ async function measuredWrk ({ hostsFile, url, wrk, svc, pebble, track }) {
     client_cpu_pct: clientCpu !== undefined && clientWall > 0 ? (clientCpu / clientWall) * 100 : undefined,
     obtained_at_start: obtainedAtStart,
     obtained_at_end: track.count(),
-    problems: wrkProblems(r),
+    ...(probe === undefined ? {} : { cold_fetch_ms: summarize(probeTimes) }),
+    problems: [...wrkProblems(r), ...probeProblems],
   }
 }

@@ -140,17 +140,20 @@ export function rssKiB (pid) {
 
 const CLK_TCK = 100 // Linux USER_HZ: /proc/PID/stat times are in 1/100 s
 
-/** User+system CPU seconds of `pid` and its direct children (nginx workers). */
-export function cpuSeconds (pid) {
-  const one = p => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return (Number(fields[11]) + Number(fields[12])) / CLK_TCK // utime, stime (fields 14, 15)
-    } catch {
-      return 0
-    }
+/** User+system CPU seconds of `pid` alone (all its threads, no children); 0 when it is gone. */
+export function ownCpuSeconds (p) {
+  try {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK // utime, stime (fields 14, 15)
+  } catch {
+    return 0
   }
+}
+
+/** User+system CPU seconds of `pid` and its direct children (nginx workers, the service's `--workers`). */
+export function cpuSeconds (pid) {
+  const one = ownCpuSeconds
   let kids = []
   try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean) } catch { /* none */ }
   return one(pid) + kids.reduce((sum, k) => sum + one(k), 0)

@@ -70,8 +70,11 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   try {
     if (pool === undefined) addresses = await service.listen()
     else {
-      const { ops } = await service.listen(['ops'])
+      // Issuance waits for the workers: an order's validation would otherwise meet closed https/http ports
+      // (a failed validation, counted by the CA, and a retry minutes later).
+      const { ops } = await service.listen(['ops'], { certificates: false })
       addresses = { ...await pool.start(service), ops }
+      service.certificates.start()
     }
   } catch (err) {
     await pool?.close()

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { FileStore } from '../../src/store/file-store.js'
 import { storeKey } from '../../src/store/keys.js'
 import { splitBundle } from '../../src/tls/certificate-storage.js'
+import { runCli } from '../helpers/cli.js'
 import { freePort, startPebble, type Pebble } from '../helpers/pebble.js'
 import { httpsFetch, replaceFile, startService, tempDir, type Harness } from '../helpers/service-harness.js'
 
@@ -200,4 +201,30 @@ t.test('two instances on one store asked for the same hosts place exactly one or
   }
   const obtained = [...a.logs, ...b.logs].filter(l => l.event === 'certificate_obtained').length
   t.equal(obtained, tenants.length, 'each certificate obtained by one instance only')
+})
+
+t.test('serve --workers 2: issuance starts once the workers listen, so no validation meets a closed port', async t => {
+  // Worker processes start through the TypeScript loader: seconds, long after Pebble would first validate.
+  t.setTimeout(240_000)
+  const tenants = ['example.com', 'example.org', 'example.net']
+  const { pebble, dir, yaml } = await setup(t, { challenges: ['tls-alpn-01'], tenants })
+  const configFile = join(dir, 'config.yaml')
+  await writeFile(configFile, yaml)
+  const cli = runCli(t, ['serve', '--config', configFile, '--workers', '2'])
+  const start = await cli.waitFor(l => l.event === 'start', 120_000)
+  const listening = cli.lines.findIndex(l => l.event === 'start')
+  for (const d of tenants) await cli.waitFor(l => l.event === 'certificate_obtained' && l.host === `mta-sts.${d}`, 60_000)
+  t.same(cli.lines.filter(l => l.event === 'certificate_failed'), [], 'no order failed')
+  t.equal(pebble.orders(), tenants.length, 'one order per tenant')
+  t.ok(cli.lines.findIndex(l => l.event === 'acme_order') > listening, 'the first order was placed after the workers listened')
+  const workers = new Set(cli.lines.filter(l => l.event === 'worker_started').map(l => l.pid))
+  const answeredBy = new Set(cli.lines.filter(l => l.event === 'acme_challenge_answered').map(l => l.pid))
+  t.ok([...answeredBy].every(pid => workers.has(pid)), 'the workers answered the challenges')
+  const root = await pebble.rootPem()
+  for (const d of tenants) {
+    const res = await httpsFetch((start.https as { port: number }).port, `mta-sts.${d}`, { ca: root })
+    t.equal(res.status, 200, `mta-sts.${d} served by a worker over a chain to Pebble's root`)
+  }
+  cli.child.kill('SIGTERM')
+  t.equal((await cli.exit).code, 0)
 })
