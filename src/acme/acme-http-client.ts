@@ -4,6 +4,13 @@ import * as acme from 'acme-client'
 import axios, { AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios'
 import type { NoncePool } from './nonce-pool.js'
 
+/**
+ * How long a request to the CA may take before it fails as a network error (milliseconds).
+ * acme-client sets none: a CA that accepts a connection and never answers would hold the
+ * order, and its slot of `certificates.acme.concurrency`, for ever.
+ */
+export const ACME_REQUEST_TIMEOUT_MS = 30_000
+
 /** One answer of the CA, as the response interceptor sees it. */
 export interface AcmeHttpAnswer {
   readonly status: number
@@ -29,6 +36,8 @@ export interface AcmeRequestScope {
    * answered from here when it has one, without asking the CA.
    */
   readonly nonces?: NoncePool
+  /** Limit of each request to `origin` (default {@link ACME_REQUEST_TIMEOUT_MS}). */
+  readonly timeoutMs?: number
   /** Every answer (success or HTTP error) received in the scope. */
   onResponse (answer: AcmeHttpAnswer): void
   /** The transport error of a request to `origin` that got no answer (acme-client replaces it with a TypeError). */
@@ -59,7 +68,8 @@ type Patched = AxiosInstance & { [INSTALLED]?: AcmeHttpClient }
  * The workarounds:
  * - acme-client's own retries (which sleep out Retry-After inside the request,
  *   holding a queue slot for minutes) are off: back-off is the scheduler's job.
- * - Requests to the issuer's CA use its agent (extra trusted CA).
+ * - Requests to the issuer's CA use its agent (extra trusted CA) and time out
+ *   ({@link ACME_REQUEST_TIMEOUT_MS}).
  * - A transport error is handed to the scope before acme-client, past its
  *   retries, turns it into "reading 'config'" of undefined.
  * - Every answer is handed to the scope, so failures are classified by the
@@ -85,6 +95,7 @@ function install (instance: AxiosInstance): AcmeHttpClient {
     const scope = scopes.getStore()
     if (scope === undefined || !config.url?.startsWith(scope.origin)) return config
     if (scope.agent) config.httpsAgent = scope.agent
+    if (!(Number(config.timeout) > 0)) config.timeout = scope.timeoutMs ?? ACME_REQUEST_TIMEOUT_MS
     const pooled = config.method?.toLowerCase() === 'head' ? scope.nonces?.take() : undefined
     if (pooled !== undefined) {
       config.adapter = async (cfg: InternalAxiosRequestConfig): Promise<AxiosResponse> =>

@@ -1,8 +1,10 @@
+import { once } from 'node:events'
 import { Agent } from 'node:https'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import * as acme from 'acme-client'
 import axios from 'axios'
 import t from 'tap'
-import { installAcmeHttpClient, type AcmeHttpAnswer, type AcmeRequestScope } from '../../src/acme/acme-http-client.js'
+import { ACME_REQUEST_TIMEOUT_MS, installAcmeHttpClient, type AcmeHttpAnswer, type AcmeRequestScope } from '../../src/acme/acme-http-client.js'
 import { NoncePool } from '../../src/acme/nonce-pool.js'
 import { ManualClock } from '../../src/clock.js'
 import { startFakeAcme } from '../helpers/fake-acme.js'
@@ -51,6 +53,7 @@ t.test('a scope gets its answers; its agent only for its own origin; outside a s
   const res = await client.run(scope, () => instance.get(`${fake.url}/dir`))
   t.equal(res.status, 200, 'inside: the scope\'s agent')
   t.same(scope.answers.map(a => a.status), [200])
+  t.equal(res.config.timeout, ACME_REQUEST_TIMEOUT_MS, 'and the default request limit')
 
   const other = recorder('https://ca.invalid', trusting)
   await t.rejects(client.run(other, () => instance.get(`${fake.url}/dir`)), 'the agent is not lent to another origin')
@@ -91,6 +94,21 @@ t.test('a transport error is handed to the scope before it reaches acme-client',
   await t.rejects(client.run(scope, () => instance.get('https://127.0.0.1:1/dir')))
   t.match(scope.errors, [{ code: 'ECONNREFUSED' }])
   t.same(scope.answers, [])
+})
+
+t.test('a CA that accepts and never answers: the request times out as a network error of the scope', async t => {
+  const silent = createServer(() => {})
+  silent.listen(0, '127.0.0.1')
+  await once(silent, 'listening')
+  const open: Socket[] = []
+  silent.on('connection', s => open.push(s))
+  t.teardown(() => { for (const s of open) s.destroy(); silent.close() })
+  const origin = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+  const instance = freshInstance()
+  const client = installAcmeHttpClient(instance)
+  const scope = { ...recorder(origin), timeoutMs: 200 }
+  await t.rejects(client.run(scope, () => instance.get(`${origin}/dir`)), { code: 'ECONNABORTED' })
+  t.match(scope.errors, [{ code: 'ECONNABORTED' }])
 })
 
 t.test("with a nonce pool: other answers' nonces are kept and answer acme-client's HEAD newNonce", async t => {
