@@ -33,6 +33,15 @@ export function closeContexts (contexts: Iterable<SecureContext>): void {
 }
 
 /**
+ * Close `context` at the next turn of the event loop: a handshake handed it
+ * in this turn (the SNI callback answers in a microtask at the latest) has
+ * taken its certificate, key and chain from it by then.
+ */
+export function closeSoon (context: SecureContext): void {
+  setImmediate(closeContexts, [context]).unref()
+}
+
+/**
  * The SecureContexts of the hosts handshaken lately, at most `max` of them
  * (least recently used out first), with the certificates they serve. A
  * context costs about 26 KiB and 1.2 ms to build, so building every tenant's
@@ -57,8 +66,6 @@ export function closeContexts (contexts: Iterable<SecureContext>): void {
 export class ContextCache {
   readonly #max: number
   readonly #entries = new Map<string, { cert: CertifiedKey, context: SecureContext }>()
-  /** Dropped contexts, closed at the next turn (see {@link ContextCache}). */
-  #dropped: SecureContext[] = []
 
   constructor (max: number) {
     this.#max = max
@@ -119,11 +126,6 @@ export class ContextCache {
   }
 
   #drop (context: SecureContext): void {
-    if (this.#dropped.push(context) > 1) return
-    setImmediate(() => {
-      const dropped = this.#dropped
-      this.#dropped = []
-      closeContexts(dropped)
-    }).unref()
+    closeSoon(context)
   }
 }
