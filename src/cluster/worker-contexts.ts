@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
-import { TLS_VERSIONS } from '../tls/context-cache.js'
+import { closeSoon, TLS_VERSIONS } from '../tls/context-cache.js'
 import { createSniCallback, type SniCallback } from '../tls/sni-callback.js'
 
 /** A host's certificate chain and key as the primary hands them to a worker (the key is a secret: never logged). */
@@ -53,9 +53,9 @@ export class WorkerContexts {
       loading = this.#source(host).then(material => {
         const context = createSecureContext({ cert: material.certPem, key: material.keyPem, ...TLS_VERSIONS })
         if ((this.#generation.get(host) ?? 0) === generation) {
-          this.#entries.delete(host)
+          this.#forget(host)
           this.#entries.set(host, { context, notAfter: Date.parse(material.notAfter) })
-          if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
+          if (this.#entries.size > this.#max) this.#forget(this.#entries.keys().next().value as string)
         }
         return context
       }).finally(() => { this.#loading.delete(host) })
@@ -66,9 +66,17 @@ export class WorkerContexts {
 
   /** Forget `host`'s context: its certificate changed, or it is no longer served. */
   drop (host: string): void {
-    this.#entries.delete(host)
+    this.#forget(host)
     this.#loading.delete(host)
     this.#generation.set(host, (this.#generation.get(host) ?? 0) + 1)
+  }
+
+  /** Remove `host`'s entry; its context is closed at the next turn (see `closeSoon`), not left to a late major GC. */
+  #forget (host: string): void {
+    const entry = this.#entries.get(host)
+    if (entry === undefined) return
+    this.#entries.delete(host)
+    closeSoon(entry.context)
   }
 
   /**

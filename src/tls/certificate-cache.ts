@@ -12,6 +12,7 @@ import { isManaged, type IssuerMode } from './issuer.js'
 export interface LoadedCertificate {
   /** SHA-256 fingerprint of the leaf (`AA:BB:...`): tells whether the store still holds this certificate. */
   readonly fingerprint: string
+  readonly notBefore: Date
   readonly notAfter: Date
   /** Default renewal time: a third of the lifetime left, minus jitter. */
   readonly renewAt: Date
@@ -44,7 +45,7 @@ export function prepareCertificate (cert: CertifiedKey, version?: string): Loade
   // Jitter (up to 2% of the lifetime, at most a day) keeps a fleet of same-day certificates from renewing at once.
   const jitter = Math.random() * Math.min(lifetime * 0.02, 86_400_000)
   const renewAt = new Date(renewalTime(cert).getTime() - jitter)
-  return { fingerprint: cert.fingerprint, notAfter: cert.notAfter, renewAt, ...(version === undefined ? {} : { version }) }
+  return { fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter, renewAt, ...(version === undefined ? {} : { version }) }
 }
 
 /** When `loaded` is due: inside the CA's ARI window when it gave one, else its default renewal time. */

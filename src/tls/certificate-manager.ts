@@ -158,7 +158,7 @@ export class CertificateManager {
     if (!state) return this.#ensure(host)
     const loaded = state.loaded
     if (loaded && loaded.notAfter.getTime() > this.#now()) {
-      const cert = await this.#reread(host, loaded.fingerprint)
+      const cert = await this.#reread(host, loaded)
       if (cert) return cert
     }
     // Changed or gone since it was loaded, or never loaded: as for a host seen the first time.
@@ -174,16 +174,16 @@ export class CertificateManager {
     throw new errors.CERT_UNAVAILABLE(host, state.lastError ?? 'not obtained yet')
   }
 
-  /** The certificate with `fingerprint`, when the store (or, for `files`, the operator's files) still holds it. */
-  async #reread (host: string, fingerprint: string): Promise<CertifiedKey | undefined> {
+  /** The certificate `loaded` describes, when the store (or, for `files`, the operator's files) still holds it. */
+  async #reread (host: string, loaded: LoadedCertificate): Promise<CertifiedKey | undefined> {
     const { issuer } = this.#opts
     if (issuer.mode !== 'files') {
       const pems = await this.#storage.read(host)
-      return pems && knownCertificate(pems, fingerprint)
+      return pems && knownCertificate(pems, loaded)
     }
     // A file that cannot be read is loaded again through #ensure, which logs and counts the failure.
     const pems = await issuer.obtain(host).catch(() => undefined)
-    return pems && knownCertificate(pems, fingerprint)
+    return pems && knownCertificate(pems, loaded)
   }
 
   /**

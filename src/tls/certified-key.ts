@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { errors } from '../errors.js'
 
 /** A certificate chain and its private key, checked and ready to serve. */
@@ -41,21 +41,35 @@ export function inspectCertificate (host: string, certPem: string, keyPem: strin
   return Object.freeze({ certPem, keyPem, notBefore, notAfter, fingerprint: leaf.fingerprint256 })
 }
 
+/** What is known of a certificate checked before: its leaf's fingerprint and its validity. */
+export type KnownCertificate = Pick<CertifiedKey, 'fingerprint' | 'notBefore' | 'notAfter'>
+
 /**
- * The certificate of `pems` when its leaf is the one with `fingerprint`,
+ * The certificate of `pems` when its leaf is the one `known` describes,
  * checked before (by {@link inspectCertificate}); else undefined. For a
- * certificate read again: only the leaf is parsed, not the key (a few times
- * dearer), which building its SecureContext checks against the leaf anyway.
+ * certificate read again for a handshake: only the fingerprint of the leaf
+ * is computed (SHA-256 of its DER), nothing is parsed. Parsing would leave a
+ * native X509 object of about 8 KiB per read for the garbage collector,
+ * which V8 does not see and frees late; the key is checked against the leaf
+ * when its SecureContext is built anyway.
  */
-export function knownCertificate (pems: { readonly certPem: string; readonly keyPem: string }, fingerprint: string): CertifiedKey | undefined {
-  let leaf: X509Certificate
-  try {
-    leaf = new X509Certificate(pems.certPem)
-  } catch {
-    return undefined
-  }
-  if (leaf.fingerprint256 !== fingerprint) return undefined
-  return Object.freeze({ certPem: pems.certPem, keyPem: pems.keyPem, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), fingerprint })
+export function knownCertificate (pems: { readonly certPem: string; readonly keyPem: string }, known: KnownCertificate): CertifiedKey | undefined {
+  if (leafFingerprint(pems.certPem) !== known.fingerprint) return undefined
+  return Object.freeze({ certPem: pems.certPem, keyPem: pems.keyPem, notBefore: known.notBefore, notAfter: known.notAfter, fingerprint: known.fingerprint })
+}
+
+const LEAF_PEM = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/
+
+/**
+ * The SHA-256 fingerprint of the first certificate of a PEM chain, written as
+ * `X509Certificate.fingerprint256` writes it (`AA:BB:...`); undefined when
+ * there is no certificate block.
+ */
+export function leafFingerprint (certPem: string): string | undefined {
+  const base64 = LEAF_PEM.exec(certPem)?.[1]
+  if (base64 === undefined) return undefined
+  const hex = createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex').toUpperCase()
+  return hex.replace(/(..)(?!$)/g, '$1:')
 }
 
 /** When a certificate should be replaced: once a third of its lifetime is left. */

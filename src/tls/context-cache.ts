@@ -9,51 +9,59 @@ export function buildContext (cert: Pick<CertifiedKey, 'certPem' | 'keyPem'>): S
   return createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...TLS_VERSIONS })
 }
 
-/** Caches at least this large reuse the contexts they drop (see {@link ContextCache}). */
-export const RECYCLE_FROM = 16
-
-/** The native handle of a SecureContext: Node's own `createSecureContext` loads certificates and keys through it. */
+/** The native handle of a SecureContext: `close()` frees its OpenSSL context (and the certificate and key in it) at once. */
 interface NativeContext {
-  setCert?: (cert: string) => void
-  setKey?: (key: string, passphrase: undefined) => void
+  close?: () => void
 }
 
 /**
- * `context`, made to serve `cert` instead of what it served, or undefined
- * when it cannot be (then it is dropped). A handshake that was given the
- * context before holds its own copy of the certificate and key (OpenSSL
- * copies them into the connection when the SNI callback picks a context).
+ * Free the native memory of `contexts` now rather than at some later major
+ * garbage collection. A handshake that was given one of them holds its own
+ * references to the certificate, key and chain (Node copies them into the
+ * connection when the SNI callback answers), so closing cannot break it.
+ * A context whose native handle has no `close` is left to the collector.
  */
-function reload (context: SecureContext, cert: CertifiedKey): SecureContext | undefined {
-  const native = (context as { context?: NativeContext }).context
-  if (typeof native?.setCert !== 'function' || typeof native.setKey !== 'function') return undefined
-  try {
-    native.setCert(cert.certPem)
-    native.setKey(cert.keyPem, undefined)
-    return context
-  } catch {
-    return undefined
+export function closeContexts (contexts: Iterable<SecureContext>): void {
+  for (const context of contexts) {
+    const native = (context as { context?: NativeContext }).context
+    try {
+      native?.close?.()
+    } catch {
+      // Already closed, or not closable: the collector frees it.
+    }
   }
+}
+
+/**
+ * Close `context` at the next turn of the event loop: a handshake handed it
+ * in this turn (the SNI callback answers in a microtask at the latest) has
+ * taken its certificate, key and chain from it by then.
+ */
+export function closeSoon (context: SecureContext): void {
+  setImmediate(closeContexts, [context]).unref()
 }
 
 /**
  * The SecureContexts of the hosts handshaken lately, at most `max` of them
  * (least recently used out first), with the certificates they serve. A
- * context costs about 26 KiB and 1.4 ms to build, so building every tenant's
+ * context costs about 26 KiB and 1.2 ms to build, so building every tenant's
  * at start would cost gigabytes and minutes at 100,000 tenants, while senders
  * only ever fetch from a few at a time. An entry is found by the host and the
  * fingerprint of the certificate the host should serve: when the certificate
  * changes, the old entry no longer answers.
  *
- * A full cache reuses the context it drops for the host it adds, loading the
- * new certificate and key into it. Node does not tell V8 about a context's
- * native memory, so dropped contexts wait for a major garbage collection,
- * which a small JavaScript heap rarely needs: a sweep of 100,000 tenants
- * through a cache of 1,000 left hundreds of megabytes of dropped contexts.
- * Reused, the cache holds `max` contexts and no more. A context is reused
- * only after `max` other hosts got one since it was handed out, never in the
- * turn that hands it to a handshake; caches smaller than {@link RECYCLE_FROM}
- * build new ones.
+ * A context the cache drops (least recently used, replaced, or its host no
+ * longer served) is closed at the next turn of the event loop, once the
+ * handshake it may have just been handed to (the SNI callback answers in a
+ * microtask at the latest) has taken its certificate from it. Node does not
+ * tell V8 about a context's native memory, so a dropped context left to the
+ * collector waits for a major garbage collection, which a small JavaScript
+ * heap rarely needs: a sweep of 100,000 tenants through a cache of 1,000
+ * left hundreds of megabytes of them. Nor is a dropped context reused by
+ * loading another certificate into it: Node's `setCert` adds the new chain's
+ * intermediates to those already in the context, so every reuse made its
+ * chain one certificate longer (measured: 7 KiB more per reuse, a chain of 100
+ * certificates sent in each handshake after a sweep of 100,000 tenants).
  */
 export class ContextCache {
   readonly #max: number
@@ -82,13 +90,12 @@ export class ContextCache {
   set (host: string, cert: CertifiedKey): SecureContext {
     const held = this.#touch(host, cert.fingerprint)
     if (held !== undefined) return held.context
-    let context: SecureContext | undefined
+    const context = buildContext(cert)
     if (this.#entries.size >= this.#max) {
       const [oldest, entry] = this.#entries.entries().next().value as [string, { context: SecureContext }]
       this.#entries.delete(oldest)
-      if (this.#max >= RECYCLE_FROM) context = reload(entry.context, cert)
+      this.#drop(entry.context)
     }
-    context ??= buildContext(cert)
     this.#entries.set(host, { cert, context })
     return context
   }
@@ -100,15 +107,25 @@ export class ContextCache {
 
   /** Forget `host` (it is no longer served). */
   delete (host: string): void {
+    const entry = this.#entries.get(host)
+    if (entry === undefined) return
     this.#entries.delete(host)
+    this.#drop(entry.context)
   }
 
   #touch (host: string, fingerprint: string): { cert: CertifiedKey, context: SecureContext } | undefined {
     const entry = this.#entries.get(host)
     if (entry === undefined) return undefined
     this.#entries.delete(host)
-    if (entry.cert.fingerprint !== fingerprint) return undefined
+    if (entry.cert.fingerprint !== fingerprint) {
+      this.#drop(entry.context)
+      return undefined
+    }
     this.#entries.set(host, entry)
     return entry
+  }
+
+  #drop (context: SecureContext): void {
+    closeSoon(context)
   }
 }

@@ -97,3 +97,26 @@ t.test('the SNICallback over real TLS: a tenant gets its certificate, an unknown
   await t.rejects(handshake('mta-sts.broken.example'))
   t.ok(asked.includes('mta-sts.broken.example'), 'a tenant whose lookup fails was asked for')
 })
+
+t.test('contexts dropped, pushed out or replaced are closed at the next turn; those held stay open', async t => {
+  const { source, expireAt } = await setup()
+  const open = (context: SecureContext): boolean => (context as unknown as { context: { getCertificate (): unknown } }).context.getCertificate() !== null
+  const nextTurn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+  const contexts = new WorkerContexts(1, source)
+  const a = await contexts.context(HOST)
+  const b = await contexts.context('mta-sts.b.example')
+  t.ok(open(a), 'pushed out, open until the next turn')
+  await nextTurn()
+  t.notOk(open(a), 'then closed')
+  t.ok(open(b))
+  contexts.drop('mta-sts.b.example')
+  await nextTurn()
+  t.notOk(open(b), 'dropped: closed')
+  expireAt(new Date(Date.now() - 1000).toISOString())
+  const c = await contexts.context(HOST)
+  const d = await contexts.context(HOST, Date.now())
+  t.not(d, c, 'expired: asked for again')
+  await nextTurn()
+  t.notOk(open(c), 'the expired one is closed')
+  t.ok(open(d), 'its replacement, held, is open')
+})

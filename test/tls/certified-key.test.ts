@@ -1,8 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, X509Certificate } from 'node:crypto'
 import t from 'tap'
 import { ManualClock, systemClock } from '../../src/clock.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { inspectCertificate, knownCertificate, renewalTime } from '../../src/tls/certified-key.js'
+import { inspectCertificate, knownCertificate, leafFingerprint, renewalTime } from '../../src/tls/certified-key.js'
 import { InternalCa } from '../../src/tls/internal-ca.js'
 
 const HOST = 'mta-sts.example.com'
@@ -42,10 +42,23 @@ t.test('knownCertificate: the certificate when its leaf has the fingerprint give
   const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
   const issued = await ca.obtain('mta-sts.example.com')
   const checked = inspectCertificate('mta-sts.example.com', issued.certPem, issued.keyPem)
-  const known = knownCertificate(issued, checked.fingerprint)
+  const known = knownCertificate(issued, checked)
   t.same(known, checked, 'the same fields as when it was inspected')
   t.ok(Object.isFrozen(known))
   const other = await ca.obtain('mta-sts.example.com')
-  t.equal(knownCertificate(other, checked.fingerprint), undefined, 'another certificate')
-  t.equal(knownCertificate({ certPem: 'garbage', keyPem: issued.keyPem }, checked.fingerprint), undefined, 'not a certificate')
+  t.equal(knownCertificate(other, checked), undefined, 'another certificate')
+  t.equal(knownCertificate({ certPem: 'garbage', keyPem: issued.keyPem }, checked), undefined, 'not a certificate')
+  const chain = `${issued.certPem.trim()}\n${ca.caPem.trim()}\n`
+  t.same(knownCertificate({ certPem: chain.replace(/\n/g, '\r\n'), keyPem: issued.keyPem }, checked)?.fingerprint, checked.fingerprint, 'the leaf of a chain, CRLF line ends')
+})
+
+t.test('leafFingerprint: the fingerprint X509Certificate gives the first certificate of a chain, without parsing it', async t => {
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
+  for (const host of ['mta-sts.a.example', 'mta-sts.b.example']) {
+    const issued = await ca.obtain(host)
+    t.equal(leafFingerprint(`${issued.certPem.trim()}\n${ca.caPem}`), new X509Certificate(issued.certPem).fingerprint256, host)
+  }
+  t.equal(leafFingerprint(ca.caPem), new X509Certificate(ca.caPem).fingerprint256, 'a single certificate')
+  t.equal(leafFingerprint('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'), undefined, 'no certificate block')
+  t.equal(leafFingerprint(''), undefined)
 })
