@@ -1,25 +1,9 @@
-import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { parseConfig } from '../../src/config/load-config.js'
-import { buildApp } from '../../src/http/build-app.js'
 import { POLICY_HEADERS, policyHeaders } from '../../src/http/policy-headers.js'
-import { createLogger } from '../../src/log.js'
-import { createMetrics } from '../../src/metrics.js'
-import { buildSnapshot } from '../../src/tenants/tenant-snapshot.js'
+import { httpsApp } from '../helpers/https-app.js'
 
 t.test('policy answers carry exactly the headers helmet gives the other answers of the https listener', async t => {
-  const result = parseConfig('tenants:\n  example.com:\n    mx: [mx1.example.com]\n', '/etc/mta-sts/config.yaml')
-  if (!result.ok) throw new Error('bad fixture')
-  const snapshot = buildSnapshot(result.config)
-  const metrics = createMetrics(() => undefined)
-  const app = await buildApp({ role: 'https' }, {
-    logger: createLogger('silent', new PassThrough()),
-    metrics,
-    tenants: () => snapshot,
-    readiness: () => ({ ready: true, reasons: [], details: {} }),
-    certificates: () => [],
-  })
-  t.teardown(() => app.close())
+  const { app, snapshot, metrics } = await httpsApp(t, 'tenants:\n  example.com:\n    mx: [mx1.example.com]\n')
   const pick = (headers: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(Object.entries(headers).filter(([k]) => !['content-length', 'date', 'connection', 'keep-alive'].includes(k)))
   // Helmet still runs for every other route: its headers there are the reference.

@@ -8,6 +8,7 @@ import { MAX_HEADER_SETS, POLICY_PATH } from '../../src/http/policy-routes.js'
 import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
 import { buildSnapshot } from '../../src/tenants/tenant-snapshot.js'
+import { httpsApp } from '../helpers/https-app.js'
 
 const YAML = 'tenants:\n  example.com:\n    mode: enforce\n    mx: [mx1.example.com]\n  example.org:\n    mx: [mail.example.org]\n'
 
@@ -148,18 +149,7 @@ t.test('more policy lengths than header sets kept: every 200 still has its lengt
     `${'b'.repeat((i % 50) + 1)}.example.net`,
   ]
   const yaml = ['tenants:', ...Array.from({ length: n }, (_, i) => `  t${i}.example:\n    mx: [${mx(i).join(', ')}]`)].join('\n')
-  const result = parseConfig(yaml, '/etc/mta-sts/config.yaml')
-  if (!result.ok) throw new Error('bad fixture')
-  const snapshot = buildSnapshot(result.config)
-  const metrics = createMetrics(() => undefined)
-  const app = await buildApp({ role: 'https' }, {
-    logger: createLogger('silent', new PassThrough()),
-    metrics,
-    tenants: () => snapshot,
-    readiness: () => ({ ready: true, reasons: [], details: {} }),
-    certificates: () => [],
-  })
-  t.teardown(() => app.close())
+  const { app, snapshot, metrics } = await httpsApp(t, yaml)
   const lengths = new Set<number>()
   const wrong: string[] = []
   // The first tenant again after the kept sets started over.
