@@ -21,6 +21,7 @@ import { CertificateManager } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
 import { InternalCa } from './tls/internal-ca.js'
 import { isManaged, type Issuer } from './tls/issuer.js'
+import { EventLoopLoad, logLoadChange, type ServingLoad } from './tls/serving-load.js'
 import { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './store/keys.js'
 import { isChallengeHost } from './acme/challenge-host.js'
@@ -80,6 +81,8 @@ export interface ServiceDeps {
   readonly workerMetrics?: WorkerMetrics
   /** `serve --workers`: more readiness details (the workers), shown on ops. */
   readonly readinessDetails?: () => Record<string, unknown>
+  /** How busy serving is, for certificate issuance to yield to (default: this process's event loop, see {@link EventLoopLoad}). */
+  readonly servingLoad?: ServingLoad
 }
 
 /** Where each listener ended up (port 0 in the config picks a free port). */
@@ -176,8 +179,12 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       ? new AcmeIssuer({ settings: acme, store, clock, logger, onOrder: () => metrics.acmeOrders.inc() })
       : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
 
+  // Issuance yields to serving: one order at a time while the serving event loop(s) are saturated.
+  const ownLoad = deps.servingLoad === undefined && issuer.mode === 'queued' ? new EventLoopLoad({ onChange: logLoadChange(logger) }) : undefined
+  const servingLoad = deps.servingLoad ?? ownLoad
   const manager = new CertificateManager({
     issuer,
+    ...(servingLoad === undefined ? {} : { load: servingLoad }),
     store,
     clock,
     logger,
@@ -392,6 +399,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       await holder.close()
       await checkMonitor?.close()
       await manager.close()
+      ownLoad?.close()
       await issuer.close?.()
       clearInterval(purgeTimer)
       clearInterval(retirementTimer)

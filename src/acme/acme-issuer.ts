@@ -4,6 +4,7 @@ import * as acme from 'acme-client'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AcmeSettings } from '../config/types.js'
+import { encodeTlsAlpnChallenge } from './tls-alpn-challenge.js'
 import { acmeAccountKeys, acmeAccountLockName, acmeOrdersKey, acmePendingOrderKey, acmeOrdersLockName, httpChallengeKey, tlsAlpnChallengeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { errors } from '../errors.js'
@@ -159,8 +160,10 @@ export class AcmeIssuer implements Issuer {
         if (!challenge) throw new errors.ACME_NO_USABLE_CHALLENGE(settings.challenges.join(', '), host)
         const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
         const key = challenge.type === 'http-01' ? httpChallengeKey(host, challenge.token) : tlsAlpnChallengeKey(host)
-        // Stored before the CA is told to validate: any instance sharing the store can answer.
-        await store.put(key, keyAuthorization)
+        // Stored before the CA is told to validate: any instance sharing the store can answer. The TLS-ALPN-01
+        // certificate is made once here, not by each process the CA's validation handshakes reach.
+        if (challenge.type === 'http-01') await store.put(key, keyAuthorization)
+        else await store.put(key, encodeTlsAlpnChallenge({ keyAuthorization, certificate: await this.crypto.alpnCertificate(host, keyAuthorization) }), { secret: true })
         try {
           // A resumed order's challenge may already be under validation: asking again would be refused.
           if (challenge.status === 'pending') await client.completeChallenge(challenge)

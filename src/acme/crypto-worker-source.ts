@@ -7,6 +7,11 @@
  * contract tests run both). `workerData.acmeClient` is the resolved path of
  * acme-client, so the worker does not depend on the working directory.
  *
+ * On Linux the thread lowers its own CPU priority to `workerData.nice` (Linux
+ * keeps a nice value per thread), so under a CPU-bound burst of policy
+ * fetches this work waits rather than slows serving; elsewhere the call
+ * would lower the whole process, so it is not made.
+ *
  * Jobs run concurrently; each answer carries its call's id. Errors go back as
  * their message only, never the job (which may hold a private key).
  */
@@ -14,6 +19,9 @@ export const CRYPTO_WORKER_SOURCE = `
 'use strict'
 const { parentPort, workerData } = require('node:worker_threads')
 const acme = require(workerData.acmeClient)
+if (process.platform === 'linux' && workerData.nice > 0) {
+  try { require('node:os').setPriority(0, workerData.nice) } catch {}
+}
 
 async function run (job) {
   switch (job.kind) {

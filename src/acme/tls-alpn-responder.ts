@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js'
 import type { ClientHello } from '../tls/client-hello.js'
 import { tlsAlpnChallengeKey } from '../store/keys.js'
 import type { AcmeCrypto } from './acme-crypto.js'
+import { decodeTlsAlpnChallenge } from './tls-alpn-challenge.js'
 
 /** The ALPN protocol of TLS-ALPN-01 (RFC 8737). */
 export const ACME_TLS_ALPN = 'acme-tls/1'
@@ -15,10 +16,10 @@ export const ACME_TLS_ALPN = 'acme-tls/1'
  * Answers ACME TLS-ALPN-01 validation handshakes: for a connection that
  * offers only `acme-tls/1` with SNI naming a host `answersFor` accepts (see
  * `isChallengeHost`) that has a challenge in the store, presents the
- * self-signed challenge certificate carrying the acmeIdentifier extension, then closes. Challenge certificates
- * are cached per key authorization, since the CA validates from several
- * vantage points. They are built by `crypto` (the issuer's, off the serving
- * thread); only their SecureContext is made here.
+ * self-signed challenge certificate carrying the acmeIdentifier extension, then closes. The certificate is
+ * the one stored with the challenge (see {@link decodeTlsAlpnChallenge}), or for a record without one, made
+ * by `crypto` (off the serving thread); contexts are cached per key authorization, since the CA validates
+ * from several vantage points.
  */
 export class TlsAlpnResponder {
   readonly #server: Server
@@ -51,13 +52,14 @@ export class TlsAlpnResponder {
 
   async #context (host: string): Promise<SecureContext> {
     if (!this.#answersFor(host)) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
-    const keyAuthorization = (await this.#store.get(tlsAlpnChallengeKey(host)))?.toString('utf8')
-    if (keyAuthorization === undefined) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
+    const stored = (await this.#store.get(tlsAlpnChallengeKey(host)))?.toString('utf8')
+    if (stored === undefined) throw new errors.ACME_NO_TLS_ALPN_CHALLENGE(host)
+    const { keyAuthorization, certificate } = decodeTlsAlpnChallenge(stored)
     const cacheKey = `${host} ${keyAuthorization}`
     let context = this.#contexts.get(cacheKey)
     if (!context) {
       context = (async () => {
-        const { keyPem, certPem } = await this.#crypto.alpnCertificate(host, keyAuthorization)
+        const { keyPem, certPem } = certificate ?? await this.#crypto.alpnCertificate(host, keyAuthorization)
         return createSecureContext({ key: keyPem, cert: certPem, ALPNProtocols: [ACME_TLS_ALPN] } as Parameters<typeof createSecureContext>[0])
       })()
       // Keep only a handful: challenges are short-lived.

@@ -3,6 +3,9 @@ import { Worker } from 'node:worker_threads'
 import type { AcmeCrypto, AcmeCryptoJob, AcmeKeyType, AlpnCertificate } from './acme-crypto.js'
 import { CRYPTO_WORKER_SOURCE } from './crypto-worker-source.js'
 
+/** The nice value of the worker thread on Linux (0 normal .. 19 lowest): its work yields to serving threads. */
+export const CRYPTO_THREAD_NICE = 10
+
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
 
 /** The worker's answer to call `id`. */
@@ -15,7 +18,7 @@ interface Reply {
 /**
  * {@link AcmeCrypto} in a worker thread, so that building keys, CSRs and
  * challenge certificates does not take CPU time from policy serving on the
- * main thread. The worker starts with the first call, does not keep the
+ * main thread, and on Linux runs at lower CPU priority ({@link CRYPTO_THREAD_NICE}). The worker starts with the first call, does not keep the
  * process alive while idle, and is terminated by {@link close}. A job's error
  * rejects that call with the same message; a worker that dies rejects the
  * calls in flight (`the ACME crypto worker stopped: …`) and the next call
@@ -67,7 +70,7 @@ export class WorkerAcmeCrypto implements AcmeCrypto {
 
   #start (): Worker {
     const acmeClient = createRequire(import.meta.url).resolve('acme-client')
-    const worker = new Worker(this.#source, { eval: true, workerData: { acmeClient } })
+    const worker = new Worker(this.#source, { eval: true, workerData: { acmeClient, nice: CRYPTO_THREAD_NICE } })
     this.#worker = worker
     worker.on('message', (reply: Reply) => {
       const pending = this.#pending.get(reply.id)

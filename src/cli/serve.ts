@@ -62,7 +62,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
   })
   let service: Awaited<ReturnType<typeof createService>>
   try {
-    service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }) }) })
+    service = await createService(config, { logger, ...(pool === undefined ? {} : { workerMetrics: () => pool.metrics(), readinessDetails: () => ({ workers: pool.status() }), servingLoad: pool.load }) })
   } catch (err) {
     return refuse(err as Error)
   }

@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { Service } from '../service.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
+import { logLoadChange, ReportedLoad } from '../tls/serving-load.js'
 import { IpcChannel, type IpcPort } from './ipc-channel.js'
 import { answerWorker } from './primary-requests.js'
 import { METRICS_REQUEST, NOTICES } from './worker-server.js'
@@ -56,7 +57,7 @@ const MAX_RESTART_DELAY_MS = 30_000
  * The primary's side of `serve --workers`: forks `size` workers, answers their
  * requests from the service, sends each the whole tenant snapshot when it
  * asks and every reload's diff afterwards, tells them when a certificate
- * changed, replaces a worker that exits unexpectedly (with a doubling delay
+ * changed, keeps their reported {@link load}, replaces a worker that exits unexpectedly (with a doubling delay
  * when it keeps crashing right after start), and stops them all on close.
  */
 export class WorkerPool {
@@ -72,10 +73,13 @@ export class WorkerPool {
   #listening: (() => void)[] = []
   /** Set while {@link start} waits: a worker that exits before it listens fails the start. */
   #startFailed: ((error: Error) => void) | undefined
+  /** How busy the workers are, from what they report: for the service's certificate issuance to yield to. */
+  readonly load: ReportedLoad
 
   constructor (opts: WorkerPoolOptions) {
     this.#opts = opts
     this.#delay = opts.restartDelayMs ?? 100
+    this.load = new ReportedLoad(logLoadChange(opts.logger))
   }
 
   /** Fork the workers for `service`; resolves once every one listens, with their addresses. */
@@ -139,6 +143,7 @@ export class WorkerPool {
       member.greeted = true
       this.#send(member, snapshotChunks(this.#seq++, service.holder.snapshot))
     })
+    channel.on(NOTICES.load, utilization => { this.load.report(handle.pid, Number(utilization)) })
     channel.on(NOTICES.listening, addresses => {
       member.listening = true
       this.#addresses ??= addresses as WorkerAddresses
@@ -149,6 +154,7 @@ export class WorkerPool {
     })
     handle.onExit((code, signal) => {
       this.#members.delete(member)
+      this.load.forget(handle.pid)
       channel.close()
       exited()
       if (this.#closing) return

@@ -18,6 +18,7 @@ import type { FetchBatch } from '../stats/types.js'
 import type { TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { routeByClientHello } from '../tls/client-hello-router.js'
 import { TLS_VERSIONS } from '../tls/context-cache.js'
+import { LOAD_INTERVAL_MS, utilizationSampler } from '../tls/serving-load.js'
 import type { IpcChannel } from './ipc-channel.js'
 import { REQUESTS, type UploadOutcome } from './primary-requests.js'
 import { SnapshotReceiver, type SnapshotChunk } from './worker-snapshot.js'
@@ -37,6 +38,8 @@ export const NOTICES = Object.freeze({
   stop: 'stop',
   /** Worker to primary: listening, with its addresses. */
   listening: 'listening',
+  /** Worker to primary, every {@link LOAD_INTERVAL_MS}: its event-loop utilization over that time (the primary's `ReportedLoad`). */
+  load: 'load',
 } as const)
 
 /** The primary's request to a worker for its metrics. */
@@ -55,6 +58,8 @@ export interface WorkerServerOptions {
   readonly tlsHandshakeTimeoutMs?: number
   /** Fetch statistics are sent to the primary this often (default `stats.flush_interval`). */
   readonly statsIntervalMs?: number
+  /** The event-loop utilization is sent to the primary this often (default {@link LOAD_INTERVAL_MS}). */
+  readonly loadIntervalMs?: number
 }
 
 /**
@@ -74,6 +79,7 @@ export class WorkerServer {
   #connections: ConnectionTracker[] = []
   #stats: FetchStats | undefined
   #alpnCrypto: WorkerAcmeCrypto | undefined
+  #loadTimer: NodeJS.Timeout | undefined
   #closing = false
   readonly #first: Promise<TenantSnapshot>
 
@@ -197,12 +203,15 @@ export class WorkerServer {
       out[role] = apps[role].server.address() as AddressInfo
     }
     this.#stats?.start()
+    const sample = utilizationSampler()
+    this.#loadTimer = setInterval(() => { this.#opts.channel.notify(NOTICES.load, sample()) }, this.#opts.loadIntervalMs ?? LOAD_INTERVAL_MS).unref()
     return out as { https: AddressInfo, http: AddressInfo }
   }
 
   /** Stop accepting, finish requests in flight, and send the last fetch statistics to the primary. */
   async close (): Promise<void> {
     this.#closing = true
+    clearInterval(this.#loadTimer)
     const stops = this.#connections.map(c => c.drain(this.#opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS))
     try {
       await Promise.all([this.#apps?.https.close(), this.#apps?.http.close()])

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { HostState } from './certificate-cache.js'
 import type { CertifiedKey } from './certified-key.js'
 import type { IssuanceError, Issuer, RenewalWindow } from './issuer.js'
+import type { ServingLoad } from './serving-load.js'
 
 /** Delays after the 1st, 2nd, 3rd and later consecutive failures: about 1 min, 10 min, 100 min, then daily. */
 export const DEFAULT_BACKOFF_MS = Object.freeze([60_000, 600_000, 6_000_000, 86_400_000])
@@ -46,6 +47,8 @@ export interface MaintenanceLoopOptions {
   readonly intervalMs: number
   /** Hosts worked on at once from the queue. */
   readonly concurrency: number
+  /** While serving is busy, one host at a time (default: always `concurrency`). */
+  readonly load?: ServingLoad
   /** One pass over all hosts (deciding what to queue). */
   readonly pass: () => Promise<void>
   /** Work on a queued host; undefined when there is nothing to do for it (no longer served). Never rejects. */
@@ -55,7 +58,7 @@ export interface MaintenanceLoopOptions {
 /**
  * The schedule and the queue of certificate maintenance: a periodic pass
  * (concurrent calls share one), and a FIFO of hosts worked on `concurrency`
- * at a time.
+ * at a time, or one at a time while serving is busy.
  */
 export class MaintenanceLoop {
   readonly #opts: MaintenanceLoopOptions
@@ -120,7 +123,9 @@ export class MaintenanceLoop {
   }
 
   #pump (): void {
-    while (this.#running < this.#opts.concurrency && this.#queue.length > 0 && !this.#closed) {
+    // Checked again as each host is done: with one at a time, slots come back soon after serving calms down.
+    const slots = this.#opts.load?.busy() === true ? 1 : this.#opts.concurrency
+    while (this.#running < slots && this.#queue.length > 0 && !this.#closed) {
       const work = this.#opts.work(this.#queue.shift() as string)
       if (!work) continue
       this.#running++

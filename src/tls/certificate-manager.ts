@@ -14,6 +14,7 @@ import { CertificateStorage } from './certificate-storage.js'
 import { buildContext, ContextCache } from './context-cache.js'
 import type { CertificateStatus, RenewalPlan } from './certificate-types.js'
 import type { FailureKind, IssuanceError, Issuer } from './issuer.js'
+import type { ServingLoad } from './serving-load.js'
 
 
 /** Options of {@link CertificateManager}. */
@@ -33,6 +34,8 @@ export interface CertificateManagerOptions {
   readonly elsewhereRetryMs?: number
   /** SecureContexts kept for the hosts handshaken lately (default `certificates.context_cache`). */
   readonly contextCacheSize?: number
+  /** How busy serving is: while busy, one issuance at a time (default: always `concurrency`). */
+  readonly load?: ServingLoad
 }
 
 /**
@@ -41,7 +44,8 @@ export interface CertificateManagerOptions {
  * - `on-demand` (internal CA): issued on the first handshake, stored and
  *   reused across restarts, renewed in the background;
  * - `queued` (ACME): obtained and renewed ahead of time from a queue with
- *   bounded concurrency, single-flight per host (also across instances,
+ *   bounded concurrency (one at a time while serving is busy, see
+ *   {@link ServingLoad}), single-flight per host (also across instances,
  *   through a store lock), renewed at a third of the lifetime left with
  *   jitter or inside the CA's ARI window; a handshake never waits for the CA;
  * - `files` (operator files): read, and re-read when the files change.
@@ -83,6 +87,7 @@ export class CertificateManager {
     this.#loop = new MaintenanceLoop({
       intervalMs: opts.checkIntervalMs ?? 60_000,
       concurrency: opts.concurrency ?? CONFIG_DEFAULTS.certificates.acme.concurrency,
+      ...(opts.load === undefined ? {} : { load: opts.load }),
       pass: () => this.#check(),
       work: host => {
         const state = this.#cache.get(host)

@@ -9,6 +9,7 @@ import { AcmeIssuer } from '../../src/acme/acme-issuer.js'
 import { InlineAcmeCrypto } from '../../src/acme/inline-acme-crypto.js'
 import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
 import { ariCertId } from '../../src/acme/ari.js'
+import { decodeTlsAlpnChallenge } from '../../src/acme/tls-alpn-challenge.js'
 import { acmePendingOrderKey, httpChallengeKey, tlsAlpnChallengeKey } from '../../src/store/keys.js'
 import { ManualClock } from '../../src/clock.js'
 import type { AcmeSettings } from '../../src/config/types.js'
@@ -123,12 +124,13 @@ t.test('TLS-ALPN-01 preferred when configured first; RSA keys; no email', async 
   const { issuer, store } = makeIssuer(t, fake, { settings: { challenges: ['tls-alpn-01', 'http-01'], keyType: 'rsa-2048', email: undefined } })
   const seen: string[] = []
   fake.validate = async ({ type, identifier, token }) => {
-    const stored = (await store.get(tlsAlpnChallengeKey(identifier)))?.toString()
-    seen.push(`${type} ${stored?.startsWith(`${token}.`) === true}`)
+    const stored = decodeTlsAlpnChallenge((await store.get(tlsAlpnChallengeKey(identifier)))?.toString() ?? '')
+    const certificateFits = stored.certificate !== undefined && acme.crypto.isAlpnCertificateAuthorizationValid(stored.certificate.certPem, stored.keyAuthorization)
+    seen.push(`${type} ${stored.keyAuthorization.startsWith(`${token}.`)} ${certificateFits}`)
     return true
   }
   const issued = await issuer.obtain(HOST)
-  t.same(seen, ['tls-alpn-01 true'])
+  t.same(seen, ['tls-alpn-01 true true'], 'the key authorization is stored with its challenge certificate, made once')
   t.equal(createPrivateKey(issued.keyPem).asymmetricKeyType, 'rsa')
   t.equal(new X509Certificate(issued.certPem).publicKey.asymmetricKeyType, 'rsa')
   t.same(fake.payloads('/new-account')[0], { termsOfServiceAgreed: true }, 'no contact without email')

@@ -10,6 +10,7 @@ import * as x509 from '@peculiar/x509'
 import t from 'tap'
 import { tlsAlpnChallengeKey } from '../../src/store/keys.js'
 import { ACME_TLS_ALPN, TlsAlpnResponder } from '../../src/acme/tls-alpn-responder.js'
+import { encodeTlsAlpnChallenge } from '../../src/acme/tls-alpn-challenge.js'
 import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
 import { ManualClock } from '../../src/clock.js'
 import { createLogger } from '../../src/log.js'
@@ -116,4 +117,14 @@ t.test('the certificate cache is bounded', async t => {
   await store.put(tlsAlpnChallengeKey(HOST), `${KEY_AUTH}0`)
   const r = await handshake(t, port, HOST)
   t.not(new X509Certificate(r.certPem!).fingerprint256, first, 'the oldest entries were dropped and made again')
+})
+
+t.test('a challenge stored with its certificate is answered with that certificate, not a new one', async t => {
+  const { store, port } = await setup(t)
+  const made = await crypto.alpnCertificate(HOST, KEY_AUTH)
+  await store.put(tlsAlpnChallengeKey(HOST), encodeTlsAlpnChallenge({ keyAuthorization: KEY_AUTH, certificate: made }))
+  const r = await handshake(t, port, HOST)
+  t.notOk(r.error)
+  t.equal(new X509Certificate(r.certPem!).fingerprint256, new X509Certificate(made.certPem).fingerprint256, 'the stored certificate')
+  t.ok(acme.crypto.isAlpnCertificateAuthorizationValid(r.certPem!, KEY_AUTH))
 })

@@ -4,7 +4,8 @@ import * as acme from 'acme-client'
 import t from 'tap'
 import type { AcmeCrypto } from '../../src/acme/acme-crypto.js'
 import { InlineAcmeCrypto } from '../../src/acme/inline-acme-crypto.js'
-import { WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
+import { CRYPTO_THREAD_NICE, WorkerAcmeCrypto } from '../../src/acme/worker-acme-crypto.js'
+import { readdirSync, readFileSync } from 'node:fs'
 import { CRYPTO_WORKER_SOURCE } from '../../src/acme/crypto-worker-source.js'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
@@ -105,4 +106,20 @@ t.test('close() rejects the calls in flight', async t => {
   const call = t.rejects(crypto.privateKey('ecdsa-p256'), /the ACME crypto worker stopped: closed/)
   await crypto.close()
   await call
+})
+
+t.test('on Linux the worker thread runs at the lower priority CRYPTO_THREAD_NICE; the main thread keeps its own', { skip: process.platform !== 'linux' ? 'per-thread nice values are Linux\'s' : false }, async t => {
+  /** The nice value (field 19 of /proc/self/task/TID/stat) of each thread of this process. */
+  const niceOfThreads = (): Map<number, number> => new Map(readdirSync('/proc/self/task').map(tid => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
+  }))
+  const mainNice = niceOfThreads().get(process.pid)
+  const before = new Set(niceOfThreads().keys())
+  const crypto = new WorkerAcmeCrypto()
+  t.teardown(() => crypto.close())
+  await crypto.privateKey('ecdsa-p256')
+  const added = [...niceOfThreads()].filter(([tid]) => !before.has(tid))
+  t.ok(added.some(([, nice]) => nice === CRYPTO_THREAD_NICE), `a new thread at nice ${CRYPTO_THREAD_NICE}: ${JSON.stringify(added)}`)
+  t.equal(niceOfThreads().get(process.pid), mainNice, 'the main thread is not lowered')
 })

@@ -38,7 +38,7 @@ function inProcessWorkers () {
   const fork = (): WorkerHandle => {
     const [primaryPort, workerPort] = memoryPortPair()
     const channel = new IpcChannel(workerPort)
-    const server = new WorkerServer({ channel, logger, statsIntervalMs: 50, shutdownGraceMs: 200 })
+    const server = new WorkerServer({ channel, logger, statsIntervalMs: 50, shutdownGraceMs: 200, loadIntervalMs: 20 })
     const pid = nextPid++
     let onExit: (code: number | null, signal: string | null) => void = () => {}
     const entry: { server: WorkerServer, https?: AddressInfo, http?: AddressInfo, exit (code: number | null, signal: string | null): void } = {
@@ -132,6 +132,20 @@ t.test('the pool feeds workers the snapshot, reloads, certificates, readiness, r
       t.match((await httpsFetch(port, 'mta-sts.a.example', { ca: h.caPem })).body.toString(), /mode: enforce/)
       t.equal((await httpsFetch(port, 'mta-sts.c.example', { ca: h.caPem })).status, 200)
     }
+  })
+
+  t.test('the workers report their event-loop utilization: the pool\'s load, busy while they are saturated', async t => {
+    await until('idle after the tests before', () => !pool!.load.busy())
+    const from = lines.length
+    // The in-process workers share this thread's event loop: keep it busy between their reports.
+    for (let i = 0; i < 40 && !pool!.load.busy(); i++) {
+      const end = performance.now() + 50
+      while (performance.now() < end) { /* busy */ }
+      await sleep(1)
+    }
+    t.ok(pool!.load.busy(), 'busy')
+    await until('idle again', () => !pool!.load.busy())
+    t.match(lines.slice(from).filter(l => l.event === 'serving_busy' || l.event === 'serving_idle').map(l => l.event), ['serving_busy', 'serving_idle'])
   })
 
   t.test('a worker that exits is replaced; one crashing in a loop waits longer each time', async t => {

@@ -44,3 +44,37 @@ t.test('MaintenanceLoop: bounded concurrency, FIFO, retain, close, one shared pa
   await nextTurn()
   t.ok(loop.idle)
 })
+
+t.test('MaintenanceLoop: one host at a time while serving is busy, full concurrency again once it is not', async t => {
+  const started: string[] = []
+  const release: (() => void)[] = []
+  let busy = true
+  const loop = new MaintenanceLoop({
+    intervalMs: 3600_000,
+    concurrency: 3,
+    load: { busy: () => busy },
+    pass: async () => {},
+    work: host => {
+      started.push(host)
+      return new Promise<void>(resolve => release.push(resolve))
+    },
+  })
+  for (const host of ['a', 'b', 'c', 'd', 'e', 'f']) loop.enqueue(host)
+  t.same(started, ['a'], 'busy: one at a time')
+  release.shift()?.()
+  await nextTurn()
+  t.same(started, ['a', 'b'], 'the next starts when the one in work is done')
+  busy = false
+  release.shift()?.()
+  await nextTurn()
+  t.same(started, ['a', 'b', 'c', 'd', 'e'], 'idle again: back to the configured concurrency')
+  busy = true
+  release.shift()?.()
+  await nextTurn()
+  t.same(started, ['a', 'b', 'c', 'd', 'e'], 'busy again: no new host while others are in work')
+  for (const r of release.splice(0)) r()
+  await nextTurn()
+  t.same(started, ['a', 'b', 'c', 'd', 'e', 'f'])
+  for (const r of release.splice(0)) r()
+  await loop.close()
+})
