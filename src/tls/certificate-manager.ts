@@ -7,8 +7,8 @@ import { CONFIG_DEFAULTS } from '../config/defaults.js'
 import { errors } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Store, Unlock } from '../store/store.js'
-import { inspectCertificate, knownCertificate, type CertifiedKey } from './certified-key.js'
-import { CertificateCache, prepareCertificate, renewAtOf, type FreshCertificate, type HostState, type LoadedCertificate } from './certificate-cache.js'
+import { inspectCertificate, knownCertificate, type CertifiedKey, type KnownCertificate } from './certified-key.js'
+import { CertificateCache, hostState, prepareCertificate, renewAtMsOf, type FreshCertificate, type HostState, type LoadedCertificate } from './certificate-cache.js'
 import { MaintenanceLoop, pollRenewalInfo, retryTime } from './certificate-maintenance.js'
 import { CertificateStorage } from './certificate-storage.js'
 import { buildContext, ContextCache } from './context-cache.js'
@@ -131,7 +131,7 @@ export class CertificateManager {
    */
   context (host: string): SecureContext | Promise<SecureContext> {
     const loaded = this.#cache.get(host)?.loaded
-    const cached = loaded && loaded.notAfter.getTime() > this.#now() ? this.#contexts.get(host, loaded.fingerprint) : undefined
+    const cached = loaded && loaded.notAfterMs > this.#now() ? this.#contexts.get(host, loaded.fingerprint) : undefined
     if (cached) return cached
     return this.certificate(host).then(cert => this.#cache.get(host) ? this.#contexts.set(host, cert) : buildContext(cert))
   }
@@ -146,7 +146,7 @@ export class CertificateManager {
    */
   certificate (host: string): Promise<CertifiedKey> {
     const loaded = this.#cache.get(host)?.loaded
-    const held = loaded && loaded.notAfter.getTime() > this.#now() ? this.#contexts.certificate(host, loaded.fingerprint) : undefined
+    const held = loaded && loaded.notAfterMs > this.#now() ? this.#contexts.certificate(host, loaded.fingerprint) : undefined
     if (held) return Promise.resolve(held)
     let reading = this.#reading.get(host)
     if (reading === undefined) {
@@ -162,7 +162,7 @@ export class CertificateManager {
     // Not (or no longer) configured: loaded for this caller, nothing kept.
     if (!state) return this.#ensure(host)
     const loaded = state.loaded
-    if (loaded && loaded.notAfter.getTime() > this.#now()) {
+    if (loaded && loaded.notAfterMs > this.#now()) {
       const cert = await this.#reread(host, loaded)
       if (cert) return cert
     }
@@ -184,11 +184,11 @@ export class CertificateManager {
     const { issuer } = this.#opts
     if (issuer.mode !== 'files') {
       const pems = await this.#storage.read(host)
-      return pems && knownCertificate(pems, loaded)
+      return pems && knownCertificate(pems, knownOf(loaded))
     }
     // A file that cannot be read is loaded again through #ensure, which logs and counts the failure.
     const pems = await issuer.obtain(host).catch(() => undefined)
-    return pems && knownCertificate(pems, loaded)
+    return pems && knownCertificate(pems, knownOf(loaded))
   }
 
   /**
@@ -276,7 +276,7 @@ export class CertificateManager {
         case 'on-demand':
           if (!loaded) break
           if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) loaded = await this.#pollRenewalInfo(host, state, loaded)
-          if (renewAtOf(state, loaded).getTime() <= now) work.push(this.#ensure(host, true).catch(() => {}))
+          if (renewAtMsOf(state, loaded) <= now) work.push(this.#ensure(host, true).catch(() => {}))
           break
         case 'queued': {
           if (!loaded) {
@@ -286,7 +286,7 @@ export class CertificateManager {
             break
           }
           if (issuer.renewalWindow && (!state.ari || state.ari.nextPoll.getTime() <= now)) loaded = await this.#pollRenewalInfo(host, state, loaded)
-          if (renewAtOf(state, loaded).getTime() <= now) this.#enqueue(host)
+          if (renewAtMsOf(state, loaded) <= now) this.#enqueue(host)
           break
         }
       }
@@ -307,7 +307,7 @@ export class CertificateManager {
     const current = cert.fingerprint === loaded.fingerprint ? loaded : prepareCertificate(cert)
     if (current !== loaded) {
       state.loaded = current
-      delete state.ari
+      state.ari = undefined
     }
     await pollRenewalInfo(issuer, logger, host, state, cert, this.#now())
     return current
@@ -348,7 +348,7 @@ export class CertificateManager {
 
   #ensure (host: string, refresh = false): Promise<CertifiedKey> {
     // Not (or no longer) configured: load for this caller but keep nothing.
-    const state: HostState = this.#cache.get(host) ?? { failures: 0 }
+    const state: HostState = this.#cache.get(host) ?? hostState()
     if (state.pending) return state.pending
     if (!refresh && state.retryAt && state.retryAt.getTime() > this.#now() && state.lastError !== undefined) {
       return Promise.reject(new errors.CERT_UNAVAILABLE(host, state.lastError))
@@ -358,9 +358,9 @@ export class CertificateManager {
       state.loaded = fresh.loaded
       if (replaced) this.#changed(host)
       state.failures = 0
-      delete state.lastError
-      delete state.retryAt
-      delete state.ari
+      state.lastError = undefined
+      state.retryAt = undefined
+      state.ari = undefined
       // A host in use switches now; the others read the new certificate at their next handshake.
       if (this.#cache.get(host) === state) this.#contexts.replace(host, fresh.cert)
       fresh.announce?.()
@@ -369,7 +369,7 @@ export class CertificateManager {
       if (!(err instanceof IssuingElsewhere)) return this.#failed(host, state, err)
       this.#elsewhere(host)
       throw new errors.CERT_UNAVAILABLE(host, 'another instance is obtaining it')
-    }).finally(() => { delete state.pending })
+    }).finally(() => { state.pending = undefined })
     state.pending = work
     return work
   }
@@ -409,7 +409,7 @@ export class CertificateManager {
       error: err.message,
       failures: state.failures,
       retry_at: retryAt.toISOString(),
-      serving_old: state.loaded !== undefined && state.loaded.notAfter.getTime() > this.#now(),
+      serving_old: state.loaded !== undefined && state.loaded.notAfterMs > this.#now(),
     }, `no new certificate for ${host}: ${err.message}`)
     throw err
   }
@@ -444,7 +444,7 @@ export class CertificateManager {
     const usable = (cert: CertifiedKey | undefined): FreshCertificate | undefined => {
       if (cert === undefined) return undefined
       const loaded = prepareCertificate(cert)
-      return loaded.renewAt.getTime() > clock.now().getTime() ? { cert, loaded } : undefined
+      return loaded.renewAtMs > clock.now().getTime() ? { cert, loaded } : undefined
     }
     if (!refresh) {
       const stored = usable(await this.#fromStore(host))
@@ -494,6 +494,11 @@ export class CertificateManager {
       await unlock()
     }
   }
+}
+
+/** What {@link knownCertificate} checks a certificate read again against: `loaded`, with its times as Dates. */
+function knownOf (loaded: LoadedCertificate): KnownCertificate {
+  return { fingerprint: loaded.fingerprint, notBefore: new Date(loaded.notBeforeMs), notAfter: new Date(loaded.notAfterMs) }
 }
 
 /** How long a queued host waits before looking again when another instance is obtaining its certificate. */
