@@ -179,7 +179,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
       ? new AcmeIssuer({ settings: acme, store, clock, logger, onOrder: () => metrics.acmeOrders.inc() })
       : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
 
-  // Issuance yields to serving: one order at a time while the serving event loop(s) are saturated.
+  // Issuance yields to serving: one order at a time while the serving event loop(s) are busy (see serving-load.ts).
   const ownLoad = deps.servingLoad === undefined && issuer.mode === 'queued' ? new EventLoopLoad({ onChange: logLoadChange(logger) }) : undefined
   const servingLoad = deps.servingLoad ?? ownLoad
   const manager = new CertificateManager({

@@ -62,14 +62,14 @@ export function prepareCertificate (cert: CertifiedKey, version?: string): Loade
   return { fingerprint: cert.fingerprint, notBeforeMs: cert.notBefore.getTime(), notAfterMs: cert.notAfter.getTime(), renewAtMs, version }
 }
 
-/** When `loaded` is due: inside the CA's ARI window when it gave one, else its default renewal time. */
-export function renewAtOf (state: HostState, loaded: LoadedCertificate): Date {
-  return state.ari?.renewAt ?? new Date(loaded.renewAtMs)
-}
-
-/** {@link renewAtOf} in ms since the epoch, without making a Date. */
+/** When `loaded` is due (ms since the epoch): inside the CA's ARI window when it gave one, else its default renewal time. */
 export function renewAtMsOf (state: HostState, loaded: LoadedCertificate): number {
   return state.ari?.renewAt?.getTime() ?? loaded.renewAtMs
+}
+
+/** {@link renewAtMsOf} as a Date, for status answers. */
+export function renewAtOf (state: HostState, loaded: LoadedCertificate): Date {
+  return new Date(renewAtMsOf(state, loaded))
 }
 
 /**
