@@ -55,6 +55,17 @@ async function fetchVerified (h: Harness, host: string, root: string) {
 
 const obtainedFor = (h: Harness, host: string) => () => h.logs.some(l => l.event === 'certificate_obtained' && l.host === host)
 
+/** The most orders in flight at once, from the order of the `certificate_obtaining` and `_obtained`/`_failed` log lines. */
+function maxInFlight (h: Harness): number {
+  let now = 0
+  let max = 0
+  for (const l of h.logs) {
+    if (l.event === 'certificate_obtaining') max = Math.max(max, ++now)
+    else if (l.event === 'certificate_obtained' || l.event === 'certificate_failed') now--
+  }
+  return max
+}
+
 async function setup (t: Test, opts: { challenges: string[]; tenants: string[]; validity?: number; deps?: Record<string, unknown> }) {
   const p = await ports()
   const pebble = await startPebble(t, { httpPort: p.http, tlsPort: p.https, ...(opts.validity ? { certificateValidityPeriod: opts.validity } : {}) })
@@ -82,6 +93,7 @@ for (const challenge of ['http-01', 'tls-alpn-01']) {
     t.ok(answered.length >= tenants.length, `${answered.length} challenges answered`)
     t.ok(answered.every(l => l.type === challenge), `all over ${challenge}`)
     t.equal(pebble.orders(), tenants.length, 'one order per tenant')
+    t.equal(maxInFlight(h), 2, 'idle serving: certificates.acme.concurrency (2) orders at a time')
     const status = JSON.parse((await h.get('ops', '/certificates')).body.toString()) as { certificates: { host: string; state: string; next: { action: string } }[] }
     t.same(status.certificates.map(c => [c.state, c.next.action]), tenants.map(() => ['valid', 'renew']))
     const metrics = (await h.get('ops', '/metrics')).body.toString()
@@ -91,6 +103,18 @@ for (const challenge of ['http-01', 'tls-alpn-01']) {
     t.equal((await h.get('http', '/readyz')).status, 200)
   })
 }
+
+t.test('while serving is busy, the service orders one certificate at a time, and all of them', async t => {
+  const tenants = ['example.com', 'example.org', 'example.net', 'example.edu']
+  const { pebble, yaml } = await setup(t, { challenges: ['tls-alpn-01'], tenants })
+  let asked = 0
+  const busy = { busy: () => { asked++; return true } }
+  const h = await startService(t, yaml, { raw: true, deps: { certificateCheckMs: 200, servingLoad: busy } })
+  for (const d of tenants) await until(`certificate for ${d}`, obtainedFor(h, `mta-sts.${d}`))
+  t.equal(maxInFlight(h), 1, 'one order at a time')
+  t.ok(asked >= tenants.length, `the certificate queue asked the serving load ${asked} times`)
+  t.equal(pebble.orders(), tenants.length)
+})
 
 t.test('restart with valid certificates places no orders; a tenant added live gets one', async t => {
   const { pebble, yaml, dir } = await setup(t, { challenges: ['http-01'], tenants: ['example.com'] })
