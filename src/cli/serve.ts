@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { formatProblem, loadConfig } from '../config/load-config.js'
+import { limitHeapGrowth } from '../heap-growth.js'
 import { createLogger } from '../log.js'
 import { createService } from '../service.js'
 import { INTERNAL_CA_CERT_KEY } from '../store/keys.js'
@@ -26,6 +27,8 @@ export interface ServeOptions {
  * to start; afterwards the process lives until a signal.
  */
 export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
+  // Primary and workers alike: their heaps stay near their live objects (see heap-growth.ts).
+  const heapGrowingPercent = limitHeapGrowth()
   // Loaded only with --workers: one process serving alone starts as fast as before.
   const { workers } = opts
   const cluster = workers === undefined ? undefined : { workers, ...await import('../cluster/cluster-process.js'), ...await import('../cluster/worker-pool.js') }
@@ -101,6 +104,7 @@ export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<
     tenants: config.tenants.length,
     issuer: config.certificates.issuer,
     ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+    heap_growing_percent: heapGrowingPercent ?? 'set by node flag',
     https: addresses.https,
     http: addresses.http,
     ops: addresses.ops,

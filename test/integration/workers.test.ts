@@ -41,6 +41,7 @@ t.test('serve --workers 2: every worker serves, reloads and new tenants reach al
   const cli = runCli(t, ['serve', '--config', configFile, '--workers', '2'])
   const start = await cli.waitFor(l => l.event === 'start', 120_000)
   t.equal(start.workers, 2)
+  t.equal(start.heap_growing_percent, 30, 'the serving processes limit their heap growth')
   const port = (start.https as { port: number }).port
   const ops = (start.ops as { port: number }).port
   const http = (start.http as { port: number }).port
