@@ -32,5 +32,5 @@ VOLUME ["/var/lib/mta-sts-host"]
 EXPOSE 443 80 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.MTA_STS_OPS_PORT || 9090) + '/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/main.js"]
 CMD ["serve", "--config", "/etc/mta-sts-host/config.yaml", "--workers", "auto"]

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort, rssKiB, spawnChild } from './proc.mjs'
+import { SERVING_NODE_FLAG } from '../../dist/heap-settings.js'
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -137,8 +138,9 @@ export function spawnService ({ dir, configFile, storage, args = [] }) {
   const out = openSync(stdoutFile, 'w')
   const err = openSync(stderrFile, 'w')
   const spawnedAt = performance.now()
-  // BENCH_SERVICE_NODE_ARGS adds node flags to the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  // Started as the Dockerfile's ENTRYPOINT and `npm start` start it (SERVING_NODE_FLAG, src/heap-settings.ts).
+  // BENCH_SERVICE_NODE_ARGS adds node flags to the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); a later flag wins.
+  const nodeArgs = [SERVING_NODE_FLAG, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)]
   const child = spawnChild(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile, ...args], { stdout: out, stderr: err })
   closeSync(out)
   closeSync(err)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { formatProblem, loadConfig } from '../config/load-config.js'
-import { limitHeapGrowth } from '../heap-growth.js'
+import { limitHeapGrowth } from '../heap-settings.js'
 import { createLogger } from '../log.js'
 import { createService } from '../service.js'
 import { INTERNAL_CA_CERT_KEY } from '../store/keys.js'
@@ -27,7 +27,7 @@ export interface ServeOptions {
  * to start; afterwards the process lives until a signal.
  */
 export async function serveCommand (opts: ServeOptions, io: CommandIo): Promise<number | undefined> {
-  // Primary and workers alike: their heaps stay near their live objects (see heap-growth.ts).
+  // Primary and workers alike: their heaps stay near their live objects (see heap-settings.ts).
   const heapGrowingPercent = limitHeapGrowth()
   // Loaded only with --workers: one process serving alone starts as fast as before.
   const { workers } = opts

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster'
 import type { Logger } from 'pino'
+import { servingExecArgv } from '../heap-settings.js'
 import { IpcChannel, type IpcPort } from './ipc-channel.js'
 import type { WorkerHandle } from './worker-pool.js'
 import { NOTICES, WorkerServer } from './worker-server.js'
@@ -21,7 +22,8 @@ export function forkClusterWorker (logLevel: string): WorkerHandle {
   // Frozen by node:cluster at the first setupPrimary/fork; later calls change nothing.
   cluster.schedulingPolicy = clusterSchedulingPolicy(process.env)
   // Snapshot entries and fetch batches are plain data; `advanced` also carries report bytes as they are.
-  cluster.setupPrimary({ serialization: 'advanced' })
+  // Workers serve TLS: they get the small young generation (see heap-settings.ts) whatever started this process.
+  cluster.setupPrimary({ serialization: 'advanced', execArgv: servingExecArgv(process.execArgv) })
   const worker = cluster.fork({ [WORKER_LOG_LEVEL_ENV]: logLevel })
   return {
     pid: worker.process.pid ?? 0,

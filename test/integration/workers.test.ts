@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
@@ -80,6 +81,10 @@ t.test('serve --workers 2: every worker serves, reloads and new tenants reach al
     t.same(await get(http, '/readyz'), { status: 200, body: '{"status":"ready","reasons":[]}' })
     const details = JSON.parse((await get(ops, '/readyz')).body) as { workers: { workers: { pid: number }[] } }
     t.same(details.workers.workers.map(w => w.pid).sort(), [...started].sort())
+    for (const pid of started) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      t.ok(argv.includes('--max-semi-space-size=4'), `worker ${pid} runs with the small young generation: ${argv.join(' ')}`)
+    }
   })
 
   t.test('ops /metrics counts the fetches the workers served', async t => {
