@@ -7,9 +7,12 @@ import { setFlagsFromString } from 'node:v8'
  * let a sweep of 100,000 tenants grow the heap to about twice the live
  * objects: every cold handshake leaves a parsed certificate and a context
  * entry behind, promoted to the old generation and dropped by the context
- * cache soon after. 30% more frequent full collections cost little here
- * (their marking runs concurrently), and kept that peak 40-60 MB lower at
- * 20,000 tenants.
+ * cache soon after. With 30%, full collections come sooner. The sweep's RSS
+ * peak (`bench/sweep.mjs`): 345 → 317 MB at 20,000 tenants, 691 → 478-505 MB
+ * at 100,000 (606 MB with 100%). The price is paid in reloads of that size:
+ * building the second snapshot under the limit, V8 finishes marking in the
+ * pause, and the longest event-loop delay rose from 25-37 to 122-149 ms
+ * (README, Performance).
  */
 export const HEAP_GROWING_PERCENT = 30
 
