@@ -23,7 +23,7 @@ export const HEAP_GROWING_PERCENT = 30
  * choice wins. Returns the percent applied, or undefined when left alone.
  */
 export function limitHeapGrowth (execArgv: readonly string[] = process.execArgv): number | undefined {
-  if (execArgv.some(arg => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return undefined
+  if (setsFlag(execArgv, 'heap-growing-percent')) return undefined
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
   return HEAP_GROWING_PERCENT
 }
@@ -48,7 +48,12 @@ export const SERVING_NODE_FLAG = '--max-semi-space-size=4'
  * (NODE_OPTIONS) already sets the semi-space size: the operator's choice wins.
  */
 export function servingExecArgv (execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const setsSemiSpace = (arg: string): boolean => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)
-  if (execArgv.some(setsSemiSpace) || nodeOptions.split(/\s+/).some(setsSemiSpace)) return [...execArgv]
+  if (setsFlag([...execArgv, ...nodeOptions.split(/\s+/)], 'max-semi-space-size')) return [...execArgv]
   return [...execArgv, SERVING_NODE_FLAG]
+}
+
+/** Whether `args` set V8's flag `name` (`a-b-c`; V8 takes `--a_b_c` the same), alone or with `=value`. */
+function setsFlag (args: readonly string[], name: string): boolean {
+  const flag = new RegExp(`^--${name.replaceAll('-', '[-_]')}(=|$)`)
+  return args.some(arg => flag.test(arg))
 }
