@@ -2,7 +2,8 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import { PassThrough, type Readable } from 'node:stream'
 import t from 'tap'
-import { createLogger, LOG_FLUSH_MS, LOG_MAX_WRITE, LOG_MIN_LENGTH } from '../src/log.js'
+import pino from 'pino'
+import { createLogger, isoTimeOncePerMs, LOG_FLUSH_MS, LOG_MAX_WRITE, LOG_MIN_LENGTH } from '../src/log.js'
 
 /**
  * Run `lines` as an ES module in a child process with this run's loaders (TypeScript and
@@ -89,4 +90,18 @@ t.test('buffered stdout: a burst of lines all reaches the pipe, whole, when the 
   const lines = stdout.split('\n').filter(l => l !== '')
   t.equal(lines.length, 2000, 'every line')
   t.same(lines.map(l => (JSON.parse(l) as { i: number }).i), Array.from({ length: 2000 }, (_, i) => i), 'whole and in order')
+})
+
+t.test('the time field is pino\'s isoTime, formatted once per millisecond', async t => {
+  let now = Date.parse('2026-12-01T06:00:00.123Z')
+  const time = isoTimeOncePerMs(() => now)
+  const first = time()
+  t.equal(first, ',"time":"2026-12-01T06:00:00.123Z"')
+  t.equal(time(), first, 'the same millisecond: the same field')
+  now += 1
+  t.equal(time(), ',"time":"2026-12-01T06:00:00.124Z"')
+  const real = isoTimeOncePerMs()
+  t.match(real(), /^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/)
+  t.equal(typeof pino.stdTimeFunctions.isoTime(), 'string')
+  t.equal(real().length, pino.stdTimeFunctions.isoTime().length, 'the shape pino writes')
 })

@@ -1,13 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import type { TLSSocket } from 'node:tls'
+import { Server as TlsServer, type TLSSocket } from 'node:tls'
 import type { Metrics } from '../metrics.js'
 import type { TenantEntry, TenantSnapshot } from '../tenants/tenant-snapshot.js'
 import { hostKey } from '../domain/host-name.js'
 import type { FetchedPolicy } from '../stats/fetch-stats.js'
 import { POLICY_HEADERS, policyHeaders } from './policy-headers.js'
 import { ambiguousHost } from './strict-host.js'
+import { answerOnConnection, type ConnectionAnswers } from './answer-on-connection.js'
+import { policyResponses } from './policy-responses.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -24,9 +26,9 @@ export interface PolicyRouteDeps {
   /** Fetch statistics, counted for every policy served (absent when `stats.enabled` is off). */
   readonly stats?: { record (policy: FetchedPolicy, ip: string, userAgent: string | undefined): void }
   /**
-   * Answer the plain policy fetches on the listener's server before Fastify (see
-   * {@link policyRoutes}); only where the client address Fastify logs is the socket's
-   * (no `trustProxy`). `inject()` never reaches it: the route gives the same answers.
+   * Answer the plain policy fetches before Fastify (see {@link policyRoutes}); only where
+   * the client address Fastify logs is the socket's (no `trustProxy`). `inject()` never
+   * reaches it: the route gives the same answers.
    */
   readonly fastPath?: boolean
 }
@@ -47,9 +49,13 @@ declare module 'fastify' {
  * fetch is logged as one line and counted.
  *
  * With `fastPath`, what senders send (a GET or HEAD of exactly the policy path, no body, one
- * Host naming a configured tenant) is answered from the server's `request` event, before
- * Fastify's routing, hooks and request objects: the same bytes, line, counters and statistics
- * as the route, at about half the cost per request. Everything else goes to Fastify.
+ * Host naming a configured tenant) is answered before Fastify's routing, hooks and request
+ * objects, with the same bytes, line, counters and statistics as the route:
+ * - on a TLS server, on the connection itself (answerOnConnection), before Node's HTTP parser:
+ *   the keep-alive throughput of the https listener went from 0.52x to 0.72x nginx's;
+ * - on connections Node's HTTP server has (plain HTTP, or handed over by answerOnConnection at
+ *   their first other request), from the server's `request` event.
+ * Everything else goes to Fastify.
  */
 export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void {
   const { metrics, stats } = deps
@@ -113,36 +119,62 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     res.end(tenant.body)
     // Counted and logged once handed to Node, not on 'finish': a response written while the
     // service shuts down can reach the sender after its socket was cut, without a 'finish'.
+    counted(tenant, ip, req.headers['user-agent'])
+    logLine(tenant, 200, req.method ?? '', req.headers.host, req.headers['user-agent'], ip, (req.socket as TLSSocket).getProtocol?.() ?? null, elapsedMs)
+  }
+
+  const counted = (tenant: TenantEntry, ip: string, userAgent: string | undefined): void => {
     // By labels: prom-client hashes them on every inc, a bound child too, and keeps nothing more.
     metrics.policyFetches.inc({ tenant: tenant.domain, status: '200' })
-    stats?.record(tenant, ip, req.headers['user-agent'])
-    logLine(req, tenant, 200, ip, elapsedMs)
+    stats?.record(tenant, ip, userAgent)
   }
 
   const logFetch = (request: FastifyRequest, reply: FastifyReply, tenant: TenantEntry | null, status: number): void => {
-    logLine(request.raw, tenant, status, request.ip, reply.elapsedTime)
+    const req = request.raw
+    logLine(tenant, status, req.method ?? '', req.headers.host, req.headers['user-agent'], request.ip, (req.socket as TLSSocket).getProtocol?.() ?? null, reply.elapsedTime)
   }
 
-  const logLine = (req: IncomingMessage, tenant: TenantEntry | null, status: number, ip: string, elapsedMs: number): void => {
+  const logLine = (tenant: TenantEntry | null, status: number, method: string, host: string | undefined, userAgent: string | undefined, ip: string, tls: string | null, elapsedMs: number): void => {
     logger.info({
       event: 'policy_fetch',
       tenant: tenant?.domain ?? null,
-      host: req.headers.host ?? null,
+      host: host ?? null,
       policy_id: tenant?.id ?? null,
       mode: tenant?.mode ?? null,
-      method: req.method,
+      method,
       status,
       client: ip,
-      user_agent: req.headers['user-agent'] ?? null,
-      tls: (req.socket as TLSSocket).getProtocol?.() ?? null,
+      user_agent: userAgent ?? null,
+      tls,
       duration_ms: Math.round(elapsedMs * 1000) / 1000,
     }, 'policy fetch')
+  }
+
+  const answerPolicyFetches = (server: TlsServer & Server): ConnectionAnswers => {
+    const responses = policyResponses(server.keepAliveTimeout)
+    return answerOnConnection(server, (socket, request, started) => {
+      const tenant = lookupHost(request.host)
+      if (tenant === undefined) return false
+      responses.write(socket, tenant.body, request.method === 'HEAD', request.close)
+      const ip = socket.remoteAddress ?? ''
+      counted(tenant, ip, request.userAgent)
+      logLine(tenant, 200, request.method, request.host, request.userAgent, ip, socket.getProtocol() ?? null, performance.now() - started)
+      return true
+    }, server.keepAliveTimeout)
   }
 
   if (deps.fastPath === true) {
     // Set where Fastify sets its own `closing`: from then on it tells every client the connection closes.
     let closing = false
-    app.addHook('preClose', done => { closing = true; done() })
+    const server = app.server
+    // On TLS (the https listener), plain fetches are answered on their connection, before Node's HTTP parser.
+    const connections = server instanceof TlsServer ? answerPolicyFetches(server as TlsServer & Server) : undefined
+    app.addHook('preClose', done => {
+      closing = true
+      connections?.close()
+      done()
+    })
+    // Connections handed to Node's HTTP server (see answerOnConnection) still get their plain fetches answered before Fastify.
     beforeFastify(app.server, (req, res) => {
       const started = performance.now()
       if (req.url !== POLICY_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false

@@ -1,4 +1,8 @@
 import { connect } from 'node:net'
+import { connect as connectTls } from 'node:tls'
+import { systemClock } from '../../src/clock.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { InternalCa } from '../../src/tls/internal-ca.js'
 import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { parseConfig } from '../../src/config/load-config.js'
@@ -13,7 +17,7 @@ import { httpsApp } from '../helpers/https-app.js'
 const YAML = 'tenants:\n  example.com:\n    mode: enforce\n    mx: [mx1.example.com]\n  example.org:\n    mx: [mail.example.org]\n'
 
 /** An https-role app (plain HTTP here) with its log lines, statistics and a count of the requests Fastify's hooks saw. */
-async function setup (t: Test, trustProxy?: boolean) {
+async function setup (t: Test, trustProxy?: boolean, tls?: { cert: string, key: string }) {
   const result = parseConfig(YAML, '/etc/mta-sts/config.yaml')
   if (!result.ok) throw new Error('bad fixture')
   const snapshot = buildSnapshot(result.config)
@@ -23,7 +27,7 @@ async function setup (t: Test, trustProxy?: boolean) {
   const recorded: string[] = []
   const metrics = createMetrics(() => undefined)
   const logger = createLogger('info', stream)
-  const app = await buildApp({ role: 'https', ...(trustProxy === undefined ? {} : { trustProxy }) }, {
+  const app = await buildApp({ role: 'https', ...(trustProxy === undefined ? {} : { trustProxy }), ...(tls === undefined ? {} : { tls }) }, {
     logger,
     metrics,
     tenants: () => snapshot,
@@ -83,6 +87,58 @@ t.test('what senders send is answered before Fastify, with the bytes, line, coun
   }
   t.same(s.recorded, ['example.com 127.0.0.1 Postfix', 'example.com 127.0.0.1 Postfix', 'example.com 127.0.0.1 Postfix'])
   t.match(await s.metrics.registry.metrics(), 'mta_sts_policy_fetches_total{tenant="example.com",status="200"} 3')
+})
+
+t.test('over TLS, plain fetches are answered on their connection: the bytes, line, counter and statistics of the route', async t => {
+  const ca = await InternalCa.open({ store: new MemoryStore(), clock: systemClock, leafLifetime: 86400 })
+  const issued = await ca.issue(['mta-sts.example.com'])
+  const s = await setup(t, undefined, { cert: issued.certPem, key: issued.keyPem })
+  const port = (s.app.server.address() as { port: number }).port
+  let byNode = 0
+  s.app.server.on('request', () => { byNode++ })
+  const socket = connectTls({ host: '127.0.0.1', port, servername: 'mta-sts.example.com', ca: ca.caPem })
+  t.teardown(() => socket.destroy())
+  let text = ''
+  socket.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  const until = async (what: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  const get = 'GET /.well-known/mta-sts.txt HTTP/1.1\r\nhost: mta-sts.example.com\r\nuser-agent: Postfix\r\n\r\n'
+  const body = s.snapshot.byHost.get('mta-sts.example.com')?.body.toString('latin1') ?? ''
+  socket.write(get)
+  await until(() => text.endsWith(body))
+  const onConnection = text
+  t.equal(byNode, 0, 'not seen by Node\'s HTTP server')
+  // The same connection, handed to Node by a request this path does not take; then the request-level path answers.
+  text = ''
+  socket.write('GET /elsewhere HTTP/1.1\r\nhost: mta-sts.example.com\r\n\r\n' + get)
+  await until(() => text.endsWith(body))
+  t.equal(byNode, 2)
+  const viaNode = text.slice(text.indexOf('HTTP/1.1 200 OK'))
+  const noDate = (answer: string): string => answer.replace(/\r\nDate: [^\r]+\r\n/, '\r\n')
+  t.equal(noDate(onConnection), noDate(viaNode), 'the bytes Node writes, but for the date')
+  t.match(onConnection, /^HTTP\/1\.1 200 OK\r\n/)
+  t.equal(s.seen(), 1, 'Fastify saw only the other request')
+  await s.flush()
+  const fetches = s.lines.filter(l => l.event === 'policy_fetch')
+  t.equal(fetches.length, 2)
+  const id = s.snapshot.byHost.get('mta-sts.example.com')?.id
+  for (const line of fetches) {
+    t.match(line, { tenant: 'example.com', host: 'mta-sts.example.com', policy_id: id, mode: 'enforce', method: 'GET', status: 200, client: '127.0.0.1', user_agent: 'Postfix', tls: 'TLSv1.3', duration_ms: Number })
+  }
+  t.same(s.recorded, ['example.com 127.0.0.1 Postfix', 'example.com 127.0.0.1 Postfix'])
+  t.match(await s.metrics.registry.metrics(), 'mta_sts_policy_fetches_total{tenant="example.com",status="200"} 2')
+  // A connection answered here and now waiting for its next request is closed with the app, at once.
+  const idle = connectTls({ host: '127.0.0.1', port, servername: 'mta-sts.example.com', ca: ca.caPem })
+  t.teardown(() => idle.destroy())
+  let idleText = ''
+  idle.on('data', (c: Buffer) => { idleText += c.toString('latin1') })
+  idle.write(get)
+  await until(() => idleText.endsWith(body))
+  socket.destroy()
+  const closing = Date.now()
+  await s.app.close()
+  t.ok(Date.now() - closing < 500, `closed without waiting for the idle connection (${Date.now() - closing} ms)`)
 })
 
 t.test('anything else goes to Fastify, which answers as before', async t => {
