@@ -39,7 +39,7 @@ export function createLogger (level: string, destination?: DestinationStream): L
 
 /**
  * pino's `isoTime`, formatted once per millisecond: a busy service writes many lines within one
- * (a policy fetch each), and `toISOString()` was the costliest part of a fetch line.
+ * (a policy fetch each), and `toISOString()` was the largest single cost of a fetch line in a profile.
  */
 export function isoTimeOncePerMs (now: () => number = Date.now): () => string {
   let last = Number.NaN

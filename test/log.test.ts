@@ -101,7 +101,7 @@ t.test('the time field is pino\'s isoTime, formatted once per millisecond', asyn
   now += 1
   t.equal(time(), ',"time":"2026-12-01T06:00:00.124Z"')
   const real = isoTimeOncePerMs()
-  t.match(real(), /^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/)
-  t.equal(typeof pino.stdTimeFunctions.isoTime(), 'string')
-  t.equal(real().length, pino.stdTimeFunctions.isoTime().length, 'the shape pino writes')
+  const shape = /^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/
+  t.match(real(), shape)
+  t.match(pino.stdTimeFunctions.isoTime(), shape, 'the shape pino writes')
 })

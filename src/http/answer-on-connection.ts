@@ -39,7 +39,7 @@ export function answerOnConnection (server: TlsServer, answer: ConnectionAnswer,
   const sockets = new Set<TLSSocket>()
   let closing = false
 
-  const handOff = (socket: TLSSocket, rest: Buffer | undefined, listeners: Listeners, answered: boolean): void => {
+  const handOff = (socket: TLSSocket, rest: Buffer, listeners: Listeners, answered: boolean): void => {
     sockets.delete(socket)
     socket.removeListener('data', listeners.data)
     socket.removeListener('error', listeners.error)
@@ -47,7 +47,7 @@ export function answerOnConnection (server: TlsServer, answer: ConnectionAnswer,
     socket.removeListener('drain', listeners.drain)
     socket.removeListener('close', listeners.close)
     socket.setTimeout(0)
-    if (rest !== undefined && rest.length > 0) socket.unshift(rest)
+    socket.unshift(rest)
     // Node's HTTP server hands the socket's native stream to its parser ("consume") unless it is
     // marked consumed. On a TLS socket with answers still being written, the writes after that
     // never complete (the connection stalls; test/http/answer-on-connection.test.ts shows it), so

@@ -49,18 +49,16 @@ export function parsePolicyRequest (text: string, start: number): PolicyRequest 
     if (!HEADER_LINE.test(text)) return undefined
     const next = HEADER_LINE.lastIndex
     const colon = text.indexOf(':', at)
-    const name = text.slice(at, colon).toLowerCase()
-    const value = (): string => text.slice(colon + 1, next - 2).trim()
-    switch (name) {
+    switch (text.slice(at, colon).toLowerCase()) {
       case 'host':
         if (host !== undefined) return undefined
-        host = value()
+        host = headerValue(text, colon, next)
         break
       case 'user-agent':
-        userAgent ??= value()
+        userAgent ??= headerValue(text, colon, next)
         break
       case 'connection':
-        for (const option of value().toLowerCase().split(',')) {
+        for (const option of headerValue(text, colon, next).toLowerCase().split(',')) {
           const token = option.trim()
           if (token === 'close') close = true
           else if (token === 'upgrade') return undefined
@@ -71,4 +69,9 @@ export function parsePolicyRequest (text: string, start: number): PolicyRequest 
     }
     at = next
   }
+}
+
+/** The value of the header line whose colon is at `colon` and which ends (after its CRLF) at `next`. */
+function headerValue (text: string, colon: number, next: number): string {
+  return text.slice(colon + 1, next - 2).trim()
 }

@@ -51,8 +51,8 @@ declare module 'fastify' {
  * With `fastPath`, what senders send (a GET or HEAD of exactly the policy path, no body, one
  * Host naming a configured tenant) is answered before Fastify's routing, hooks and request
  * objects, with the same bytes, line, counters and statistics as the route:
- * - on a TLS server, on the connection itself (answerOnConnection), before Node's HTTP parser:
- *   the keep-alive throughput of the https listener went from 0.52x to 0.72x nginx's;
+ * - on a TLS server, on the connection itself (answerOnConnection), before Node's HTTP parser
+ *   (its effect on keep-alive throughput: README, Performance);
  * - on connections Node's HTTP server has (plain HTTP, or handed over by answerOnConnection at
  *   their first other request), from the server's `request` event.
  * Everything else goes to Fastify.
@@ -120,7 +120,7 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     // Counted and logged once handed to Node, not on 'finish': a response written while the
     // service shuts down can reach the sender after its socket was cut, without a 'finish'.
     counted(tenant, ip, req.headers['user-agent'])
-    logLine(tenant, 200, req.method ?? '', req.headers.host, req.headers['user-agent'], ip, (req.socket as TLSSocket).getProtocol?.() ?? null, elapsedMs)
+    logRequest(req, tenant, 200, ip, elapsedMs)
   }
 
   const counted = (tenant: TenantEntry, ip: string, userAgent: string | undefined): void => {
@@ -130,8 +130,12 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
   }
 
   const logFetch = (request: FastifyRequest, reply: FastifyReply, tenant: TenantEntry | null, status: number): void => {
-    const req = request.raw
-    logLine(tenant, status, req.method ?? '', req.headers.host, req.headers['user-agent'], request.ip, (req.socket as TLSSocket).getProtocol?.() ?? null, reply.elapsedTime)
+    logRequest(request.raw, tenant, status, request.ip, reply.elapsedTime)
+  }
+
+  /** The line of a fetch Node's HTTP server parsed. */
+  const logRequest = (req: IncomingMessage, tenant: TenantEntry | null, status: number, ip: string, elapsedMs: number): void => {
+    logLine(tenant, status, req.method ?? '', req.headers.host, req.headers['user-agent'], ip, (req.socket as TLSSocket).getProtocol?.() ?? null, elapsedMs)
   }
 
   const logLine = (tenant: TenantEntry | null, status: number, method: string, host: string | undefined, userAgent: string | undefined, ip: string, tls: string | null, elapsedMs: number): void => {
@@ -150,6 +154,7 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     }, 'policy fetch')
   }
 
+  /** Plain fetches answered on the TLS connections of `server` (see answerOnConnection). */
   const answerPolicyFetches = (server: TlsServer & Server): ConnectionAnswers => {
     const responses = policyResponses(server.keepAliveTimeout)
     return answerOnConnection(server, (socket, request, started) => {
@@ -168,14 +173,14 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
     let closing = false
     const server = app.server
     // On TLS (the https listener), plain fetches are answered on their connection, before Node's HTTP parser.
-    const connections = server instanceof TlsServer ? answerPolicyFetches(server as TlsServer & Server) : undefined
+    const connections = server instanceof TlsServer ? answerPolicyFetches(server) : undefined
     app.addHook('preClose', done => {
       closing = true
       connections?.close()
       done()
     })
     // Connections handed to Node's HTTP server (see answerOnConnection) still get their plain fetches answered before Fastify.
-    beforeFastify(app.server, (req, res) => {
+    beforeFastify(server, (req, res) => {
       const started = performance.now()
       if (req.url !== POLICY_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false
       if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || ambiguousHost(req) !== undefined) return false
