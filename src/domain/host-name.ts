@@ -12,11 +12,19 @@ export type HostNameResult = { ok: true; value: string } | { ok: false; reason: 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
 /**
+ * A name {@link normalizeHostName} would return unchanged: at most 253 characters of two or more
+ * lower-case LDH labels, the last not all digits. Configurations of 100,000 tenants are mostly such
+ * names: one test each instead of a trim, a split and a test per label.
+ */
+const NORMAL_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+/**
  * Validate and normalise a DNS host name the way senders compare names: lower
  * case, no trailing dot, Unicode converted to A-labels (IDNA, punycode).
  * Requires at least two labels, each 1-63 LDH characters, 253 characters in all.
  */
 export function normalizeHostName (input: string): HostNameResult {
+  if (NORMAL_NAME.test(input)) return { ok: true, value: input }
   let name = input.trim()
   if (name.endsWith('.')) name = name.slice(0, -1)
   if (name === '') return { ok: false, reason: 'is empty' }

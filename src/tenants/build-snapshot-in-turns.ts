@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises'
 import type { Config, ConfigProblem } from '../config/types.js'
 import { HostIndexBuilder } from './host-index.js'
 import { decodeChunk, type ConfigBase, type PreparedTenant } from './prepared-config.js'
+import { PolicyTexts } from '../policy/policy-texts.js'
 import { tenantEntry, type SnapshotDiff, type TenantEntry, type TenantSnapshot } from './tenant-snapshot.js'
 
 /** Options of {@link buildSnapshotInTurns}. */
@@ -35,11 +36,12 @@ export async function buildSnapshotInTurns (
   const yieldTurn = opts.yieldTurn ?? nextTurn
   const index = new HostIndexBuilder(previous.byHost)
   const diff: SnapshotDiff = { added: [], removed: [], changed: [], hosts: { added: [], removed: [] } }
+  const texts = new PolicyTexts()
   for (const chunk of chunks) {
     await yieldTurn()
     for (const t of decodeChunk<PreparedTenant>(chunk)) {
       const prev = previous.byHost.get(t.host)
-      const entry = prev && sameTenant(prev, t) ? prev : tenantEntry(t, t.id)
+      const entry = prev && sameTenant(prev, t) ? prev : tenantEntry(t, t.id, texts)
       if (!prev) {
         diff.added.push(entry.domain)
         diff.hosts.added.push(entry.host)

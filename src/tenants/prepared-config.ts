@@ -1,7 +1,6 @@
 import type { ConfigResult } from '../config/load-config.js'
 import type { Config, ConfigProblem, Tenant } from '../config/types.js'
-import { policyId } from '../policy/policy-id.js'
-import { renderPolicy } from '../policy/render-policy.js'
+import { PolicyTexts } from '../policy/policy-texts.js'
 
 /** A tenant with its policy id, as prepared (in a worker for large files). */
 export interface PreparedTenant extends Tenant {
@@ -27,12 +26,13 @@ export const DEFAULT_CHUNK_SIZE = 500
 
 /**
  * Compute every tenant's policy id (hashing is the costly part of building a
- * snapshot) and pack `result` into chunks of `chunkSize` items.
+ * snapshot; each distinct policy is hashed once) and pack `result` into chunks of `chunkSize` items.
  */
 export function prepareConfig (result: ConfigResult, chunkSize = DEFAULT_CHUNK_SIZE): PreparedConfig {
   if (!result.ok) return { ok: false, errors: encodeChunks(result.errors, chunkSize), warnings: encodeChunks(result.warnings, chunkSize) }
   const { tenants, warnings, ...config } = result.config
-  const prepared = tenants.map((t): PreparedTenant => ({ ...t, id: policyId(renderPolicy(t)) }))
+  const texts = new PolicyTexts()
+  const prepared = tenants.map((t): PreparedTenant => ({ ...t, id: texts.of(t).id }))
   return { ok: true, config, tenants: encodeChunks(prepared, chunkSize), warnings: encodeChunks(warnings, chunkSize) }
 }
 

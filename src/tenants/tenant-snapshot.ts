@@ -1,6 +1,5 @@
 import type { Config, Tenant } from '../config/types.js'
-import { policyId } from '../policy/policy-id.js'
-import { renderPolicy } from '../policy/render-policy.js'
+import { PolicyTexts } from '../policy/policy-texts.js'
 import { HostIndex } from './host-index.js'
 
 /** A tenant with its policy prepared once, so requests only look it up and write it. */
@@ -38,10 +37,11 @@ export interface TenantSnapshot {
 /**
  * A tenant with its rendered policy, wire bytes and id, frozen. `id` may be
  * passed when it was computed already (in the reload worker); it is the
- * {@link policyId} of the rendered policy.
+ * policy id of the rendered policy. Entries made with one `texts` share the
+ * text, bytes and id of equal policies.
  */
-export function tenantEntry (t: Tenant & { readonly retiring?: RetiringState }, id?: string): TenantEntry {
-  const policy = renderPolicy(t)
+export function tenantEntry (t: Tenant & { readonly retiring?: RetiringState }, id?: string, texts: PolicyTexts = new PolicyTexts()): TenantEntry {
+  const { policy, body, id: policyId } = texts.of(t, id)
   return Object.freeze({
     domain: t.domain,
     host: t.host,
@@ -53,14 +53,15 @@ export function tenantEntry (t: Tenant & { readonly retiring?: RetiringState }, 
     ...(t.retire === true ? { retire: true as const } : {}),
     ...(t.retiring ? { retiring: Object.freeze({ ...t.retiring }) } : {}),
     policy,
-    body: Buffer.from(policy, 'ascii'),
-    id: id ?? policyId(policy),
+    body,
+    id: policyId,
   })
 }
 
 /** Render every tenant's policy and index the tenants by policy host name. */
 export function buildSnapshot (config: Config, now: Date = new Date()): TenantSnapshot {
-  const tenants = Object.freeze(config.tenants.map(tenant => tenantEntry(tenant)))
+  const texts = new PolicyTexts()
+  const tenants = Object.freeze(config.tenants.map(tenant => tenantEntry(tenant, undefined, texts)))
   return Object.freeze({ config, byHost: HostIndex.of(tenants), tenants, loadedAt: now })
 }
 

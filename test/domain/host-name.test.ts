@@ -35,3 +35,38 @@ t.test('hostKey: Host headers and server names without case, port or trailing do
   t.equal(hostKey(''), '')
   t.equal(hostKey(undefined), '')
 })
+
+t.test('a name already in normal form comes back as it is; every other goes through the full checks', async t => {
+  const long = (n: number): string => `${'a'.repeat(n - 4)}.com`
+  const label63 = 'b'.repeat(63)
+  t.same(normalizeHostName('t1.bench.example'), { ok: true, value: 't1.bench.example' })
+  t.same(normalizeHostName(`${label63}.example`), { ok: true, value: `${label63}.example` })
+  t.same(normalizeHostName('1.2.example'), { ok: true, value: '1.2.example' }, 'digits are fine but in the last label')
+  t.same(normalizeHostName('a-b.c--d.example'), { ok: true, value: 'a-b.c--d.example' })
+  t.equal(normalizeHostName(long(253)).ok, false, 'a label of 249 characters')
+  const at253 = `${[label63, label63, label63].join('.')}.${'c'.repeat(61)}`
+  t.equal(at253.length, 253)
+  t.same(normalizeHostName(at253), { ok: true, value: at253 })
+  t.same(normalizeHostName(`${at253}x`), { ok: false, reason: 'is longer than 253 characters' })
+  t.same(normalizeHostName(`${'b'.repeat(64)}.example`).ok, false)
+  t.same(normalizeHostName('example.123'), { ok: false, reason: 'looks like an IP address, not a domain' })
+  t.same(normalizeHostName('example'), { ok: false, reason: 'needs at least two labels (like example.com)' })
+  t.same(normalizeHostName('Example.com'), { ok: true, value: 'example.com' })
+  t.same(normalizeHostName('example.com.'), { ok: true, value: 'example.com' })
+})
+
+t.test('the shortcut agrees with the full checks on random names', async t => {
+  // A leading space is trimmed by the full checks and keeps a name off the shortcut: the same name both ways.
+  const alphabet = 'ab0-.-.aZ'
+  let seed = 7
+  const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  let agreed = 0
+  for (let i = 0; i < 20_000; i++) {
+    const length = 1 + random(i % 10 === 0 ? 260 : 16)
+    let name = ''
+    for (let j = 0; j < length; j++) name += alphabet[random(alphabet.length)]
+    if (JSON.stringify(normalizeHostName(name)) !== JSON.stringify(normalizeHostName(` ${name}`))) t.fail(`${JSON.stringify(name)}: ${JSON.stringify(normalizeHostName(name))}`)
+    else agreed++
+  }
+  t.equal(agreed, 20_000)
+})

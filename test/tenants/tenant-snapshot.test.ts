@@ -76,3 +76,22 @@ t.test('diffSnapshots', async t => {
   t.same(diffSnapshots(before, before), none)
   t.same(diffSnapshots(before, buildSnapshot(before.config)), none, 'a rebuild of the same config changes nothing')
 })
+
+t.test('tenants with the same policy share its text, body and id', async t => {
+  const snap = buildSnapshot(configFrom([
+    'certificates: {issuer: internal}',
+    'defaults: {mx: [mx.example.net]}',
+    'tenants:',
+    '  a.example:',
+    '  b.example:',
+    '  c.example: {mode: enforce}',
+    '',
+  ].join('\n')))
+  const [a, b, c] = snap.tenants
+  t.equal(a?.body, b?.body, 'one Buffer for the shared policy')
+  t.equal(a?.id, b?.id)
+  t.equal(a?.id, policyId(a?.policy ?? ''))
+  t.not(c?.body, a?.body)
+  t.equal(c?.id, policyId(c?.policy ?? ''))
+  t.equal(c?.body.toString('ascii'), c?.policy)
+})
