@@ -10,6 +10,7 @@ import { POLICY_HEADERS, policyHeaders } from './policy-headers.js'
 import { ambiguousHost } from './strict-host.js'
 import { answerOnConnection, type ConnectionAnswers } from './answer-on-connection.js'
 import { policyResponses } from './policy-responses.js'
+import { fetchLog } from './fetch-log.js'
 
 /** The RFC 8461 policy path. */
 export const POLICY_PATH = '/.well-known/mta-sts.txt'
@@ -59,9 +60,9 @@ declare module 'fastify' {
  */
 export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void {
   const { metrics, stats } = deps
-  // The fetch line carries only the fields listed below, none secret; skipping pino's redaction
-  // for it saves about 8 µs per request (measured: 10 µs vs 1.8 µs per line).
-  const logger = deps.logger.child({}, { redact: { paths: [], censor: '' } })
+  // The fetch line carries only the fields listed in logLine, none secret: it is put together without
+  // pino's redaction (fetchLog), and a logger it cannot put lines together for gets a child without it.
+  const fetchLine = fetchLog(deps.logger.child({}, { redact: { paths: [], censor: '' } }))
   app.decorateRequest('tenant', null)
 
   const lookupHost = (raw: string | undefined): TenantEntry | undefined => {
@@ -139,19 +140,18 @@ export function policyRoutes (app: FastifyInstance, deps: PolicyRouteDeps): void
   }
 
   const logLine = (tenant: TenantEntry | null, status: number, method: string, host: string | undefined, userAgent: string | undefined, ip: string, tls: string | null, elapsedMs: number): void => {
-    logger.info({
-      event: 'policy_fetch',
+    fetchLine({
       tenant: tenant?.domain ?? null,
       host: host ?? null,
-      policy_id: tenant?.id ?? null,
+      policyId: tenant?.id ?? null,
       mode: tenant?.mode ?? null,
       method,
       status,
       client: ip,
-      user_agent: userAgent ?? null,
+      userAgent: userAgent ?? null,
       tls,
-      duration_ms: Math.round(elapsedMs * 1000) / 1000,
-    }, 'policy fetch')
+      durationMs: Math.round(elapsedMs * 1000) / 1000,
+    })
   }
 
   /** Plain fetches answered on the TLS connections of `server` (see answerOnConnection). */
