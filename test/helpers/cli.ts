@@ -35,7 +35,8 @@ export function runCli (t: { teardown (fn: () => unknown): void }, args: string[
     lines,
     stderr: () => stderr,
     exit,
-    waitFor: (match, ms = 20_000) => {
+    // A bound, not a measurement: start-up under the coverage loader on a loaded 2-core machine took 16 s.
+    waitFor: (match, ms = 60_000) => {
       const found = lines.find(match)
       if (found) return Promise.resolve(found)
       return new Promise((resolve, reject) => {

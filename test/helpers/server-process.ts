@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { connect, createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 
-const READY_TIMEOUT_MS = 10_000
+/** A bound on waiting, not a measurement: generous for a loaded machine. */
+const READY_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 3_000
 
 /** Children still running in this process, killed synchronously if the process exits without teardown. */

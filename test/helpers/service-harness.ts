@@ -144,7 +144,7 @@ export async function startService (t: Teardown, yaml: string, opts: { raw?: boo
       req.on('error', reject)
       req.end()
     }),
-    waitForLog: (match, ms = 5000) => {
+    waitForLog: (match, ms = 20_000) => {
       const found = logs.find(match)
       if (found) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
