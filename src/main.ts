@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { checkCommand } from './cli/check.js'
-import { dnsCommand, type DnsFormat } from './cli/dns.js'
-import { proposeCommand } from './cli/propose.js'
-import { reportsImportCommand } from './cli/reports-import.js'
-import { MAX_SUMMARY_DAYS, reportsSummaryCommand } from './cli/reports.js'
-import { serveCommand } from './cli/serve.js'
+import type { DnsFormat } from './cli/dns.js'
+import { MAX_SUMMARY_DAYS } from './cli/max-summary-days.js'
 import { MAX_WORKERS, parseWorkers } from './cluster/parse-workers.js'
-import { validateCommand } from './cli/validate.js'
 
+// Each command's modules are imported when it runs: `serve` does not load the DNS checks, the mail
+// parser or the report database of the other commands (start-up time at 100,000 tenants counts).
 const io = { stdout: process.stdout, stderr: process.stderr }
 const exit = (code: number | undefined): void => {
   if (code !== undefined) process.exitCode = code
@@ -23,18 +20,18 @@ program.command('serve')
   .requiredOption('-c, --config <file>', 'YAML configuration file')
   .addOption(new Option('--log-level <level>', 'override log.level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .option('--workers <n|auto>', `serve https and http from N worker processes (1 to ${MAX_WORKERS}, auto: one per CPU); this process keeps the configuration, certificates, monitor, reports and ops`, parseWorkersOption)
-  .action(async (opts: { config: string; logLevel?: string; workers?: number }) => exit(await serveCommand(opts, io)))
+  .action(async (opts: { config: string; logLevel?: string; workers?: number }) => exit(await (await import('./cli/serve.js')).serveCommand(opts, io)))
 
 program.command('validate')
   .description('check a configuration file and list every problem with file:line:column')
   .argument('<file>', 'YAML configuration file')
-  .action(async (file: string) => exit(await validateCommand(file, io)))
+  .action(async (file: string) => exit(await (await import('./cli/validate.js')).validateCommand(file, io)))
 
 program.command('dns')
   .description('print the DNS records to publish for each tenant')
   .requiredOption('-c, --config <file>', 'YAML configuration file')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'zone', 'json']).default('text'))
-  .action(async (opts: { config: string; format: DnsFormat }) => exit(await dnsCommand(opts.config, opts.format, io)))
+  .action(async (opts: { config: string; format: DnsFormat }) => exit(await (await import('./cli/dns.js')).dnsCommand(opts.config, opts.format, io)))
 
 program.command('check')
   .description('check each tenant\'s MTA-STS set-up like a sender would, and whether it is safe to enforce; for a domain that is not a tenant, its set-up as hosted today and what moving it here means')
@@ -43,7 +40,7 @@ program.command('check')
   .option('--json', 'machine-readable output')
   .option('--resolver <ip[:port]...>', 'DNS servers to ask (default: check.resolvers, else the system\'s)')
   .addHelpText('after', '\nExit status: 0 all pass, 1 the worst result is a warning, 2 any failure.\nFor a domain that is not a tenant, warnings are findings about its set-up elsewhere; failures are broken for senders today, or DNS did not answer.')
-  .action(async (domains: string[], opts: { config: string; json?: boolean; resolver?: string[] }) => exit(await checkCommand({
+  .action(async (domains: string[], opts: { config: string; json?: boolean; resolver?: string[] }) => exit(await (await import('./cli/check.js')).checkCommand({
     config: opts.config,
     domains,
     ...(opts.json ? { json: true } : {}),
@@ -57,7 +54,7 @@ program.command('propose')
   .argument('<domains...>', 'domains to propose entries for')
   .option('--resolver <ip[:port]...>', 'DNS servers to ask (default: check.resolvers, else the system\'s)')
   .addHelpText('after', '\nExit status: 0 every entry proposed, 1 a domain is a tenant already or a proposal carries a warning, 2 bad input or a DNS failure.')
-  .action(async (domains: string[], opts: { config: string; resolver?: string[] }) => exit(await proposeCommand({
+  .action(async (domains: string[], opts: { config: string; resolver?: string[] }) => exit(await (await import('./cli/propose.js')).proposeCommand({
     config: opts.config,
     domains,
     ...(opts.resolver ? { resolvers: opts.resolver } : {}),
@@ -87,7 +84,7 @@ reports.command('summary')
   .option('--days <n>', 'days ending today, UTC (default: reports.verdict.days)', parseDays)
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExit status: 0 shown (also when no reports are stored yet), 1 bad input or an unreadable database.')
-  .action(async (domains: string[], opts: { config: string; days?: number; json?: boolean }) => exit(await reportsSummaryCommand({
+  .action(async (domains: string[], opts: { config: string; days?: number; json?: boolean }) => exit(await (await import('./cli/reports.js')).reportsSummaryCommand({
     config: opts.config,
     domains,
     ...(opts.days === undefined ? {} : { days: opts.days }),
@@ -99,6 +96,6 @@ reports.command('import')
   .requiredOption('-c, --config <file>', 'YAML configuration file (reports.database)')
   .argument('<files...>', 'files to import')
   .addHelpText('after', '\nExit status: 0 all stored (or already stored), 1 something was unreadable, invalid or set aside, 2 bad configuration.')
-  .action(async (files: string[], opts: { config: string }) => exit(await reportsImportCommand(opts.config, files, io)))
+  .action(async (files: string[], opts: { config: string }) => exit(await (await import('./cli/reports-import.js')).reportsImportCommand(opts.config, files, io)))
 
 await program.parseAsync()

@@ -8,9 +8,6 @@ import { buildApp, type AppRole } from './http/build-app.js'
 import type { Readiness } from './http/health-routes.js'
 import { createMetrics, type Metrics, type WorkerMetrics } from './metrics.js'
 import { FileStore } from './store/file-store.js'
-import { PostgresStore } from './store/postgres-store.js'
-import { openPostgresPool } from './postgres-pool.js'
-import { openPostgresReportStore } from './db/open-postgres-report-store.js'
 import type { Store } from './store/store.js'
 import { ConfigHolder, logWarnings } from './tenants/config-holder.js'
 import { nextTurn } from './tenants/build-snapshot-in-turns.js'
@@ -19,10 +16,9 @@ import { emptySnapshot, Retirements } from './tenants/retirements.js'
 import { TLS_VERSIONS } from './tls/context-cache.js'
 import { CertificateManager } from './tls/certificate-manager.js'
 import { FilesIssuer } from './tls/files-issuer.js'
-import { InternalCa } from './tls/internal-ca.js'
 import { isManaged, type Issuer } from './tls/issuer.js'
 import { EventLoopLoad, logLoadChange, type ServingLoad } from './tls/serving-load.js'
-import { AcmeIssuer } from './acme/acme-issuer.js'
+import type { AcmeIssuer } from './acme/acme-issuer.js'
 import { httpChallengeKey } from './store/keys.js'
 import { isChallengeHost } from './acme/challenge-host.js'
 import { TlsAlpnResponder } from './acme/tls-alpn-responder.js'
@@ -34,7 +30,6 @@ import type { ReportStore } from './db/report-store.js'
 import { WorkerReportStore } from './db/worker-report-store.js'
 import { countedReportSink } from './reports/counted-report-sink.js'
 import type { ReportSink } from './reports/types.js'
-import { ImapIntake } from './reports/imap-intake.js'
 import type { Check } from './check/types.js'
 import { createSniCallback } from './tls/sni-callback.js'
 import { SHUTDOWN_GRACE_MS, trackConnections } from './http/track-connections.js'
@@ -142,8 +137,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   // With `database`, one PostgreSQL pool holds the certificate store and the report database for every replica.
   const pool = config.database === undefined || (deps.store !== undefined && deps.reportStore !== undefined)
     ? undefined
-    : await openPostgresPool(config.database, logger)
-  const pgStore = deps.store === undefined && pool !== undefined ? await PostgresStore.open(pool).catch(async (error: unknown) => { await pool.end(); throw error }) : undefined
+    : await (await import('./postgres-pool.js')).openPostgresPool(config.database, logger)
+  const pgStore = deps.store === undefined && pool !== undefined ? await (await import('./store/postgres-store.js')).PostgresStore.open(pool).catch(async (error: unknown) => { await pool.end(); throw error }) : undefined
   const store = deps.store ?? pgStore ?? new FileStore(config.certificates.storage)
   // The expiry gauge reads the manager, which needs the metrics: resolved at scrape time.
   let certificates: CertificateManager | undefined
@@ -173,11 +168,14 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   }
 
   const { acme } = config.certificates
-  const issuer: Issuer = config.certificates.issuer === 'internal'
-    ? await InternalCa.open({ store, clock, leafLifetime: config.certificates.internal.leafLifetime })
-    : config.certificates.issuer === 'acme'
-      ? new AcmeIssuer({ settings: acme, store, clock, logger, onOrder: () => metrics.acmeOrders.inc() })
-      : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory))
+  // Each issuer's modules are imported only when configured (the ACME client and the X.509 library take
+  // a noticeable part of start-up).
+  const acmeIssuer: AcmeIssuer | undefined = config.certificates.issuer === 'acme'
+    ? new (await import('./acme/acme-issuer.js')).AcmeIssuer({ settings: acme, store, clock, logger, onOrder: () => metrics.acmeOrders.inc() })
+    : undefined
+  const issuer: Issuer = acmeIssuer ?? (config.certificates.issuer === 'internal'
+    ? await (await import('./tls/internal-ca.js')).InternalCa.open({ store, clock, leafLifetime: config.certificates.internal.leafLifetime })
+    : new FilesIssuer(host => FilesIssuer.pathsFor(host, holder.snapshot.byHost.get(host)?.certificate, config.certificates.files.directory)))
 
   // Issuance yields to serving: one order at a time while the serving event loop(s) are busy (see serving-load.ts).
   const ownLoad = deps.servingLoad === undefined && issuer.mode === 'queued' ? new EventLoopLoad({ onChange: logLoadChange(logger) }) : undefined
@@ -240,7 +238,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   const reportSettings = config.reports
   // Opened in the background once listening: policies are served whatever state the report database is in.
   const pgReports = reportSettings.enabled && deps.reportStore === undefined && pool !== undefined
-    ? await openPostgresReportStore(pool, { ...reportSettings, clock })
+    ? await (await import('./db/open-postgres-report-store.js')).openPostgresReportStore(pool, { ...reportSettings, clock })
     : undefined
   const workerStore = reportSettings.enabled && deps.reportStore === undefined && pool === undefined
     ? new WorkerReportStore({
@@ -289,7 +287,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
   }
   const mailbox = reportSink === undefined || reportSettings.mailbox === undefined
     ? undefined
-    : new ImapIntake({ settings: reportSettings.mailbox, sink: reportSink, log: logger.child({ component: 'mailbox' }) })
+    : new (await import('./reports/imap-intake.js')).ImapIntake({ settings: reportSettings.mailbox, sink: reportSink, log: logger.child({ component: 'mailbox' }) })
   const stats = reportStore === undefined || !config.stats.enabled
     ? undefined
     : new FetchStats({
@@ -327,7 +325,7 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     },
     ...(checkMonitor ? { checks: () => checkMonitor.reports() } : {}),
     ...(reportStore !== undefined && reportSink !== undefined ? { reports: { settings: reportSettings, sink: reportSink, store: reportStore } } : {}),
-    ...(issuer instanceof AcmeIssuer && acme.challenges.includes('http-01')
+    ...(acmeIssuer !== undefined && acme.challenges.includes('http-01')
       ? { acmeHttpChallenge: async (host: string, token: string) => (await store.get(httpChallengeKey(host, token)))?.toString('utf8') }
       : {}),
   }
@@ -338,8 +336,8 @@ export async function createService (config: Config, deps: ServiceDeps): Promise
     http: await buildApp({ role: 'http' }, appDeps),
     ops: await buildApp({ role: 'ops', ...(opsToken === undefined ? {} : { opsToken }) }, appDeps),
   }
-  if (issuer instanceof AcmeIssuer && acme.challenges.includes('tls-alpn-01')) {
-    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, host => isChallengeHost(host, isTenantHost), logger, issuer.crypto).divert, handshakeTimeout)
+  if (acmeIssuer !== undefined && acme.challenges.includes('tls-alpn-01')) {
+    routeByClientHello(apps.https.server, new TlsAlpnResponder(store, host => isChallengeHost(host, isTenantHost), logger, acmeIssuer.crypto).divert, handshakeTimeout)
   }
   // After the router, which replaces the HTTPS server's connection listeners.
   const connections = [apps.https, apps.http, apps.ops].map(app => trackConnections(app.server))

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import type { Socket } from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
-import SMTPConnection from 'nodemailer/lib/smtp-connection'
+import type SMTPConnection from 'nodemailer/lib/smtp-connection'
 import { foldHostName } from '../domain/host-name.js'
 import type { CheckStatus } from './types.js'
 
@@ -126,9 +126,11 @@ export async function probeStartTls (opts: ProbeOptions): Promise<ProbeResult> {
 }
 
 /** One SMTP session; settles once the connection is closed. */
-function attempt (opts: ProbeOptions, legacy: boolean): Promise<Attempt> {
-  return new Promise(resolve => {
-    const conn = new SMTPConnection({
+async function attempt (opts: ProbeOptions, legacy: boolean): Promise<Attempt> {
+  // Imported on first use: the service loads the checks at start, and probes an hour later.
+  const { default: Connection } = await import('nodemailer/lib/smtp-connection')
+  return await new Promise(resolve => {
+    const conn = new Connection({
       host: opts.address,
       port: opts.port,
       servername: opts.host,

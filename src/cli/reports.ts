@@ -5,10 +5,8 @@ import { utcDay } from '../db/utc-day.js'
 import { normalizeHostName } from '../domain/host-name.js'
 import { buildSnapshot } from '../tenants/tenant-snapshot.js'
 import { formatReportSummary } from './format-report-summary.js'
+import { MAX_SUMMARY_DAYS } from './max-summary-days.js'
 import type { CommandIo } from './validate.js'
-
-/** Most days a summary may cover (a year, leap day included). */
-export const MAX_SUMMARY_DAYS = 366
 
 /** Options of `reports summary`. */
 export interface ReportsSummaryOptions {

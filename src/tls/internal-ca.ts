@@ -1,6 +1,5 @@
-import 'reflect-metadata'
-import { createPrivateKey, KeyObject, randomBytes, type webcrypto } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import { createPrivateKey, KeyObject, randomBytes, X509Certificate, type webcrypto } from 'node:crypto'
+import type * as x509 from '@peculiar/x509'
 import { isIP } from 'node:net'
 import type { Clock } from '../clock.js'
 import { INTERNAL_CA_CERT_KEY, INTERNAL_CA_KEY_KEY, INTERNAL_CA_LOCK } from '../store/keys.js'
@@ -12,6 +11,17 @@ const crypto = globalThis.crypto
 type CryptoKey = webcrypto.CryptoKey
 
 const CA_LIFETIME_MS = 10 * 365 * 86400_000
+
+type X509 = typeof x509
+
+/**
+ * The X.509 library, imported when a certificate is first made: with every certificate in the store
+ * already, a start-up never needs it (it takes some 0.3 s to load).
+ */
+async function loadX509 (): Promise<X509> {
+  await import('reflect-metadata')
+  return await import('@peculiar/x509')
+}
 
 /** Options of {@link InternalCa.open}. */
 export interface InternalCaOptions {
@@ -29,12 +39,13 @@ export interface InternalCaOptions {
 export class InternalCa implements Issuer {
   readonly name = 'internal'
   readonly mode = 'on-demand'
-  readonly #caCert: x509.X509Certificate
+  readonly #caPem: string
   readonly #caKey: CryptoKey
   readonly #opts: InternalCaOptions
+  #signer: Promise<{ readonly lib: X509; readonly caCert: x509.X509Certificate }> | undefined
 
-  private constructor (caCert: x509.X509Certificate, caKey: CryptoKey, opts: InternalCaOptions) {
-    this.#caCert = caCert
+  private constructor (caPem: string, caKey: CryptoKey, opts: InternalCaOptions) {
+    this.#caPem = caPem
     this.#caKey = caKey
     this.#opts = opts
   }
@@ -53,7 +64,8 @@ export class InternalCa implements Issuer {
       }
       const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' })
       const caKey = await crypto.subtle.importKey('pkcs8', der, EC, false, ['sign'])
-      return new InternalCa(new x509.X509Certificate(certPem), caKey, opts)
+      // node:crypto parses (and so checks) the certificate; the X.509 library is loaded on the first issue.
+      return new InternalCa(new X509Certificate(certPem).toString().trimEnd(), caKey, opts)
     } finally {
       await unlock()
     }
@@ -61,7 +73,7 @@ export class InternalCa implements Issuer {
 
   /** The CA certificate in PEM, for clients to trust. */
   get caPem (): string {
-    return this.#caCert.toString('pem')
+    return this.#caPem
   }
 
   /** The CA certificate in PEM: clients must trust it to verify this issuer's certificates. */
@@ -78,12 +90,14 @@ export class InternalCa implements Issuer {
    * and benchmarks use it for servers reached by address (a local ACME CA).
    */
   async issue (names: readonly string[]): Promise<IssuedCertificate> {
+    this.#signer ??= loadX509().then(lib => ({ lib, caCert: new lib.X509Certificate(this.#caPem) }))
+    const { lib: x509, caCert } = await this.#signer
     const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
     const now = this.#opts.clock.now()
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: `CN=${names[0] as string}`,
-      issuer: this.#caCert.subject,
+      issuer: caCert.subject,
       // Back-dated a little so clients with a slightly slow clock accept it.
       notBefore: new Date(now.getTime() - 60_000),
       notAfter: new Date(now.getTime() + this.#opts.leafLifetime * 1000),
@@ -95,7 +109,7 @@ export class InternalCa implements Issuer {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension(names.map(name => ({ type: isIP(name) === 0 ? 'dns' : 'ip', value: name }))),
-        await x509.AuthorityKeyIdentifierExtension.create(this.#caCert, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert, false, crypto),
       ],
     }, crypto)
     return {
@@ -106,6 +120,7 @@ export class InternalCa implements Issuer {
 }
 
 async function createCa (now: Date): Promise<IssuedCertificate> {
+  const x509 = await loadX509()
   const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
