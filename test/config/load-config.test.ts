@@ -1002,6 +1002,13 @@ t.test('limits (issue 7.3)', async t => {
     ])
     // The issue's 118,938-byte policy, with limits.mx_per_tenant raised so that its 1,802 mx lines pass.
     t.same(errorsOf(parseConfig(`limits: {mx_per_tenant: 5000}\n${yaml(118938)}`, FILE)).map(e => e.slice(0, 60)), ['3:3: tenant "example.com" has a policy of 118938 bytes, over'])
+    // The defaults' list, shared: each tenant's size still follows its own mode and max_age
+    // ("none" is 3 bytes shorter than "testing", 31557600 two digits longer than 604800).
+    const shared = `defaults:\n  mode: testing\n  max_age: 604800\n  mx: [${names(65536).join(', ')}]\ntenants:\n  a.example:\n  b.example:\n  c.example: {max_age: 31557600}\n  d.example: {mode: none}\n  e.example: {mode: none, max_age: 31557600}\n  f.example: {max_age: 31557600}\n`
+    t.same(errorsOf(parseConfig(shared, FILE)).map(e => e.slice(0, 57)), [
+      '8:3: tenant "c.example" has a policy of 65538 bytes, over',
+      '11:3: tenant "f.example" has a policy of 65538 bytes, ove',
+    ])
   })
   t.test('a tenant domain whose mta-sts., _mta-sts. or _smtp._tls. name would exceed 253 characters', async t => {
     const domain = (length: number): string => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), ''].join('.') + 'd'.repeat(length - 196) + '.com'
