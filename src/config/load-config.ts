@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { Ajv } from 'ajv'
-import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { isCollection, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
 import { normalizeHostName, type HostNameResult } from '../domain/host-name.js'
 import { normalizeMxPattern } from '../policy/mx-pattern.js'
 import { MAX_POLICY_BYTES, renderPolicy } from '../policy/render-policy.js'
@@ -484,17 +484,26 @@ function raiseHint (field: keyof ConfigLimits, limits: ConfigLimits): string {
 /** Offsets of keys that repeat an earlier key of the same mapping (linear in the document size). */
 function duplicateKeys (doc: Document): number[] {
   const out: number[] = []
-  visit(doc, {
-    Map (_key, map) {
-      const seen = new Set<string>()
-      for (const pair of map.items) {
-        // Collection keys were refused by structureProblems().
-        const key = isScalar(pair.key) ? String(pair.key.value) : ''
-        if (seen.has(key) && isNode(pair.key) && pair.key.range) out.push(pair.key.range[0])
+  // An explicit walk, not yaml's visit(): at 100,000 tenants its visitor machinery cost more than
+  // the check. structureProblems() ran first: no collection keys, and nesting is bounded.
+  const stack: unknown[] = [doc.contents]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (!isCollection(node)) continue
+    const seen = isMap(node) ? new Set<string>() : undefined
+    for (const item of node.items as unknown[]) {
+      if (!isPair(item)) {
+        stack.push(item)
+        continue
+      }
+      if (seen !== undefined) {
+        const key = isScalar(item.key) ? String(item.key.value) : ''
+        if (seen.has(key) && isNode(item.key) && item.key.range) out.push(item.key.range[0])
         seen.add(key)
       }
-    },
-  })
+      stack.push(item.value)
+    }
+  }
   return out
 }
 

@@ -182,6 +182,15 @@ const malformed: { name: string; yaml: string; errors: string[] }[] = [
     errors: ['3:3: duplicate key (each key may appear once in a mapping)'],
   },
   {
+    name: 'duplicate keys at the top, in a mapping inside a list, and in a flow mapping',
+    yaml: 'log: {level: info}\nlog: {level: info}\nstats:\n  senders:\n    - name: a\n      name: b\n      user_agent: x\ntenants: {example.com: {mx: [mx.example.com], mode: testing, mode: enforce}}\n',
+    errors: [
+      '2:1: duplicate key (each key may appear once in a mapping)',
+      '6:7: duplicate key (each key may appear once in a mapping)',
+      '8:62: duplicate key (each key may appear once in a mapping)',
+    ],
+  },
+  {
     name: 'missing tenants key',
     yaml: 'defaults:\n  mode: testing\n',
     errors: ['1:1: the configuration is missing the required key "tenants"'],
