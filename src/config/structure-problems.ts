@@ -1,4 +1,4 @@
-import { isCollection, isNode, isPair, type Document, type LineCounter, type Node } from 'yaml'
+import { isCollection, isMap, isNode, isPair, isScalar, type Document, type LineCounter, type Node } from 'yaml'
 
 /**
  * Deepest nesting of mappings and lists a configuration may have. The deepest
@@ -12,21 +12,24 @@ export interface StructureProblem {
   readonly line: number
   readonly column: number
   readonly message: string
-  readonly hint: string
+  readonly hint?: string
 }
 
 /**
  * Problems no configuration can have, found before anything converts or
  * visits the document recursively: nesting deeper than
- * {@link MAX_NESTING_DEPTH}, and mappings or lists used as keys (the YAML
- * `? [a, b]: x` form, which would be stringified). Walks with an explicit
- * stack, so depth cannot overflow the call stack.
+ * {@link MAX_NESTING_DEPTH}, mappings or lists used as keys (the YAML
+ * `? [a, b]: x` form, which would be stringified), and keys that repeat an
+ * earlier key of the same mapping. Walks with an explicit stack, so depth
+ * cannot overflow the call stack; one Set per mapping keeps the duplicate
+ * check linear (yaml's own `uniqueKeys` compares each key with every earlier
+ * one: minutes at 100,000 tenants).
  */
 export function structureProblems (doc: Document, lines: LineCounter): StructureProblem[] {
   const problems: StructureProblem[] = []
-  const at = (node: Node, message: string, hint: string): void => {
+  const at = (node: Node, message: string, hint?: string): void => {
     const { line, col } = lines.linePos(node.range?.[0] ?? 0)
-    problems.push({ line, column: col, message, hint })
+    problems.push({ line, column: col, message, ...(hint === undefined ? {} : { hint }) })
   }
   const stack: Array<[unknown, number]> = [[doc.contents, 1]]
   while (stack.length > 0) {
@@ -37,15 +40,23 @@ export function structureProblems (doc: Document, lines: LineCounter): Structure
       // One report per file: a runaway nesting would otherwise repeat it per level.
       break
     }
+    const keys = isMap(node) ? new Set<string>() : undefined
     // Flow lists may hold pairs too (`[a: b]`), so pairs are handled wherever they appear.
     for (const item of node.items as unknown[]) {
       if (!isPair(item)) {
         stack.push([item, depth + 1])
-      } else if (isCollection(item.key)) {
-        at(item.key, 'a key must be a plain value, not a mapping or list', 'write the key as text')
-      } else if (isNode(item.value)) {
-        stack.push([item.value, depth + 1])
+        continue
       }
+      if (isCollection(item.key)) {
+        at(item.key, 'a key must be a plain value, not a mapping or list', 'write the key as text')
+        continue
+      }
+      if (keys !== undefined) {
+        const key = isScalar(item.key) ? String(item.key.value) : ''
+        if (keys.has(key) && isNode(item.key)) at(item.key, 'duplicate key (each key may appear once in a mapping)')
+        keys.add(key)
+      }
+      if (isNode(item.value)) stack.push([item.value, depth + 1])
     }
   }
   return problems

@@ -26,6 +26,17 @@ t.test('mappings and lists as keys are refused, also inside flow lists', async t
   t.same(problemsOf(''), [], 'an empty document')
 })
 
+t.test('a key repeated in the same mapping, at any depth and in flow mappings; the same key in two mappings is fine', async t => {
+  const duplicate = 'duplicate key (each key may appear once in a mapping)'
+  t.same(problemsOf('a: 1\nb: {x: 1, y: [{k: 1, k: 2}], x: 3}\na: 2\n'), [
+    { line: 3, column: 1, message: duplicate },
+    { line: 2, column: 30, message: duplicate },
+    { line: 2, column: 22, message: duplicate },
+  ])
+  t.same(problemsOf('a: {k: 1}\nb: {k: 1}\nc: [k: 1, k: 2]\n'), [], 'different mappings; single pairs inside a list')
+  t.match(problemsOf('? [a]\n: 1\n? [a]\n: 2\n'), [{ message: /key must be a plain value/ }, { message: /key must be a plain value/ }], 'collection keys are refused, not compared')
+})
+
 t.test('the text scan counts only brackets that open a flow collection', async t => {
   t.equal(flowNestingTooDeep('a: ' + '['.repeat(40), 32)?.offset, 35)
   t.equal(flowNestingTooDeep('a: [[[]]]\nb: [[[]]]\n', 3), undefined, 'closing brackets bring the depth down')
